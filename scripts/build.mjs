@@ -1,0 +1,25 @@
+// Bundles the two entry points so that joeyd and joey start without resolving
+// hundreds of modules. Native and optional modules stay external.
+import { build } from 'esbuild';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: 'linked',
+  external: ['better-sqlite3'],
+  banner: {
+    js: "import { createRequire as __joeyCreateRequire } from 'node:module'; const require = __joeyCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: { joeyd: 'src/daemon/main.ts', joey: 'src/cli/main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+});

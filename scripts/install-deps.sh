@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what joey and its tests need on Debian 12, skipping what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  runc conmon crun
+  iptables iproute2
+  busybox-static tini catatonit
+  docker-registry skopeo umoci podman
+  golang-github-containers-common
+  attr openssl ca-certificates
+  build-essential python3
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm: install when the lock file changed since the last install.
+stamp=node_modules/.joey-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  echo "installing npm packages"
+  npm_config_nodedir="${npm_config_nodedir:-/usr}" npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi

@@ -1,0 +1,75 @@
+// The engine: the one thing the API adapters and the daemon wiring call.
+import type { ImageService } from '../images/types.ts';
+
+/** An event as the Docker API's GET /events sends it. */
+export interface EngineEvent {
+  Type: 'image' | 'container' | 'volume' | 'network' | 'daemon';
+  Action: string; // pull, push, tag, untag, delete, import, load, save, prune, ...
+  Actor: { ID: string; Attributes: Record<string, string> };
+  scope: 'local';
+  time: number; // unix seconds
+  timeNano: number;
+  // Legacy fields, still read by older clients.
+  status?: string;
+  id?: string;
+  from?: string;
+}
+
+export interface EventFilter {
+  /** Docker's filters: type, event/action, image, container, label, ... */
+  filters?: Record<string, string[]>;
+  since?: number; // unix seconds, may be fractional
+  until?: number;
+}
+
+export interface EventBus {
+  publish(ev: Omit<EngineEvent, 'time' | 'timeNano' | 'scope'>): void;
+  /** Replays buffered events since `since`, then follows live ones until
+   * `until` (if given) or until the returned function is called. */
+  subscribe(filter: EventFilter, onEvent: (ev: EngineEvent) => void, onEnd?: () => void): () => void;
+}
+
+export interface VersionInfo {
+  Version: string;
+  ApiVersion: string;
+  MinAPIVersion: string;
+  GitCommit: string;
+  GoVersion: string; // Docker clients expect it; we put the Node version here
+  Os: string;
+  Arch: string;
+  KernelVersion: string;
+  BuildTime: string;
+  Components: Array<{ Name: string; Version: string; Details?: Record<string, string> }>;
+  Platform: { Name: string };
+}
+
+export interface SystemService {
+  version(): VersionInfo;
+  /** GET /info, Docker's field names. */
+  info(): Promise<Record<string, unknown>>;
+  /** Prometheus text exposition. */
+  metrics(): Promise<string>;
+}
+
+export interface Engine {
+  readonly images: ImageService;
+  readonly system: SystemService;
+  readonly events: EventBus;
+  close(): Promise<void>;
+}
+
+/** What the daemon wiring hands the engine. */
+export interface EngineConfig {
+  dataRoot: string;
+  execRoot: string;
+  insecureRegistries: string[];
+  registryMirrors: string[];
+  /** Max layers fetched at once per pull. */
+  maxConcurrentDownloads: number;
+  maxConcurrentUploads: number;
+  /** Daemon labels, shown in /info. */
+  labels: string[];
+  debug: boolean;
+  /** Unix sockets and TCP addresses the daemon listens on, for /info. */
+  hosts: string[];
+}
