@@ -6,7 +6,9 @@ import type { AuthConfig, Platform } from '../remotes/types.ts';
 /** Progress of a pull, push or load, neutral of the wire format. The Docker
  * adapter turns it into Docker's JSON progress messages. */
 export type Progress =
-  | { kind: 'message'; text: string } // a whole-line status ("Pulling from library/busybox")
+  // A whole-line status. With `id`, Docker shows "<id>: <text>", as in
+  // "latest: Pulling from library/busybox".
+  | { kind: 'message'; text: string; id?: string }
   | {
       kind: 'layer';
       /** Short id shown to the user: the first 12 hex digits of the blob digest. */

@@ -4,6 +4,10 @@
 
 export type SnapshotKind = 'active' | 'view' | 'committed';
 
+/** Label of an active snapshot that a layer is being unpacked into. `cleanup`
+ * deletes such snapshots (a crash left them half-written); `commit` drops it. */
+export const UNPACK_LABEL = 'joey.unpack';
+
 export interface SnapshotInfo {
   key: string;
   parent?: string;

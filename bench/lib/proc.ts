@@ -1,0 +1,251 @@
+// Process helpers for the benchmarks: run a command to completion, start a
+// long-lived daemon in its own process group, stop a process by its pid, and a
+// cleanup stack that also runs on Ctrl-C, SIGTERM and uncaught errors.
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** wall-clock seconds from spawn to exit */
+  seconds: number;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  input?: string;
+  /** kill the command (SIGKILL, by pid) after this many seconds */
+  timeoutSeconds?: number;
+}
+
+/** Runs argv to completion, capturing output; never throws for a non-zero exit. */
+export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const [cmd, ...args] = argv;
+  if (!cmd) throw new Error('run: empty argv');
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    let timer: NodeJS.Timeout | undefined;
+    if (opts.timeoutSeconds !== undefined && child.pid !== undefined) {
+      const pid = child.pid;
+      timer = setTimeout(() => {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }, opts.timeoutSeconds * 1000);
+    }
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      reject(new Error(`cannot run ${cmd}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        seconds,
+      });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Runs argv and throws (with a stderr excerpt) unless it exits 0. */
+export async function runOk(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const r = await run(argv, opts);
+  if (r.code !== 0) {
+    throw new Error(`${argv.join(' ')} exited ${r.code ?? r.signal}: ${excerpt(r.stderr || r.stdout)}`);
+  }
+  return r;
+}
+
+/** The last few meaningful lines of a command's output, on one line. */
+export function excerpt(text: string, max = 300): string {
+  const lines = text
+    .split(/[\r\n]+/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  const tail = lines.slice(-3).join(' | ');
+  return tail.length > max ? '…' + tail.slice(tail.length - max) : tail;
+}
+
+export interface Daemon {
+  pid: number;
+  logPath: string;
+  /** resolves when the process has exited */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  isRunning(): boolean;
+}
+
+/**
+ * Starts a long-lived process in its own process group (so a Ctrl-C on the
+ * terminal reaches only this script, which then stops it in order), with
+ * stdout and stderr going to logPath.
+ */
+export function startDaemon(argv: string[], logPath: string, env?: NodeJS.ProcessEnv): Daemon {
+  const [cmd, ...args] = argv;
+  if (!cmd) throw new Error('startDaemon: empty argv');
+  const fd = openSync(logPath, 'a');
+  const opts: SpawnOptions = { env: env ?? process.env, detached: true, stdio: ['ignore', fd, fd] };
+  const child = spawn(cmd, args, opts);
+  closeSync(fd);
+  let running = true;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      running = false;
+      resolve({ code, signal });
+    });
+    child.on('error', () => {
+      running = false;
+      resolve({ code: 127, signal: null });
+    });
+  });
+  if (child.pid === undefined) {
+    running = false;
+  }
+  child.unref();
+  return { pid: child.pid ?? -1, logPath, exited, isRunning: () => running };
+}
+
+export function pidAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // a zombie still answers kill(0); treat it as gone
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, wait up to graceSeconds, then SIGKILL; by pid only. */
+export async function stopPid(pid: number, graceSeconds = 20): Promise<void> {
+  if (!pidAlive(pid)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceSeconds * 1000;
+  while (Date.now() < deadline) {
+    if (!pidAlive(pid)) return;
+    await sleep(50);
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100 && pidAlive(pid); i++) await sleep(50);
+}
+
+export async function stopDaemon(d: Daemon, graceSeconds = 20): Promise<void> {
+  if (!d.isRunning()) return;
+  await stopPid(d.pid, graceSeconds);
+  await Promise.race([d.exited, sleep(2000)]);
+}
+
+/** Polls check() until it returns true; fails early if the daemon exits. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutSeconds: number,
+  daemon?: Daemon,
+): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (;;) {
+    if (daemon && !daemon.isRunning()) {
+      throw new Error(`${what} exited before it was ready: ${excerpt(readLog(daemon.logPath))}`);
+    }
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${what} not ready after ${timeoutSeconds}s${daemon ? ': ' + excerpt(readLog(daemon.logPath)) : ''}`);
+    }
+    await sleep(100);
+  }
+}
+
+export function readLog(path: string): string {
+  try {
+    return existsSync(path) ? readFileSync(path, 'utf8') : '';
+  } catch {
+    return '';
+  }
+}
+
+// ---- cleanup stack -------------------------------------------------------
+
+type CleanupFn = () => Promise<void> | void;
+const cleanups: { name: string; fn: CleanupFn }[] = [];
+let cleaning = false;
+
+/** Registers fn to run at exit (last registered runs first); returns a deregister function. */
+export function onCleanup(name: string, fn: CleanupFn): () => void {
+  const entry = { name, fn };
+  cleanups.push(entry);
+  return () => {
+    const i = cleanups.indexOf(entry);
+    if (i >= 0) cleanups.splice(i, 1);
+  };
+}
+
+export async function runCleanups(): Promise<void> {
+  if (cleaning) return;
+  cleaning = true;
+  while (cleanups.length > 0) {
+    const c = cleanups.pop();
+    if (!c) break;
+    try {
+      await c.fn();
+    } catch (e) {
+      process.stderr.write(`cleanup ${c.name}: ${(e as Error).message}\n`);
+    }
+  }
+  cleaning = false;
+}
+
+/** Installs handlers so that Ctrl-C, SIGTERM and uncaught errors clean up before exiting. */
+export function installSignalCleanup(): void {
+  let signalled = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) {
+      process.stderr.write(`\n${sig} again: still cleaning up, please wait\n`);
+      return;
+    }
+    signalled = true;
+    process.stderr.write(`\n${sig}: stopping engines and cleaning up…\n`);
+    void runCleanups().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const onFatal = (e: unknown) => {
+    process.stderr.write(`fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    void runCleanups().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+}

@@ -1,0 +1,145 @@
+// The Docker Engine API as a Node request handler: version prefix, common
+// headers, request id and log line, routing, and errors by kind.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Engine } from '../../engine/types.ts';
+import { kindOf, unavailable } from '../../errdefs/index.ts';
+import { log as rootLog, type Logger } from '../../util/log.ts';
+import { registerContainerRoutes } from './containers.ts';
+import { writeError, writeErrorMessage } from './errors.ts';
+import { registerImageRoutes } from './images.ts';
+import { HttpMetrics } from './metrics.ts';
+import { Router, type RequestContext } from './router.ts';
+import { registerSystemRoutes } from './system.ts';
+import { API_VERSION, compareApiVersions, MIN_API_VERSION } from './version.ts';
+
+export { API_VERSION, MIN_API_VERSION };
+
+export interface ApiOptions {
+  /** For the Server header; defaults to the engine's version. */
+  serverVersion?: string;
+  metrics?: HttpMetrics;
+  logger?: Logger;
+}
+
+export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
+  readonly metrics: HttpMetrics;
+  /** Aborts every request in flight (streams end, pulls are cancelled) and
+   * answers later requests with 503. */
+  shutdown(): void;
+};
+
+const VERSIONED = /^\/v(\d+(?:\.\d+)*)(\/.*)$/;
+
+export function createApiHandler(engine: Engine, opts: ApiOptions = {}): ApiHandler {
+  const metrics = opts.metrics ?? new HttpMetrics();
+  const baseLog = opts.logger ?? rootLog;
+  const serverHeader = `joey/${opts.serverVersion ?? engine.system.version().Version}`;
+  const router = new Router();
+  registerSystemRoutes(router, { metrics });
+  registerImageRoutes(router);
+  registerContainerRoutes(router);
+
+  const inFlight = new Set<AbortController>();
+  let closing = false;
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    const id = randomBytes(4).toString('hex');
+    const reqLog = baseLog.child({ req: id });
+    res.setHeader('Api-Version', API_VERSION);
+    res.setHeader('Docker-Experimental', 'false');
+    res.setHeader('Ostype', 'linux');
+    res.setHeader('Server', serverHeader);
+    res.setHeader('X-Request-Id', id);
+
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    let path = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
+    const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
+    const method = req.method ?? 'GET';
+    let label = 'unmatched';
+
+    const controller = new AbortController();
+    inFlight.add(controller);
+    res.on('close', () => {
+      inFlight.delete(controller);
+      // Closed before the response ended: the client went away.
+      if (!res.writableFinished) controller.abort(unavailable('client disconnected'));
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.observe(method, label, res.statusCode, seconds);
+      const line = { method, path: rawUrl.length > 512 ? rawUrl.slice(0, 512) : path, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 };
+      if (label === '/_ping') reqLog.debug('request', line);
+      else reqLog.info('request', line);
+    });
+
+    let apiVersion = API_VERSION;
+    const m = VERSIONED.exec(path);
+    if (m) {
+      apiVersion = m[1]!;
+      path = m[2]!;
+      if (compareApiVersions(apiVersion, API_VERSION) > 0) {
+        writeErrorMessage(res, 400, `client version ${apiVersion} is too new. Maximum supported API version is ${API_VERSION}`);
+        return;
+      }
+      if (compareApiVersions(apiVersion, MIN_API_VERSION) < 0) {
+        writeErrorMessage(
+          res,
+          400,
+          `client version ${apiVersion} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`,
+        );
+        return;
+      }
+    }
+
+    let matched: ReturnType<Router['match']>;
+    try {
+      matched = router.match(method, path);
+    } catch (err) {
+      writeError(res, err);
+      return;
+    }
+    if (!matched) {
+      writeErrorMessage(res, 404, 'page not found');
+      return;
+    }
+    label = matched.route.label;
+    if (closing) {
+      writeError(res, unavailable('daemon is shutting down'));
+      return;
+    }
+
+    const ctx: RequestContext = { req, res, engine, params: matched.params, query, apiVersion, signal: controller.signal, log: reqLog };
+    const fail = (err: unknown): void => {
+      if (!res.headersSent) {
+        // An error can leave the request body half read; let the connection go.
+        if (!req.complete) res.setHeader('Connection', 'close');
+        writeError(res, err);
+        if (isServerError(err)) reqLog.error('request failed', { method, path, err });
+      } else if (!res.writableEnded) {
+        // Streaming began (a tar, say) and cannot carry an error: cut it.
+        reqLog.warn('response aborted', { method, path, err });
+        res.destroy();
+      }
+    };
+    try {
+      Promise.resolve(matched.route.handler(ctx)).catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
+
+  return Object.assign(handle, {
+    metrics,
+    shutdown(): void {
+      closing = true;
+      const reason = unavailable('daemon is shutting down');
+      for (const c of inFlight) c.abort(reason);
+    },
+  });
+}
+
+function isServerError(err: unknown): boolean {
+  const kind = kindOf(err);
+  return kind === 'internal' || kind === 'data-loss';
+}

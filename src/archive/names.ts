@@ -1,0 +1,67 @@
+// Entry names from a hostile tar: normalized to paths relative to the layer
+// root, refused when they could reach outside it, and sorted into the OCI
+// whiteout forms.
+import { dataLoss } from '../errdefs/index.ts';
+
+export const WHITEOUT_PREFIX = '.wh.';
+export const OPAQUE = '.wh..wh..opq';
+
+export type Target =
+  /** An ordinary entry; '' is the layer root itself. */
+  | { kind: 'path'; path: string }
+  /** `.wh.NAME`: NAME (in the same directory) is deleted. */
+  | { kind: 'whiteout'; path: string }
+  /** `.wh..wh..opq`: the lower layers' content of `dir` is hidden. */
+  | { kind: 'opaque'; dir: string }
+  /** Other `.wh..wh.*` names: AUFS bookkeeping, nothing to unpack. */
+  | { kind: 'ignore' };
+
+/** A quoted name for messages: names are untrusted and may hold newlines. */
+export function q(name: string): string {
+  return JSON.stringify(name);
+}
+
+/** `raw` relative to the layer root without ".", ".." or empty components.
+ * `what` prefixes the message when `raw` is absolute or escapes the root. */
+export function cleanPath(raw: string, what: string): string {
+  if (raw.includes('\0')) throw dataLoss(`${what}: name contains a NUL byte`);
+  if (raw.startsWith('/')) throw dataLoss(`${what}: absolute path ${q(raw)} is not allowed in a layer`);
+  const out: string[] = [];
+  for (const c of raw.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (out.length === 0) throw dataLoss(`${what}: path ${q(raw)} escapes the layer root`);
+      out.pop();
+    } else {
+      out.push(c);
+    }
+  }
+  return out.join('/');
+}
+
+export function entryLabel(name: string): string {
+  return `layer entry ${q(name)}`;
+}
+
+/** Where the entry `name` lands and in what form. */
+export function classify(name: string): Target {
+  const label = entryLabel(name);
+  const parts = name.split('/').filter((c) => c !== '' && c !== '.');
+  // A whiteout marker is a file: as a directory it only serves to hide a
+  // ".." that cleaning would otherwise apply to it (".wh.../../x").
+  for (let i = 0; i < parts.length - 1; i++) {
+    if (parts[i]!.startsWith(WHITEOUT_PREFIX)) throw dataLoss(`${label}: whiteout ${q(parts[i]!)} used as a directory`);
+  }
+  const path = cleanPath(name, label);
+  const slash = path.lastIndexOf('/');
+  const base = path.slice(slash + 1);
+  if (!base.startsWith(WHITEOUT_PREFIX)) return { kind: 'path', path };
+  const dir = slash === -1 ? '' : path.slice(0, slash);
+  if (base === OPAQUE) return { kind: 'opaque', dir };
+  if (base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) return { kind: 'ignore' };
+  const victim = base.slice(WHITEOUT_PREFIX.length);
+  if (victim === '' || victim === '.' || victim === '..') {
+    throw dataLoss(`${label}: whiteout of ${q(victim)} does not name an entry in its directory`);
+  }
+  return { kind: 'whiteout', path: dir === '' ? victim : `${dir}/${victim}` };
+}

@@ -1,0 +1,65 @@
+// Building the engine from its parts, and start-up reconciliation.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { applyLayer } from '../archive/index.ts';
+import { openContentStore } from '../content/store.ts';
+import { ImageContext } from '../images/context.ts';
+import { collectGarbage, dropBrokenImages } from '../images/gc.ts';
+import { Images } from '../images/service.ts';
+import { openDatabase } from '../metadata/db.ts';
+import { createRegistry } from '../remotes/index.ts';
+import { openOverlaySnapshotter } from '../snapshots/overlay.ts';
+import { log } from '../util/log.ts';
+import { VERSION } from '../version.ts';
+import { Events } from './events.ts';
+import { System } from './system.ts';
+import type { Engine, EngineConfig } from './types.ts';
+
+export type { Engine, EngineConfig } from './types.ts';
+
+export async function createEngine(config: EngineConfig): Promise<Engine> {
+  await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
+  await mkdir(config.execRoot, { recursive: true, mode: 0o700 });
+  const db = openDatabase(join(config.dataRoot, 'joey.db'));
+  const content = await openContentStore(join(config.dataRoot, 'content'));
+  const snapshotRoot = join(config.dataRoot, 'snapshots');
+  const snapshots = await openOverlaySnapshotter(snapshotRoot, db);
+  const events = new Events();
+  const registry = createRegistry({
+    insecureRegistries: config.insecureRegistries,
+    mirrors: config.registryMirrors,
+    userAgent: `joey/${VERSION}`,
+  });
+  const ctx = new ImageContext({
+    db,
+    content,
+    snapshots,
+    registry,
+    events,
+    applyLayer,
+    maxConcurrentDownloads: config.maxConcurrentDownloads,
+    maxConcurrentUploads: config.maxConcurrentUploads,
+    snapshotRoot,
+  });
+
+  // Reconcile whatever a crash left: half-unpacked layers and directories
+  // without records, images pointing at missing data, unreferenced blobs.
+  await snapshots.cleanup();
+  const dropped = await dropBrokenImages(ctx);
+  const gc = await collectGarbage(ctx);
+  if (dropped.length || gc.blobsRemoved || gc.snapshotsRemoved) {
+    log.info('start-up reconciliation', { droppedImages: dropped.length, blobsRemoved: gc.blobsRemoved, snapshotsRemoved: gc.snapshotsRemoved });
+  }
+
+  const images = new Images(ctx);
+  const system = new System(config, ctx);
+  return {
+    images,
+    system,
+    events,
+    async close() {
+      await snapshots.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,241 @@
+// Turning layer blobs into content and committed snapshots: download and
+// unpack at once, stream-verified, resumable, one flight per layer chain.
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ApplyLayer } from '../archive/types.ts';
+import type { ContentStore } from '../content/types.ts';
+import { dataLoss, is, kindOf, wrap } from '../errdefs/index.ts';
+import type { Descriptor } from '../remotes/types.ts';
+import type { Snapshotter } from '../snapshots/types.ts';
+import { SingleFlight } from '../util/concurrency.ts';
+import { log } from '../util/log.ts';
+import type { ProgressFn } from './types.ts';
+
+/** Keys that garbage collection must not touch while work is in flight. */
+export class Leases {
+  private readonly counts = new Map<string, number>();
+  add(keys: string[]): () => void {
+    for (const k of keys) this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const k of keys) {
+        const n = (this.counts.get(k) ?? 1) - 1;
+        if (n <= 0) this.counts.delete(k);
+        else this.counts.set(k, n);
+      }
+    };
+  }
+  has(key: string): boolean {
+    return this.counts.has(key);
+  }
+}
+
+export interface UnpackDeps {
+  content: ContentStore;
+  snapshots: Snapshotter;
+  applyLayer: ApplyLayer;
+}
+
+export interface LayerJob {
+  blob: Descriptor;
+  diffId: string;
+  chainId: string;
+  parentChainId?: string;
+  /** Opens the compressed bytes from `offset`; absent when the blob must already be local. */
+  open?: (offset: number, signal?: AbortSignal) => Promise<Readable>;
+  /** The commit of the parent chain, which this layer's commit waits for. */
+  parentDone?: Promise<unknown>;
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
+  /** Attempts on network failures, resuming from what was written. */
+  attempts?: number;
+  /** Bounds concurrent transfers; the wait for the parent's commit is outside it. */
+  limit?: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+export function shortId(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}
+
+const RETRYABLE = new Set(['unavailable', 'internal', 'deadline-exceeded']);
+
+export class Unpacker {
+  private readonly flights = new SingleFlight<'exists' | 'done'>();
+  private static seq = 0;
+
+  constructor(private readonly deps: UnpackDeps) {}
+
+  async hasSnapshot(chainId: string): Promise<boolean> {
+    try {
+      const s = await this.deps.snapshots.stat(chainId);
+      return s.kind === 'committed';
+    } catch (e) {
+      if (is(e, 'not-found')) return false;
+      throw e;
+    }
+  }
+
+  /** Makes sure the blob is in the content store and the chain snapshot is
+   * committed. Resolves to 'exists' when nothing had to be done. */
+  ensure(job: LayerJob): Promise<'exists' | 'done'> {
+    return this.flights.do(job.chainId, () => this.run(job));
+  }
+
+  private async run(job: LayerJob): Promise<'exists' | 'done'> {
+    const { content } = this.deps;
+    const id = shortId(job.blob.digest);
+    const haveSnap = await this.hasSnapshot(job.chainId);
+    const haveBlob = (await content.info(job.blob.digest)) !== undefined;
+    if (haveSnap && haveBlob) return 'exists';
+    job.onProgress?.({ kind: 'layer', id, phase: 'waiting' });
+
+    const attempts = job.attempts ?? 4;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const limit = job.limit ?? ((fn) => fn());
+        if (haveSnap) {
+          await limit(() => this.fetchBlob(job));
+          return 'done';
+        }
+        const local = (await content.info(job.blob.digest)) !== undefined;
+        const tmpKey = await limit(() => this.unpack(job, local));
+        try {
+          await job.parentDone;
+          await this.deps.snapshots.commit(job.chainId, tmpKey, { parent: job.parentChainId, size: this.sizes.get(tmpKey) ?? 0 });
+        } catch (e) {
+          await this.deps.snapshots.remove(tmpKey).catch(() => undefined);
+          if (is(e, 'already-exists')) return 'done'; // committed by someone else meanwhile
+          throw e;
+        } finally {
+          this.sizes.delete(tmpKey);
+        }
+        job.onProgress?.({ kind: 'layer', id, phase: 'pull-complete' });
+        return 'done';
+      } catch (e) {
+        if (attempt >= attempts || !RETRYABLE.has(kindOf(e)) || job.signal?.aborted || !job.open) throw e;
+        log.warn('layer download failed, resuming', { layer: job.blob.digest, attempt, err: e });
+        job.onProgress?.({ kind: 'layer', id, phase: 'retrying' });
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
+  private readonly sizes = new Map<string, number>();
+
+  /** Downloads (or reads locally) and unpacks into a fresh parentless active
+   * snapshot; returns its key. The blob is committed to the content store. */
+  private async unpack(job: LayerJob, local: boolean): Promise<string> {
+    const { content, snapshots, applyLayer } = this.deps;
+    const id = shortId(job.blob.digest);
+    const tmpKey = `unpack-${shortId(job.chainId)}-${process.pid}-${++Unpacker.seq}`;
+    await snapshots.prepare(tmpKey, undefined, { labels: { 'joey.unpack': '1' } });
+    let ok = false;
+    try {
+      const dir = await snapshots.upperDir(tmpKey);
+      const total = job.blob.size;
+      let result;
+      if (local) {
+        job.onProgress?.({ kind: 'layer', id, phase: 'extracting', current: 0, total });
+        result = await applyLayer(content.reader(job.blob.digest), dir, { signal: job.signal });
+      } else {
+        result = await this.download(job, (input) => applyLayer(input, dir, { signal: job.signal }));
+      }
+      if (result.diffId !== job.diffId) {
+        throw dataLoss(`layer ${job.blob.digest}: its content has diff id ${result.diffId}, but the image config says ${job.diffId}`);
+      }
+      this.sizes.set(tmpKey, result.size);
+      ok = true;
+      return tmpKey;
+    } finally {
+      if (!ok) await snapshots.remove(tmpKey).catch(() => undefined);
+    }
+  }
+
+  private async fetchBlob(job: LayerJob): Promise<void> {
+    const sink = async (input: Readable) => {
+      for await (const _ of input) void _;
+    };
+    await this.download(job, sink);
+  }
+
+  /** Streams the blob from the registry into the content store and, at the
+   * same time, into `consume`. A resumed ingest replays its local part to
+   * `consume` first. Commits the blob only when both sides succeed. */
+  private async download<T>(job: LayerJob, consume: (input: Readable) => Promise<T>): Promise<T> {
+    const { content } = this.deps;
+    if (!job.open) throw dataLoss(`layer ${job.blob.digest} is not in the content store`);
+    const id = shortId(job.blob.digest);
+    const total = job.blob.size;
+    const writer = await content.writer(job.blob.digest);
+    let committed = false;
+    try {
+      const offset = writer.offset > total ? 0 : writer.offset;
+      if (writer.offset > total) {
+        await writer.abort();
+        return this.download(job, consume);
+      }
+      const net = await job.open(offset, job.signal);
+      let received = offset;
+      let lastReport = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          received += chunk.length;
+          if (received > total) {
+            cb(dataLoss(`layer ${job.blob.digest}: registry sent more than the ${total} bytes the manifest declares`));
+            return;
+          }
+          const now = Date.now();
+          if (now - lastReport > 100 || received === total) {
+            lastReport = now;
+            job.onProgress?.({ kind: 'layer', id, phase: 'downloading', current: received, total });
+          }
+          cb(null, chunk);
+        },
+      });
+      const toConsumer = new PassThrough({ highWaterMark: 1 << 20 });
+      const replay = offset > 0 ? writer.readExisting() : undefined;
+      const feed = (async () => {
+        if (replay) {
+          for await (const c of replay) if (!toConsumer.write(c)) await new Promise((r) => toConsumer.once('drain', r));
+        }
+      })();
+      const sink = writer.stream();
+      // network -> counter -> (content file, consumer); the consumer is fed
+      // the local part first, then the network bytes as they come.
+      const fanout = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          const waitConsumer = !toConsumer.write(chunk);
+          if (waitConsumer) toConsumer.once('drain', () => cb(null, chunk));
+          else cb(null, chunk);
+        },
+        flush(cb) {
+          toConsumer.end();
+          cb();
+        },
+      });
+      const consumed = consume(toConsumer);
+      const written = (async () => {
+        await feed;
+        await pipeline(net, counter, fanout, sink);
+      })();
+      written.catch((e) => toConsumer.destroy(e as Error));
+      consumed.catch((e) => net.destroy(e as Error));
+      const [out] = await Promise.all([consumed, written]);
+      if (received !== total) throw dataLoss(`layer ${job.blob.digest}: got ${received} bytes, the manifest declares ${total}`);
+      job.onProgress?.({ kind: 'layer', id, phase: 'verifying' });
+      await writer.commit({ digest: job.blob.digest, size: total });
+      committed = true;
+      job.onProgress?.({ kind: 'layer', id, phase: 'download-complete' });
+      return out;
+    } catch (e) {
+      if (!committed) {
+        // Keep partial bytes for a resume unless the data itself is bad.
+        if (is(e, 'data-loss')) await writer.abort().catch(() => undefined);
+        else await writer.close().catch(() => undefined);
+      }
+      throw is(e, 'data-loss') || is(e, 'canceled') ? e : wrap(e, `downloading layer ${job.blob.digest}`);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// The metadata schema: the one place where joey's on-disk records are written
+// down. Change it only by appending a migration; never edit one that shipped.
+//
+// data-root/
+// ├── content/blobs/sha256/<hex>     blobs, on disk, not in this database. A blob
+// │                                  lives while an image reaches it (its manifest,
+// │                                  its config, its layers); garbage collection
+// │                                  deletes the rest.
+// ├── snapshots/<id>/{fs,work}       overlay directories, one per snapshots row,
+// │                                  named by snapshots.id
+// └── metadata.db                    this schema:
+//
+//     schema_migrations              one row per applied migration
+//     ├── version                    MIGRATIONS[i].version
+//     └── applied_at                 unix ms
+//
+//     snapshots                      one row per overlay snapshot
+//     ├── id                         AUTOINCREMENT, never reused: names the directory
+//     ├── key                        unique name: a chain id for a committed layer,
+//     │                              a container id or a temporary key for an active one
+//     ├── parent_id → snapshots.id   the layer below; RESTRICT: a parent stays while
+//     │                              children exist
+//     ├── kind                       active (upper+work, writable) | view (read-only)
+//     │                              | committed (an immutable layer)
+//     ├── size                       bytes of this snapshot's own diff
+//     ├── labels                     JSON object of strings ("joey.unpack" marks a
+//     │                              layer being unpacked: start-up drops it)
+//     └── created_at                 unix ms
+//     Snapshots are referenced by images.chain_id (the top layer of an image),
+//     by image_layers.chain_id, and by each other's parent_id.
+//
+//     images                         one row per image, keyed by its config digest
+//     ├── id                         "sha256:<config digest hex>"
+//     ├── manifest_digest, manifest_media_type, manifest_size
+//     │                              the platform manifest that was pulled or loaded
+//     ├── chain_id                   key of the top committed snapshot; NULL for an
+//     │                              image with no layers
+//     ├── size                       sum of the layers' unpacked sizes
+//     ├── created                    the config's "created" (RFC 3339), as given
+//     ├── added_at                   unix ms
+//     └── last_tag_time              unix ms of the last tag, NULL if never tagged
+//     ├── image_layers               the manifest's layers, bottom first
+//     │   ├── (image_id, idx)        CASCADE on image delete
+//     │   ├── blob_digest, blob_size, media_type   the compressed blob in content/
+//     │   ├── diff_id                sha256 of the uncompressed tar
+//     │   └── chain_id               key of the committed snapshot for layers 0..idx
+//     ├── image_tags                 "docker.io/library/busybox:latest" → image
+//     │   └── name, image_id, created_at           CASCADE on image delete
+//     └── image_digests              "docker.io/library/busybox@sha256:…" → image
+//         └── name, image_id, created_at           CASCADE on image delete
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'snapshots, images, image layers, tags and digests',
+    sql: `
+CREATE TABLE snapshots (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT UNIQUE NOT NULL CHECK (key <> ''),
+  parent_id INTEGER REFERENCES snapshots(id) ON DELETE RESTRICT,
+  kind TEXT NOT NULL CHECK (kind IN ('active', 'view', 'committed')),
+  size INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
+  labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels)),
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX snapshots_parent_id ON snapshots(parent_id);
+
+CREATE TABLE images (
+  id TEXT PRIMARY KEY,
+  manifest_digest TEXT NOT NULL,
+  manifest_media_type TEXT NOT NULL,
+  manifest_size INTEGER NOT NULL CHECK (manifest_size >= 0),
+  chain_id TEXT,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  created TEXT,
+  added_at INTEGER NOT NULL,
+  last_tag_time INTEGER
+);
+CREATE INDEX images_chain_id ON images(chain_id);
+CREATE INDEX images_manifest_digest ON images(manifest_digest);
+
+CREATE TABLE image_layers (
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL CHECK (idx >= 0),
+  blob_digest TEXT NOT NULL,
+  blob_size INTEGER NOT NULL CHECK (blob_size >= 0),
+  media_type TEXT NOT NULL,
+  diff_id TEXT NOT NULL,
+  chain_id TEXT NOT NULL,
+  PRIMARY KEY (image_id, idx)
+);
+-- garbage collection asks "does any image still use this blob / snapshot?"
+CREATE INDEX image_layers_blob_digest ON image_layers(blob_digest);
+CREATE INDEX image_layers_chain_id ON image_layers(chain_id);
+
+CREATE TABLE image_tags (
+  name TEXT PRIMARY KEY,
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX image_tags_image_id ON image_tags(image_id);
+
+CREATE TABLE image_digests (
+  name TEXT PRIMARY KEY,
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX image_digests_image_id ON image_digests(image_id);
+`,
+  },
+];

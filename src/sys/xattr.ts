@@ -1,0 +1,76 @@
+// Extended attributes, which Node cannot set: through setfattr/getfattr
+// (Debian package attr). Values travel as base64 arguments, never through a
+// parsed text format, so hostile names and values cannot inject anything.
+import { run } from './exec.ts';
+
+export interface XattrItem {
+  /** Absolute path; symlinks are not followed. */
+  path: string;
+  attrs: Record<string, Buffer>;
+}
+
+// Keeps going past a failure so one refused attribute does not drop the
+// rest; the exit status still reports it.
+const SET_LOOP =
+  'st=0; while [ $# -ge 3 ]; do setfattr -h -n "$1" -v "$2" -- "$3" || st=1; shift 3; done; exit $st';
+
+function encode(value: Buffer): string {
+  // setfattr reads "0s..." as base64; an empty value needs the quoted form.
+  return value.length === 0 ? '""' : '0s' + value.toString('base64');
+}
+
+/** Sets the attributes on one path. */
+export async function setXattrs(path: string, attrs: Record<string, Buffer>): Promise<void> {
+  await setXattrsBatch([{ path, attrs }]);
+}
+
+/** Sets attributes on many paths with one shell per ~256 KiB of arguments. */
+export async function setXattrsBatch(items: XattrItem[]): Promise<void> {
+  const triples: string[][] = [];
+  for (const { path, attrs } of items) {
+    for (const [name, value] of Object.entries(attrs)) triples.push([name, encode(value), path]);
+  }
+  for (const batch of groupArgs(triples)) await run('sh', ['-c', SET_LOOP, 'sh', ...batch.flat()]);
+}
+
+/** Marks each directory opaque for overlayfs (trusted.overlay.opaque=y). */
+export async function setOpaque(dirs: string | string[]): Promise<void> {
+  const list = typeof dirs === 'string' ? [dirs] : dirs;
+  for (const batch of groupArgs(list.map((d) => [d]))) {
+    await run('setfattr', ['-h', '-n', 'trusted.overlay.opaque', '-v', 'y', '--', ...batch.flat()]);
+  }
+}
+
+/** One attribute's value, or undefined when the path does not have it. */
+export async function getXattr(path: string, name: string): Promise<Buffer | undefined> {
+  const r = await run('getfattr', ['-h', '--absolute-names', '-e', 'hex', '-n', name, '--', path], {
+    allowFailure: true,
+  });
+  if (r.code !== 0) {
+    if (/No such attribute/i.test(r.stderr)) return undefined;
+    await run('getfattr', ['-h', '--absolute-names', '-e', 'hex', '-n', name, '--', path]); // throws with stderr
+  }
+  const line = r.stdout.split('\n').find((l) => l.startsWith(`${name}=`));
+  if (line === undefined) return undefined;
+  const hex = line.slice(name.length + 1);
+  return hex === '' || hex === '0x' ? Buffer.alloc(0) : Buffer.from(hex.replace(/^0x/, ''), 'hex');
+}
+
+/** Groups argument tuples so that no command line passes ~256 KiB. */
+function groupArgs(tuples: string[][]): string[][][] {
+  const out: string[][][] = [];
+  let cur: string[][] = [];
+  let bytes = 0;
+  for (const t of tuples) {
+    const n = t.reduce((s, a) => s + Buffer.byteLength(a) + 1, 0);
+    if (cur.length > 0 && bytes + n > 256 * 1024) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(t);
+    bytes += n;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
