@@ -1,6 +1,7 @@
 // Extended attributes, which Node cannot set: through setfattr/getfattr
 // (Debian package attr). Values travel as base64 arguments, never through a
 // parsed text format, so hostile names and values cannot inject anything.
+import { internal } from '../errdefs/index.ts';
 import { run } from './exec.ts';
 
 export interface XattrItem {
@@ -48,7 +49,7 @@ export async function getXattr(path: string, name: string): Promise<Buffer | und
   });
   if (r.code !== 0) {
     if (/No such attribute/i.test(r.stderr)) return undefined;
-    await run('getfattr', ['-h', '--absolute-names', '-e', 'hex', '-n', name, '--', path]); // throws with stderr
+    throw internal(`getfattr ${name} ${path}: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
   const line = r.stdout.split('\n').find((l) => l.startsWith(`${name}=`));
   if (line === undefined) return undefined;

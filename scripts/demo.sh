@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# make demo: a private joeyd, an image made from the host's busybox, and the
+# image features driven by joey's CLI and by the docker CLI. Offline: the only
+# registry is a private one on loopback. Everything is removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(mktemp -d /tmp/joey-demo-XXXXXX)
+SOCK="$ROOT/joeyd.sock"
+JOEYD_PID=""
+REG_PID=""
+
+cleanup() {
+  [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null || true
+  if [ -n "$JOEYD_PID" ]; then
+    kill -TERM "$JOEYD_PID" 2>/dev/null || true
+    wait "$JOEYD_PID" 2>/dev/null || true
+  fi
+  rm -rf "$ROOT"
+}
+trap cleanup EXIT
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+joey() { echo "+ joey $*" >&2; bin/joey -H "unix://$SOCK" "$@"; }
+
+step "start a private joeyd (data root $ROOT/data)"
+bin/joeyd --data-root "$ROOT/data" --exec-root "$ROOT/run" -H "unix://$SOCK" --pidfile "$ROOT/joeyd.pid" \
+  --log-level warn 2>"$ROOT/joeyd.log" &
+JOEYD_PID=$!
+for _ in $(seq 1 100); do [ -S "$SOCK" ] && bin/joey -H "unix://$SOCK" version >/dev/null 2>&1 && break; sleep 0.05; done
+joey version
+
+step "make a rootfs from the host's busybox and import it"
+mkdir -p "$ROOT/rootfs/bin" "$ROOT/rootfs/etc" "$ROOT/rootfs/tmp"
+cp /bin/busybox "$ROOT/rootfs/bin/busybox"
+for app in sh ls cat echo uname id hostname; do ln -s busybox "$ROOT/rootfs/bin/$app"; done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/rootfs/etc/passwd"
+echo 'hello from a joey image' >"$ROOT/rootfs/etc/motd"
+tar -C "$ROOT/rootfs" -czf "$ROOT/rootfs.tar.gz" .
+joey import --change 'CMD ["sh"]' --change 'LABEL org.example.demo=yes' --message 'busybox from the host' "$ROOT/rootfs.tar.gz" demo/busybox:1
+joey images
+joey image inspect --format 'Id={{.Id}} Cmd={{json .Config.Cmd}} Layers={{len .RootFS.Layers}} Labels={{json .Config.Labels}}' demo/busybox:1
+joey history demo/busybox:1
+
+step "push it to a private registry on loopback, remove it, pull it back"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$ROOT/registry.yml" <<YML
+version: 0.1
+log: { level: error }
+storage:
+  filesystem: { rootdirectory: $ROOT/registry }
+  delete: { enabled: true }
+http: { addr: 127.0.0.1:$PORT }
+YML
+docker-registry serve "$ROOT/registry.yml" >"$ROOT/registry.log" 2>&1 &
+REG_PID=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/v2/" >/dev/null 2>&1 && break; sleep 0.05; done
+joey tag demo/busybox:1 "127.0.0.1:$PORT/demo/busybox:1"
+joey push "127.0.0.1:$PORT/demo/busybox:1"
+joey rmi "127.0.0.1:$PORT/demo/busybox:1" demo/busybox:1
+joey pull "127.0.0.1:$PORT/demo/busybox:1"
+
+step "the docker CLI drives the same daemon (DOCKER_HOST=unix://$SOCK)"
+export DOCKER_HOST="unix://$SOCK" DOCKER_CONFIG="$ROOT/docker-config"
+echo "+ docker images --digests"; docker images --digests
+echo "+ docker save | docker load"
+docker save -o "$ROOT/saved.tar" "127.0.0.1:$PORT/demo/busybox:1"
+docker rmi "127.0.0.1:$PORT/demo/busybox:1" >/dev/null
+docker load -i "$ROOT/saved.tar"
+
+step "metrics"
+curl -s --unix-socket "$SOCK" http://joey/metrics | grep -E '^joey_(images|image_pulls_total|image_pushes_total) '
+
+step "done: stopping joeyd and the registry, removing $ROOT"
