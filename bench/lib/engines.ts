@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pidAlive, run, runOk, startDaemon, stopDaemon, stopPid, waitUntil, excerpt, type Daemon } from './proc.ts';
-import { removeTree, treeBytes } from './fsutil.ts';
+import { removeTree, treeBytes, withTmpfsOver } from './fsutil.ts';
 import { httpStatus } from './registry.ts';
 
 export interface Context {
@@ -142,7 +142,8 @@ export const dockerEngine: Engine = {
     await mkdir(exec, { recursive: true });
     await mkdir(cliConfig, { recursive: true });
     const daemonJson = join(dir, 'daemon.json');
-    await writeFile(daemonJson, '{}\n');
+    // the trust key goes to /etc/docker/key.json unless moved (a config-file key only)
+    await writeFile(daemonJson, JSON.stringify({ 'deprecated-key-path': join(dir, 'key.json') }) + '\n');
     const argv = [
       'dockerd',
       '--data-root',
@@ -155,9 +156,6 @@ export const dockerEngine: Engine = {
       join(dir, 'docker.pid'),
       '--config-file',
       daemonJson,
-      // the trust key goes to /etc/docker/key.json unless moved
-      '--deprecated-key-path',
-      join(dir, 'key.json'),
       '--storage-driver',
       'overlay2',
       '--bridge',
@@ -171,35 +169,31 @@ export const dockerEngine: Engine = {
       '--log-level',
       'warn',
     ];
-    // dockerd 20.10 uses a containerd at /run/containerd/containerd.sock if one is
-    // there, else starts its own under exec-root/data-root; never share the host's
-    let own: Containerd | undefined;
-    if (existsSync('/run/containerd/containerd.sock')) {
-      own = await startContainerd(join(dir, 'containerd'));
-      argv.push('--containerd', own.sock);
-    }
-    const daemon = startDaemon(argv, join(dir, 'dockerd.log'));
+    // dockerd 20.10 creates /run/docker/plugins, uses a containerd at
+    // /run/containerd/containerd.sock if there is one, and its managed containerd
+    // creates /opt/containerd. It runs in a private mount namespace with tmpfs
+    // over /run and /opt, so it starts its own containerd (root under data-root,
+    // state under exec-root) and leaves nothing on the host; the mounts it makes
+    // go away with the namespace.
+    const daemon = startDaemon(withTmpfsOver(['/run', '/opt'], argv), join(dir, 'dockerd.log'));
     let managedPid = -1;
     const stop = async () => {
       if (managedPid < 0) managedPid = readPid(join(exec, 'containerd', 'containerd.pid'));
       await stopDaemon(daemon, 30);
       if (managedPid > 0 && pidAlive(managedPid) && cmdline(managedPid).includes(exec)) await stopPid(managedPid);
-      if (own) await stopDaemon(own.daemon);
       await removeTree(dir);
     };
     try {
       await waitUntil('dockerd', () => pingSocket(sock), 60, daemon);
-      if (!own) {
-        // check that the managed containerd is the private one
-        managedPid = readPid(join(exec, 'containerd', 'containerd.pid'));
-        const cl = cmdline(managedPid);
-        if (managedPid <= 0 || !cl.includes(exec)) {
-          throw new Error(`dockerd's managed containerd is not under ${exec} (pid ${managedPid}: ${cl || 'none'})`);
-        }
-        const toml = readFileSync(join(exec, 'containerd', 'containerd.toml'), 'utf8');
-        if (!toml.includes(join(data, 'containerd'))) {
-          throw new Error(`dockerd's managed containerd has its root outside ${data}`);
-        }
+      // check that the managed containerd is the private one
+      managedPid = readPid(join(exec, 'containerd', 'containerd.pid'));
+      const cl = cmdline(managedPid);
+      if (managedPid <= 0 || !cl.includes(exec)) {
+        throw new Error(`dockerd's managed containerd is not under ${exec} (pid ${managedPid}: ${cl || 'none'})`);
+      }
+      const toml = readFileSync(join(exec, 'containerd', 'containerd.toml'), 'utf8');
+      if (!toml.includes(join(data, 'containerd'))) {
+        throw new Error(`dockerd's managed containerd has its root outside ${data}`);
       }
     } catch (e) {
       await stop();
@@ -258,20 +252,24 @@ export const podmanEngine: Engine = {
       '--events-backend',
       'file',
     ];
+    // podman 4.3 keeps c/image's blob-info cache in /var/lib/containers/cache
+    // whatever --root says: every podman command runs with a tmpfs over /var/lib
+    // (an empty cache each time, as in an empty store)
+    const podman = (args: string[]) => withTmpfsOver(['/var/lib'], [...base, ...args]);
     // c/image keeps big temporary files in TMPDIR (default /var/tmp, same filesystem here)
     const env = { ...process.env, TMPDIR: tmp };
     const stop = () => removeTree(dir);
     try {
       // create the store (database, overlay checks) outside the timed section
-      await runOk([...base, 'images'], { env, timeoutSeconds: 60 });
+      await runOk(podman(['images']), { env, timeoutSeconds: 60 });
     } catch (e) {
       await stop();
       throw e;
     }
     return {
-      pull: (ref) => ({ argv: [...base, 'pull', '--tls-verify=false', ref], env }),
+      pull: (ref) => ({ argv: podman(['pull', '--tls-verify=false', ref]), env }),
       async verify(ref, layers) {
-        const r = await run([...base, 'image', 'inspect', '--format', '{{len .RootFS.Layers}}', ref], { env });
+        const r = await run(podman(['image', 'inspect', '--format', '{{len .RootFS.Layers}}', ref]), { env });
         if (r.code !== 0) return `image inspect failed: ${excerpt(r.stderr || r.stdout)}`;
         return Number.parseInt(r.stdout.trim(), 10) === layers ? null : `image has ${r.stdout.trim()} layers`;
       },

@@ -51,3 +51,15 @@ export async function treeBytes(dir: string): Promise<number> {
   const n = Number.parseInt(r.stdout.split(/\s/)[0] ?? '', 10);
   return Number.isFinite(n) ? n : 0;
 }
+
+/**
+ * argv wrapped so that it runs in a private mount namespace with an empty
+ * tmpfs over each of targets: for tools that insist on writing to fixed host
+ * paths (/var/lib/containers/cache, /run/docker, /opt/containerd). The
+ * command keeps its pid (unshare and sh exec it), and whatever it mounts goes
+ * away with the namespace.
+ */
+export function withTmpfsOver(targets: string[], argv: string[]): string[] {
+  const mounts = targets.map((t) => `mount -t tmpfs -o mode=755,size=256m joey-bench ${t}`).join(' && ');
+  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', `${mounts} && exec "$@"`, 'sh', ...argv];
+}

@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runOk, startDaemon, stopDaemon, waitUntil, type Daemon } from './proc.ts';
-import { removeTree } from './fsutil.ts';
+import { removeTree, withTmpfsOver } from './fsutil.ts';
 
 export interface Registry {
   /** host:port */
@@ -93,29 +93,22 @@ export async function startRegistry(dir: string): Promise<Registry> {
 export async function pushLayout(layoutDir: string, tag: string, dest: string, workDir: string): Promise<void> {
   const policy = join(workDir, 'policy.json');
   await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
-  const script = 'mount -t tmpfs -o size=64m,mode=755 joey-bench-varlib /var/lib && exec "$@"';
   await runOk(
-    [
-      'unshare',
-      '--mount',
-      '--propagation',
-      'private',
-      '--',
-      'sh',
-      '-c',
-      script,
-      'sh',
-      'skopeo',
-      '--policy',
-      policy,
-      'copy',
-      '--quiet',
-      '--dest-tls-verify=false',
-      '--format',
-      'v2s2',
-      `oci:${layoutDir}:${tag}`,
-      `docker://${dest}`,
-    ],
+    withTmpfsOver(
+      ['/var/lib'],
+      [
+        'skopeo',
+        '--policy',
+        policy,
+        'copy',
+        '--quiet',
+        '--dest-tls-verify=false',
+        '--format',
+        'v2s2',
+        `oci:${layoutDir}:${tag}`,
+        `docker://${dest}`,
+      ],
+    ),
     { timeoutSeconds: 900, env: { ...process.env, TMPDIR: workDir } },
   );
 }

@@ -30,6 +30,7 @@ export interface HttpResponse {
 }
 
 const MAX_REDIRECTS = 10;
+const FREE_SOCKET_TIMEOUT_MS = 4_000;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export class HttpTransport {
@@ -44,9 +45,12 @@ export class HttpTransport {
 
   #agent(url: URL, insecureTls: boolean): http.Agent {
     const a = this.#agents;
-    if (url.protocol === 'http:') return (a.http ??= new http.Agent({ keepAlive: true }));
-    if (insecureTls) return (a.insecure ??= new https.Agent({ keepAlive: true, rejectUnauthorized: false }));
-    return (a.https ??= new https.Agent({ keepAlive: true }));
+    // Idle pooled sockets are dropped before servers commonly drop them
+    // (5 s is Node's own server default), so reuse rarely meets a reset.
+    const opts = { keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS };
+    if (url.protocol === 'http:') return (a.http ??= new http.Agent(opts));
+    if (insecureTls) return (a.insecure ??= new https.Agent({ ...opts, rejectUnauthorized: false }));
+    return (a.https ??= new https.Agent(opts));
   }
 
   /** Sends a request and resolves when the status and headers arrive. Network
@@ -88,6 +92,12 @@ export class HttpTransport {
       const mod = url.protocol === 'https:' ? https : http;
       const body = bodyOf?.();
       let response: http.IncomingMessage | undefined;
+      // Node ends an aborted response with a bare "aborted"; readers of a
+      // blob should see the abort itself.
+      const signal = req.signal;
+      const onAbort = () => response?.destroy(signal?.reason instanceof Error ? signal.reason : abortError());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const forget = () => signal?.removeEventListener('abort', onAbort);
       const creq = mod.request(url, {
         method,
         headers,
@@ -103,11 +113,13 @@ export class HttpTransport {
         else creq.destroy(err);
       });
       creq.on('error', (err) => {
+        forget();
         if (body instanceof Readable) body.destroy();
         reject(err);
       });
       creq.on('response', (res) => {
         response = res;
+        res.on('close', forget);
         if (body instanceof Readable && !body.readableEnded) {
           body.unpipe(creq);
           body.destroy();
@@ -128,6 +140,10 @@ export class HttpTransport {
     for (const agent of Object.values(this.#agents)) agent?.destroy();
     this.#agents = {};
   }
+}
+
+function abortError(): Error {
+  return Object.assign(new Error('the operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 function lowerKeys(h: Record<string, string>): Record<string, string> {

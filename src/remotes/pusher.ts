@@ -40,6 +40,7 @@ export async function mountBlobOn(session: Session, ref: Reference, desc: Descri
     path: `/v2/${ref.path}/blobs/uploads/?${q}`,
     headers: { 'content-length': '0' },
     scopes: [pushScope(ref.path), `repository:${fromPath}:pull`],
+    idempotent: true,
   });
   if (res.status === 401 || res.status === 403) throw await statusError(res, ctxFor(ref, `blob ${desc.digest}`));
   discard(res);
@@ -89,6 +90,7 @@ export async function pushBlobOn(
     path: `/v2/${ref.path}/blobs/uploads/`,
     headers: { 'content-length': '0' },
     scopes,
+    idempotent: true, // a second session at worst, which expires unused
   });
   if (start.status !== 202) throw await statusError(start, ctxFor(ref, subject));
   discard(start);
@@ -124,6 +126,7 @@ export async function putManifestOn(session: Session, ref: Reference, reference:
     headers: { 'content-type': mediaType, 'content-length': String(body.length) },
     body: () => body,
     scopes: [pushScope(ref.path)],
+    idempotent: true,
   });
   if (res.status < 200 || res.status > 299) throw await statusError(res, ctxFor(ref, `manifest ${reference}`));
   discard(res);

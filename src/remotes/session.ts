@@ -24,10 +24,13 @@ export interface SessionRequest {
   body?: () => Readable | Buffer;
   /** Token scopes: "repository:library/busybox:pull". */
   scopes: string[];
-  /** Safe to send twice (HEAD/GET of small things): retried once on ECONNRESET. */
+  /** Small and safe to send twice (HEAD/GET, token, upload POST, manifest
+   * PUT): retried once on a connection reset. Never a streamed blob body. */
   idempotent?: boolean;
   signal?: AbortSignal;
   followRedirects?: boolean;
+  /** Send exactly these headers: no Authorization, no 401 handling (login's ping). */
+  raw?: boolean;
 }
 
 export class Session {
@@ -93,7 +96,7 @@ export class Session {
         followRedirects: req.followRedirects,
       });
     };
-    if (!ours) return send(undefined);
+    if (!ours || req.raw) return send(undefined);
     const sent = await auth.authorization(this.host, this.creds, req.scopes, req.signal);
     const res = await send(sent);
     if (res.status !== 401) return res;

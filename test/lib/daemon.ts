@@ -3,12 +3,12 @@
 // HTTP) pointed at it with config dirs of their own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  LogBuffer, check, describe, exited, makeTempDir, removeDir, run, runOk, terminate, waitFor,
+  LogBuffer, describe, exited, makeTempDir, removeDir, run, terminate, waitFor,
   type CmdOptions, type CmdResult,
 } from './proc.ts';
 
@@ -17,11 +17,22 @@ export const JOEYD_BIN = join(REPO_ROOT, 'bin/joeyd');
 export const JOEY_BIN = join(REPO_ROOT, 'bin/joey');
 export const DOCKER_BIN = process.env.JOEY_TEST_DOCKER || '/usr/local/bin/docker';
 
+/**
+ * Which engine to start: joeyd, or (JOEY_TEST_ENGINE=dockerd) Debian's dockerd
+ * with the same private dirs, to check the tests themselves against a
+ * reference engine. Tests of joey-only behaviour then fail, as they should.
+ */
+export type Engine = 'joeyd' | 'dockerd';
+export const TEST_ENGINE: Engine = process.env.JOEY_TEST_ENGINE === 'dockerd' ? 'dockerd' : 'joeyd';
+
 export interface DaemonOptions {
+  engine?: Engine;
   /** Extra joeyd arguments (e.g. --insecure-registry). */
   args?: string[];
   /** Extra environment for joeyd. */
   env?: NodeJS.ProcessEnv;
+  /** The daemon.json given with --config-file (default {}), so that the host's /etc/joey/daemon.json never applies. */
+  config?: Record<string, unknown>;
   /** How long to wait for /_ping. Default 30 s. */
   startTimeoutMs?: number;
 }
@@ -81,7 +92,8 @@ export interface Daemon {
 
 /** Starts joeyd (assumes `make build` made dist/joeyd.mjs) and waits for GET /_ping. */
 export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
-  if (!existsSync(join(REPO_ROOT, 'dist/joeyd.mjs'))) throw new Error(`joeyd is not built: run \`make build\` in ${REPO_ROOT}`);
+  const engine = opts.engine ?? TEST_ENGINE;
+  if (engine === 'joeyd' && !existsSync(join(REPO_ROOT, 'dist/joeyd.mjs'))) throw new Error(`joeyd is not built: run \`make build\` in ${REPO_ROOT}`);
   const dir = await makeTempDir('joey-it-');
   const socket = join(dir, 'joeyd.sock');
   const d = {
@@ -95,19 +107,18 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
     joeyConfig: join(dir, 'joey-config'),
   };
   for (const p of [d.dataRoot, d.execRoot, d.dockerConfig, d.joeyConfig]) await mkdir(p, { recursive: true });
+  const configFile = join(dir, 'daemon.json');
+  await writeFile(configFile, JSON.stringify(opts.config ?? {}));
   const log = new LogBuffer(4 << 20);
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
     log.push(`--- joeyd start ${new Date().toISOString()}\n`);
-    const c = spawn(process.execPath, [
-      JOEYD_BIN,
-      '--data-root', d.dataRoot,
-      '--exec-root', d.execRoot,
-      '-H', d.host,
-      '--pidfile', d.pidfile,
-      ...(opts.args ?? []),
-    ], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const common = ['--data-root', d.dataRoot, '--exec-root', d.execRoot, '-H', d.host, '--pidfile', d.pidfile, '--config-file', configFile];
+    const [file, args] = engine === 'joeyd'
+      ? [process.execPath, [JOEYD_BIN, ...common, ...(opts.args ?? [])]]
+      : ['dockerd', [...common, '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--storage-driver', 'vfs', '--log-format', 'json', ...(opts.args ?? [])]];
+    const c = spawn(file, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     c.stdout!.on('data', (b: Buffer) => log.push(b.toString()));
     c.stderr!.on('data', (b: Buffer) => log.push(b.toString()));
@@ -240,4 +251,3 @@ export async function mountsUnder(dir: string): Promise<string[]> {
   return info.split('\n').filter(Boolean).map((l) => unescape(l.split(' ')[4]!)).filter((p) => p === dir || p.startsWith(`${dir}/`));
 }
 
-export { check, runOk };

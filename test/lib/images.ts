@@ -10,7 +10,7 @@
 // `multilayer` image uses both.
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { chmod, link, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
@@ -63,15 +63,24 @@ function busyboxSha256(): Promise<string> {
 
 const building = new Map<string, Promise<BuiltImage>>();
 
-/** The image's OCI layout, from the cache or built once (atomically: safe when several processes race). */
+/**
+ * The image's OCI layout under `${JOEY_TEST_CACHE:-/var/cache/joey-test}/images/<key>/oci`,
+ * built on first use (atomically: safe when several processes race).
+ */
 export function buildImage(name: ImageName): Promise<BuiltImage> {
-  let p = building.get(name);
+  const memo = `${cacheRoot()}|${name}`;
+  let p = building.get(memo);
   if (!p) {
-    p = buildCached(name, RECIPES[name]);
-    building.set(name, p);
-    p.catch(() => building.delete(name));
+    p = buildImageAt(cacheRoot(), name);
+    building.set(memo, p);
+    p.catch(() => building.delete(memo));
   }
   return p;
+}
+
+/** `buildImage` with an explicit cache root and no in-process memo. */
+export function buildImageAt(root: string, name: ImageName): Promise<BuiltImage> {
+  return buildCached(root, name, RECIPES[name]);
 }
 
 export async function cacheKey(name: string, recipe: Recipe): Promise<string> {
@@ -79,15 +88,16 @@ export async function cacheKey(name: string, recipe: Recipe): Promise<string> {
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
 }
 
-async function buildCached(name: ImageName, recipe: Recipe): Promise<BuiltImage> {
+async function buildCached(root: string, name: ImageName, recipe: Recipe): Promise<BuiltImage> {
   const key = await cacheKey(name, recipe);
-  const dir = join(cacheRoot(), 'images', key);
+  const dir = join(root, 'images', key);
   const result = (): BuiltImage => ({
     name, layout: join(dir, 'oci'), tag: 'latest', source: `oci:${join(dir, 'oci')}:latest`, isIndex: name === 'multiplatform', key,
   });
   if (existsSync(join(dir, 'done.json'))) return result();
-  await mkdir(join(cacheRoot(), 'images'), { recursive: true });
-  const tmp = await mkdtemp(join(cacheRoot(), 'images', `.build-${key}-`));
+  await mkdir(join(root, 'images'), { recursive: true });
+  await removeStaleBuilds(join(root, 'images'));
+  const tmp = await mkdtemp(join(root, 'images', `.build-${key}-`));
   try {
     const layout = join(tmp, 'oci');
     const work = join(tmp, 'work');
@@ -97,6 +107,7 @@ async function buildCached(name: ImageName, recipe: Recipe): Promise<BuiltImage>
     await recipe.build(layout, work);
     await runOk('umoci', ['gc', '--layout', layout]);
     await rm(work, { recursive: true, force: true });
+    await chmod(tmp, 0o755);
     await writeFile(join(tmp, 'done.json'), JSON.stringify({ name, key, builder: BUILDER_VERSION, inputs: recipe.inputs, buildMs: Date.now() - started }));
     try {
       await rename(tmp, dir);
@@ -111,6 +122,15 @@ async function buildCached(name: ImageName, recipe: Recipe): Promise<BuiltImage>
     throw e;
   }
   return result();
+}
+
+/** Builds left by killed processes (older than an hour) are removed. */
+async function removeStaleBuilds(imagesDir: string): Promise<void> {
+  for (const e of await readdir(imagesDir)) {
+    if (!e.startsWith('.build-')) continue;
+    const st = await stat(join(imagesDir, e)).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > 3_600_000) await removeDir(join(imagesDir, e));
+  }
 }
 
 // ---- rootfs pieces -------------------------------------------------------

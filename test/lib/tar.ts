@@ -1,6 +1,6 @@
 // Building tar archives entry by entry with tar-stream, exactly as written:
 // names are not cleaned, so tests can make archives that no tool would.
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
 
 export interface TarEntry {
@@ -49,4 +49,30 @@ export function tarBuffer(entries: TarEntry[]): Promise<Buffer> {
 /** A gzipped tar of the entries (a layer blob). */
 export async function tarGz(entries: TarEntry[]): Promise<Buffer> {
   return gzipSync(await tarBuffer(entries));
+}
+
+export interface ListedEntry {
+  name: string;
+  type: string;
+  size: number;
+  linkname?: string;
+  mode: number;
+}
+
+/** The entries of a tar or tar.gz, in order. */
+export async function listTar(data: Buffer): Promise<ListedEntry[]> {
+  const plain = data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data;
+  const extract = tarStream.extract();
+  const out: ListedEntry[] = [];
+  const done = new Promise<ListedEntry[]>((resolve, reject) => {
+    extract.on('entry', (h, stream, next) => {
+      out.push({ name: h.name, type: h.type ?? 'file', size: h.size ?? 0, mode: h.mode ?? 0, ...(h.linkname ? { linkname: h.linkname } : {}) });
+      stream.on('end', next);
+      stream.resume();
+    });
+    extract.on('finish', () => resolve(out));
+    extract.on('error', reject);
+  });
+  extract.end(plain);
+  return done;
 }

@@ -33,6 +33,7 @@ test('pull phases become dockerd status lines', () => {
     line({ kind: 'message', text: 'sha256:abc: Pulling from team/app' }),
     '{"status":"Pulling from team/app","id":"sha256:abc"}\n',
   );
+  assert.equal(line({ kind: 'message', id: 'v1', text: 'Pulling from team/app' }), '{"status":"Pulling from team/app","id":"v1"}\n');
   assert.equal(line({ kind: 'message', text: 'Digest: sha256:abc' }), '{"status":"Digest: sha256:abc"}\n');
   assert.equal(line({ kind: 'layer', id: 'a1b2c3d4e5f6', phase: 'waiting' }), '{"status":"Pulling fs layer","progressDetail":{},"id":"a1b2c3d4e5f6"}\n');
   assert.equal(

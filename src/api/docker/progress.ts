@@ -40,13 +40,14 @@ const WAITING_STATUS: Record<ProgressMode, string> = {
 };
 
 // dockerd sends "Pulling from <repo>" with the tag or digest as the id
-// ("latest: Pulling from library/busybox" on a terminal); the engine says it
-// as one line, so split it back.
+// ("latest: Pulling from library/busybox" on a terminal). An engine message
+// without an id that says it as one line is split back.
 const PULLING_FROM = /^(\S+): (Pulling from .+)$/;
 
 export function toDockerMessage(p: Progress, mode: ProgressMode): DockerMessage {
   switch (p.kind) {
     case 'message': {
+      if (p.id) return { status: p.text, id: p.id };
       const m = PULLING_FROM.exec(p.text);
       return m ? { status: m[2], id: m[1] } : { status: p.text };
     }

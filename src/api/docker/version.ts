@@ -1,6 +1,6 @@
-// The range of Docker Engine API versions this adapter speaks.
-export const API_VERSION = '1.47';
-export const MIN_API_VERSION = '1.24';
+// The range of Docker Engine API versions joey speaks (defined with the
+// other versions in src/version.ts), and how to compare them.
+export { API_VERSION, MIN_API_VERSION } from '../../version.ts';
 
 /** Compares dotted versions numerically: "1.9" < "1.24". */
 export function compareApiVersions(a: string, b: string): number {

@@ -1,0 +1,107 @@
+// Times applyLayer on a synthetic layer (not a test). Run as root:
+//   node --import tsx src/archive/bench-apply.ts [--runs N] [--rebuild] [--plain]
+// The layer (about 100 MB gzipped: 30,000 small files, 40 big ones, symlinks,
+// hardlinks, whiteouts) is built once and kept in the temp dir. GNU tar on
+// the same file is timed beside it for scale.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { pack } from 'tar-stream';
+import { applyLayer } from './apply.ts';
+
+const work = join(tmpdir(), 'joey-bench-apply');
+const gzPath = join(work, 'layer.tar.gz');
+const tarPath = join(work, 'layer.tar');
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : (process.argv[i + 1] ?? '');
+}
+
+/** Half random, half repetitive bytes: gzip shrinks it about 2:1, as with real binaries. */
+function content(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  const half = size >> 1;
+  randomBytes(half).copy(b);
+  const text = Buffer.from('lorem ipsum dolor sit amet, consectetur adipiscing elit; ');
+  for (let i = half; i < size; i += text.length) text.copy(b, i, 0, Math.min(text.length, size - i));
+  return b;
+}
+
+async function build(): Promise<void> {
+  await fsp.mkdir(work, { recursive: true });
+  const p = pack();
+  const done = pipeline(p, createGzip({ level: 6 }), createWriteStream(gzPath));
+  const add = (h: Parameters<typeof p.entry>[0], data?: Buffer) =>
+    new Promise<void>((resolve, reject) => {
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (data) p.entry(h, data, cb);
+      else p.entry(h, cb);
+    });
+  const mtime = new Date('2024-01-01T00:00:00Z');
+  for (let d = 0; d < 1000; d++) await add({ name: `usr/share/d${d}/`, type: 'directory', mode: 0o755, mtime });
+  for (let i = 0; i < 30_000; i++) {
+    const size = 256 + Math.floor(Math.random() * 7800);
+    await add({ name: `usr/share/d${i % 1000}/f${i}`, mode: i % 10 === 0 ? 0o755 : 0o644, mtime }, content(size));
+    if (i % 15 === 0) await add({ name: `usr/share/d${i % 1000}/s${i}`, type: 'symlink', linkname: `f${i}`, mtime });
+    if (i % 60 === 0) await add({ name: `usr/share/d${i % 1000}/h${i}`, type: 'link', linkname: `usr/share/d${i % 1000}/f${i}`, mtime });
+    if (i % 100 === 0) await add({ name: `usr/share/d${i % 1000}/.wh.old${i}`, mtime }, Buffer.alloc(0));
+  }
+  for (let i = 0; i < 40; i++) await add({ name: `usr/lib/big${i}.so`, mode: 0o755, mtime }, content(3_500_000));
+  p.finalize();
+  await done;
+}
+
+async function timeRun(label: string, bytes: number, fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  console.log(`${label.padEnd(26)} ${s.toFixed(2)} s  ${(bytes / 1e6 / s).toFixed(1)} MB/s`);
+  return s;
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--rebuild')) await fsp.rm(work, { recursive: true, force: true });
+  if (!(await fsp.stat(gzPath).catch(() => undefined))) {
+    console.log(`building ${gzPath} ...`);
+    await build();
+  }
+  const plain = process.argv.includes('--plain');
+  if (plain && !(await fsp.stat(tarPath).catch(() => undefined))) {
+    spawnSync('sh', ['-c', `gzip -dc '${gzPath}' > '${tarPath}'`], { stdio: 'inherit' });
+  }
+  const gzSize = (await fsp.stat(gzPath)).size;
+  const runs = Number(arg('--runs') ?? 3);
+  const target = join(work, 'out');
+  let result: Awaited<ReturnType<typeof applyLayer>> | undefined;
+  const fresh = async () => {
+    await fsp.rm(target, { recursive: true, force: true });
+    await fsp.mkdir(target);
+    spawnSync('sync');
+  };
+  for (let r = 0; r < runs; r++) {
+    await fresh();
+    await timeRun('applyLayer (gzip)', gzSize, async () => {
+      result = await applyLayer(createReadStream(gzPath, { highWaterMark: 1 << 20 }), target);
+    });
+    if (plain) {
+      await fresh();
+      await timeRun('applyLayer (plain tar)', gzSize, () => applyLayer(createReadStream(tarPath, { highWaterMark: 1 << 20 }), target));
+    }
+    await fresh();
+    await timeRun('GNU tar -xzf (for scale)', gzSize, async () => {
+      const r = spawnSync('tar', ['--same-owner', '-xzpf', gzPath, '-C', target]);
+      if (r.status !== 0) throw new Error(r.stderr.toString());
+    });
+  }
+  await fsp.rm(target, { recursive: true, force: true });
+  const files = 30_000 + 40;
+  console.log(`layer: ${(gzSize / 1e6).toFixed(1)} MB gzip, ${(result!.size / 1e6).toFixed(1)} MB of files, ${files} files; MB/s above are compressed MB`);
+}
+
+await main();

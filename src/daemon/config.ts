@@ -1,0 +1,318 @@
+// joeyd's configuration: flags named as dockerd's, merged with the daemon.json
+// file under dockerd's rules (a setting in both places is an error, so is an
+// unknown key), validated, and turned into an EngineConfig plus listeners.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { EngineConfig } from '../engine/types.ts';
+import { invalid, messageOf } from '../errdefs/index.ts';
+import { isLogLevel, type LogLevel } from '../util/log.ts';
+
+export const DEFAULTS = {
+  dataRoot: '/var/lib/joey',
+  execRoot: '/run/joey',
+  host: 'unix:///run/joey/joeyd.sock',
+  configFile: '/etc/joey/daemon.json',
+  logLevel: 'info' as LogLevel,
+  maxConcurrentDownloads: 8,
+  maxConcurrentUploads: 5,
+  group: 'joey',
+  tlsPort: 2376,
+};
+
+export type ListenerSpec =
+  | { kind: 'unix'; path: string; addr: string }
+  | { kind: 'tcp'; host: string; port: number; addr: string };
+
+export interface TlsSettings {
+  /** Require client certificates signed by `cacert` (--tlsverify). */
+  verify: boolean;
+  cert: string;
+  key: string;
+  cacert?: string;
+}
+
+export interface DaemonConfig {
+  engine: EngineConfig;
+  listeners: ListenerSpec[];
+  pidfile: string;
+  logLevel: LogLevel;
+  /** The unix sockets' group. When the user named it, it must exist; the
+   * default ("joey") is used only where it exists. */
+  group: string;
+  groupExplicit: boolean;
+  tls?: TlsSettings;
+  /** The config file that was read, if any. */
+  configFile?: string;
+}
+
+export type ParsedArgs = { kind: 'run'; config: DaemonConfig } | { kind: 'version' } | { kind: 'help'; text: string };
+
+type SettingType = 'string' | 'string[]' | 'boolean' | 'int';
+
+interface Setting {
+  /** daemon.json key */
+  key: string;
+  /** commander's attribute name of the flag */
+  attr: string;
+  type: SettingType;
+}
+
+// The settings that may come from a flag or from daemon.json.
+const SETTINGS: Setting[] = [
+  { key: 'data-root', attr: 'dataRoot', type: 'string' },
+  { key: 'exec-root', attr: 'execRoot', type: 'string' },
+  { key: 'hosts', attr: 'host', type: 'string[]' },
+  { key: 'pidfile', attr: 'pidfile', type: 'string' },
+  { key: 'insecure-registries', attr: 'insecureRegistry', type: 'string[]' },
+  { key: 'registry-mirrors', attr: 'registryMirror', type: 'string[]' },
+  { key: 'log-level', attr: 'logLevel', type: 'string' },
+  { key: 'debug', attr: 'debug', type: 'boolean' },
+  { key: 'tls', attr: 'tls', type: 'boolean' },
+  { key: 'tlsverify', attr: 'tlsverify', type: 'boolean' },
+  { key: 'tlscacert', attr: 'tlscacert', type: 'string' },
+  { key: 'tlscert', attr: 'tlscert', type: 'string' },
+  { key: 'tlskey', attr: 'tlskey', type: 'string' },
+  { key: 'max-concurrent-downloads', attr: 'maxConcurrentDownloads', type: 'int' },
+  { key: 'max-concurrent-uploads', attr: 'maxConcurrentUploads', type: 'int' },
+  { key: 'labels', attr: 'label', type: 'string[]' },
+  { key: 'group', attr: 'group', type: 'string' },
+];
+
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+const integer = (v: string): number => {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('not a non-negative integer.');
+  return Number(v);
+};
+
+function program(out: { text: string }): Command {
+  const cmd = new Command('joeyd')
+    .description('joey container engine daemon (Docker Engine API)')
+    .helpOption('-h, --help', 'Print usage')
+    .option('--data-root <dir>', `Root directory of persistent state (default "${DEFAULTS.dataRoot}")`)
+    .option('--exec-root <dir>', `Root directory for execution state files (default "${DEFAULTS.execRoot}")`)
+    .option('-H, --host <addr>', `Daemon socket(s) to connect to, repeatable (default "${DEFAULTS.host}")`, collect)
+    .option('--config-file <file>', `Daemon configuration file (default "${DEFAULTS.configFile}")`)
+    .option('-p, --pidfile <file>', 'Path to use for the daemon PID file (default "<exec-root>/joeyd.pid")')
+    .option('--insecure-registry <host>', 'Registry reachable over HTTP or with unverified TLS, repeatable', collect)
+    .option('--registry-mirror <url>', 'Preferred registry mirror for docker.io, repeatable', collect)
+    .option('-l, --log-level <level>', 'Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")')
+    .option('-D, --debug', 'Enable debug mode')
+    .option('--tls', 'Use TLS; implied by --tlsverify')
+    .option('--tlsverify', 'Use TLS and verify the remote')
+    .option('--tlscacert <file>', 'Trust certs signed only by this CA')
+    .option('--tlscert <file>', 'Path to TLS certificate file')
+    .option('--tlskey <file>', 'Path to TLS key file')
+    .option('--max-concurrent-downloads <n>', `Set the max concurrent downloads per pull (default ${DEFAULTS.maxConcurrentDownloads})`, integer)
+    .option('--max-concurrent-uploads <n>', `Set the max concurrent uploads per push (default ${DEFAULTS.maxConcurrentUploads})`, integer)
+    .option('--label <key=value>', 'Set key=value labels to the daemon, repeatable', collect)
+    .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" where it exists)`)
+    .option('-v, --version', 'Print version information and quit')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => (out.text += s), writeErr: (s) => (out.text += s) });
+  return cmd;
+}
+
+/** Parses joeyd's arguments (without the node and script paths) and the
+ * config file they name. Throws an `invalid` error with a message for the
+ * user on any bad flag, file or value. */
+export function parseDaemonArgs(argv: string[], io: { readFile?: (path: string) => string } = {}): ParsedArgs {
+  const readFile = io.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const out = { text: '' };
+  const cmd = program(out);
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') return { kind: 'help', text: out.text };
+      throw invalid(err.message.replace(/^error: /, ''), err);
+    }
+    throw err;
+  }
+  const flags = cmd.opts() as Record<string, unknown>;
+  if (flags.version) return { kind: 'version' };
+
+  const explicitFile = cmd.getOptionValueSource('configFile') === 'cli';
+  const configFile = resolve((flags.configFile as string | undefined) ?? DEFAULTS.configFile);
+  const file = readConfigFile(configFile, explicitFile, readFile);
+
+  const fromFlags: Record<string, unknown> = {};
+  for (const s of SETTINGS) if (cmd.getOptionValueSource(s.attr) === 'cli') fromFlags[s.key] = flags[s.attr];
+  const conflicts = SETTINGS.filter((s) => s.key in fromFlags && file && s.key in file.values).map(
+    (s) => `${s.key}: (from flag: ${show(fromFlags[s.key])}, from file: ${show(file!.values[s.key])})`,
+  );
+  if (conflicts.length > 0) {
+    throw invalid(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
+  }
+  const get = <T>(key: string): T | undefined => (fromFlags[key] ?? file?.values[key]) as T | undefined;
+
+  const dataRoot = resolve(get<string>('data-root') ?? DEFAULTS.dataRoot);
+  const execRoot = resolve(get<string>('exec-root') ?? DEFAULTS.execRoot);
+  const debug = get<boolean>('debug') ?? false;
+  const level = get<string>('log-level');
+  if (level !== undefined && !isLogLevel(level)) throw invalid(`unable to parse logging level: ${level}`);
+  const logLevel: LogLevel = (level as LogLevel | undefined) ?? (debug ? 'debug' : DEFAULTS.logLevel);
+
+  const hosts = get<string[]>('hosts') ?? [];
+  const listeners = (hosts.length > 0 ? hosts : [DEFAULTS.host]).map(parseHost);
+
+  const tlsverify = get<boolean>('tlsverify') ?? false;
+  const tlsOn = tlsverify || (get<boolean>('tls') ?? false);
+  let tls: TlsSettings | undefined;
+  if (tlsOn) {
+    const cert = get<string>('tlscert');
+    const key = get<string>('tlskey');
+    const cacert = get<string>('tlscacert');
+    if (!cert || !key) throw invalid('--tls and --tlsverify need --tlscert and --tlskey');
+    if (tlsverify && !cacert) throw invalid('--tlsverify needs --tlscacert to verify client certificates');
+    tls = { verify: tlsverify, cert: resolve(cert), key: resolve(key), ...(cacert ? { cacert: resolve(cacert) } : {}) };
+  }
+  if (!tls && listeners.some((l) => l.kind === 'tcp')) throw invalid('binding to tcp without TLS is insecure, use --tlsverify');
+
+  const maxConcurrentDownloads = positive('max-concurrent-downloads', get<number>('max-concurrent-downloads') ?? DEFAULTS.maxConcurrentDownloads);
+  const maxConcurrentUploads = positive('max-concurrent-uploads', get<number>('max-concurrent-uploads') ?? DEFAULTS.maxConcurrentUploads);
+  const group = get<string>('group');
+
+  const engine: EngineConfig = {
+    dataRoot,
+    execRoot,
+    insecureRegistries: (get<string[]>('insecure-registries') ?? []).map(validateInsecureRegistry),
+    registryMirrors: (get<string[]>('registry-mirrors') ?? []).map(validateMirror),
+    maxConcurrentDownloads,
+    maxConcurrentUploads,
+    labels: (get<string[]>('labels') ?? []).map(validateLabel),
+    debug,
+    hosts: listeners.map((l) => l.addr),
+  };
+  return {
+    kind: 'run',
+    config: {
+      engine,
+      listeners,
+      pidfile: resolve(get<string>('pidfile') ?? join(execRoot, 'joeyd.pid')),
+      logLevel,
+      group: group ?? DEFAULTS.group,
+      groupExplicit: group !== undefined && group !== '',
+      ...(tls ? { tls } : {}),
+      ...(file ? { configFile } : {}),
+    },
+  };
+}
+
+function readConfigFile(
+  path: string,
+  explicit: boolean,
+  readFile: (p: string) => string,
+): { values: Record<string, unknown> } | undefined {
+  const fail = (msg: string, cause?: unknown) => invalid(`unable to configure the joey daemon with file ${path}: ${msg}`, cause);
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    // The default file is optional; one the user named is not.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return undefined;
+    throw fail(messageOf(err), err);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw fail(messageOf(err), err);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw fail('expected a JSON object');
+  const values = raw as Record<string, unknown>;
+  const unknown = Object.keys(values).filter((k) => !SETTINGS.some((s) => s.key === k));
+  if (unknown.length > 0) throw fail(`the following directives don't match any configuration option: ${unknown.join(', ')}`);
+  for (const s of SETTINGS) {
+    if (!(s.key in values)) continue;
+    const v = values[s.key];
+    const ok =
+      s.type === 'string'
+        ? typeof v === 'string'
+        : s.type === 'boolean'
+          ? typeof v === 'boolean'
+          : s.type === 'int'
+            ? Number.isInteger(v) && (v as number) >= 0
+            : Array.isArray(v) && v.every((x) => typeof x === 'string');
+    if (!ok) throw fail(`${s.key} must be ${TYPE_NAMES[s.type]}, got ${JSON.stringify(v)}`);
+  }
+  return { values };
+}
+
+const TYPE_NAMES: Record<SettingType, string> = {
+  string: 'a string',
+  'string[]': 'a list of strings',
+  boolean: 'true or false',
+  int: 'a non-negative integer',
+};
+
+function show(v: unknown): string {
+  return Array.isArray(v) ? `[${v.join(' ')}]` : String(v);
+}
+
+function positive(name: string, n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw invalid(`invalid ${name}: ${n}: must be at least 1`);
+  return n;
+}
+
+/** A -H value as dockerd reads it: unix://path, tcp://host:port, or a bare
+ * host:port meaning tcp. */
+export function parseHost(s: string): ListenerSpec {
+  const value = s.trim();
+  if (value === '') throw invalid('invalid bind address format: empty');
+  const sep = value.indexOf('://');
+  const scheme = sep >= 0 ? value.slice(0, sep) : 'tcp';
+  const rest = sep >= 0 ? value.slice(sep + 3) : value;
+  switch (scheme) {
+    case 'unix': {
+      const path = rest === '' ? DEFAULTS.host.slice('unix://'.length) : rest;
+      if (!isAbsolute(path)) throw invalid(`invalid bind address ${s}: the socket path must be absolute`);
+      return { kind: 'unix', path, addr: `unix://${path}` };
+    }
+    case 'tcp': {
+      let url: URL;
+      try {
+        // "tcp://:2376" means the default host.
+        url = new URL(`tcp://${rest.startsWith(':') ? '127.0.0.1' + rest : rest}`);
+      } catch {
+        throw invalid(`invalid bind address format: ${s}`);
+      }
+      if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash || url.username) {
+        throw invalid(`invalid bind address format: ${s}`);
+      }
+      const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+      const port = url.port === '' ? DEFAULTS.tlsPort : Number(url.port);
+      const shown = host.includes(':') ? `[${host}]` : host;
+      return { kind: 'tcp', host, port, addr: `tcp://${shown}:${port}` };
+    }
+    case 'fd':
+      throw invalid(`${s}: fd:// hosts (socket activation) are not supported; use unix:// or tcp://`);
+    default:
+      throw invalid(`invalid bind address format: ${s}`);
+  }
+}
+
+function validateMirror(m: string): string {
+  let url: URL;
+  try {
+    url = new URL(m);
+  } catch {
+    throw invalid(`invalid mirror: ${JSON.stringify(m)} is not a valid URI`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`invalid mirror: unsupported scheme ${JSON.stringify(url.protocol.slice(0, -1))} in ${JSON.stringify(m)}`);
+  if (url.username || url.password) throw invalid(`invalid mirror: credentials are not allowed in ${JSON.stringify(m)}`);
+  if (url.search || url.hash) throw invalid(`invalid mirror: query or fragment at end of the URI ${JSON.stringify(m)}`);
+  return url.toString().replace(/\/+$/, '');
+}
+
+function validateInsecureRegistry(r: string): string {
+  if (r.includes('://')) throw invalid(`insecure registry ${r} should not contain '://'`);
+  if (r.trim() === '') throw invalid('insecure registry must not be empty');
+  return r;
+}
+
+function validateLabel(l: string): string {
+  const eq = l.indexOf('=');
+  if (eq <= 0) throw invalid(`bad attribute format: ${l}: labels are key=value`);
+  return l;
+}
