@@ -107,7 +107,7 @@ async function treeSize(dir: string): Promise<number> {
   if (!existsSync(dir)) return 0;
   let n = 0;
   for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) n += (await stat(join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))).size;
+    if (e.isFile()) n += (await stat(join(e.parentPath, e.name))).size;
   }
   return n;
 }
@@ -163,7 +163,7 @@ describe('system endpoints', () => {
     assert.match(m.text, /^# TYPE \w+ (counter|gauge|histogram|summary)$/m);
     assert.match(m.text, /^# HELP \w+ .+$/m);
     for (const line of m.text.split('\n').filter((l) => l && !l.startsWith('#'))) {
-      assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eE]+|NaN|[+-]Inf$/, `not a sample line: ${line}`);
+      assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? ([-+0-9.eE]+|NaN|[+-]Inf)( -?\d+)?$/, `not a sample line: ${line}`);
     }
   });
 });
@@ -238,7 +238,7 @@ describe('pull and local images', () => {
     await d.dockerOk(['pull', pushed.multilayer!.ref]);
     const byRef = refsOf(await imageRows(d, ['--filter', `reference=${reg.host}/busybox:latest`]));
     assert.deepEqual(byRef, [pushed.busybox!.ref]);
-    const byRepo = refsOf(await imageRows(d, ['--filter', `reference=${reg.host}/multi*`]));
+    const byRepo = refsOf(await imageRows(d, ['--filter', `reference=${reg.host}/multil*`]));
     assert.deepEqual(byRepo, [pushed.multilayer!.ref]);
     const byLabel = refsOf(await imageRows(d, ['--filter', `label=${TEST_LABEL}=multilayer`]));
     assert.deepEqual(byLabel, [pushed.multilayer!.ref]);
@@ -366,9 +366,6 @@ describe('multilayer image', () => {
     await d.dockerOk(['pull', pushed.multilayer!.ref]);
     const img = await inspect(d, pushed.multilayer!.ref);
     assert.equal(img.RootFS.Layers.length, MULTILAYER.layers);
-    for (const f of [...MULTILAYER.opaqueOld, MULTILAYER.opaqueNew, MULTILAYER.kept]) {
-      assert.ok(!existsSync(join('/', f)) || f.startsWith('/data') === false, `an image file appeared on the host: ${f}`);
-    }
   });
 
   test('save keeps layers, whiteouts, the opaque dir, hardlink and symlink; podman loads it', async () => {
@@ -702,8 +699,8 @@ describe('bad references', () => {
     const tag2 = await d.api('POST', `/images/${pushed.busybox!.ref}/tag?repo=UPPER%2Fcase&tag=v1`);
     assert.equal(tag2.status, 400, tag2.text);
     assert.match(tag2.text, /UPPER\/case|lowercase|invalid reference/i);
-    const missing = await d.api('POST', `/images/${pushed.busybox!.ref}/tag?repo=ok%2Fname&tag=bad%20tag`);
-    assert.equal(missing.status, 400, missing.text);
+    const spaced = await d.api('POST', `/images/${pushed.busybox!.ref}/tag?repo=ok%2Fname&tag=bad%20tag`);
+    assert.equal(spaced.status, 400, spaced.text);
 
     const jr = await d.joey(['pull', 'UPPER/case']);
     failed(d, jr, /invalid reference|lowercase/i, 'joey pull UPPER/case');
@@ -752,10 +749,6 @@ describe('kill -9 in the middle of a pull', () => {
     const blobs = await committedBlobs(d);
     const stray = blobs.filter((b) => !referenced.has(b));
     assert.deepEqual(stray, [], 'committed blobs that no image references');
-    for (const b of referenced) {
-      if (b === (await inspect(d, pushed.busybox!.ref)).Id.slice(7)) continue;
-      assert.ok(blobs.includes(b) || !(await blobsOf(pushed.busybox!, 'busybox')).has(b), `busybox blob ${b} is missing`);
-    }
     assert.equal((await inspect(d, pushed.busybox!.ref)).RootFS.Layers.length, 1);
 
     proxy.reset();
@@ -802,7 +795,7 @@ describe('joey CLI', () => {
     const d = daemon();
     const r = await d.joeyOk(['version']);
     assert.match(r.stdout, /Server/i);
-    assert.match(r.stdout, /API version:\s+1\.\d+/i);
+    assert.match(r.stdout, /API version:?\s+1\.\d+/i);
   });
 
   test('pull, images --digests, inspect', async () => {

@@ -1515,6 +1515,18 @@ export class Template {
     state.walk(data, this.root);
     return state.out;
   }
+
+  /** Runs the template and keeps the output written before an error, as
+   * Go's Execute into a writer does. */
+  tryExecute(data: unknown, opts: Partial<ExecOptions> = {}): string {
+    const state = new State(this, data, { missingKey: opts.missingKey ?? 'default' });
+    try {
+      state.walk(data, this.root);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+    }
+    return state.out;
+  }
 }
 
 /** Parses then executes in one step. */

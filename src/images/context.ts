@@ -5,7 +5,7 @@ import type { EventBus } from '../engine/types.ts';
 import type { Database } from '../metadata/db.ts';
 import type { Registry } from '../remotes/types.ts';
 import type { Snapshotter } from '../snapshots/types.ts';
-import { Mutex } from '../util/concurrency.ts';
+import { Mutex, SingleFlight } from '../util/concurrency.ts';
 import { ImageStore } from './store.ts';
 import { Leases, Unpacker } from './unpack.ts';
 
@@ -26,6 +26,8 @@ export class ImageContext {
   readonly store: ImageStore;
   readonly leases = new Leases();
   readonly unpacker: Unpacker;
+  /** Concurrent pulls of one image fetch its config once. */
+  readonly configFlights = new SingleFlight<Buffer>();
   /** Serializes garbage collection against record changes that free data. */
   readonly gcLock = new Mutex();
   /** Counters for /metrics. */

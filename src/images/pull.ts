@@ -30,7 +30,7 @@ export async function pull(ctx: ImageContext, refStr: string, opts: PullOptions 
     const rootBytes = await repo.fetchManifest(root);
     const { manifestDesc, manifestBytes } = await selectManifest(repo, ref, root, rootBytes, want, !!opts.platform);
     const manifest = parseManifest(manifestBytes);
-    const { config, configBytes } = await fetchConfig(repo, manifest);
+    const { config, configBytes } = await fetchConfig(ctx, repo, manifest);
     if (!platformMatches(want, configPlatform(config))) {
       if (isIndex(root.mediaType) || opts.platform) {
         throw notFound(`image ${formatReference(ref)} for platform ${formatPlatform(want)} has a config for ${formatPlatform(configPlatform(config))}`);
@@ -95,11 +95,15 @@ async function selectManifest(
   return { manifestDesc: { ...choice, mediaType: inner }, manifestBytes: bytes };
 }
 
-async function fetchConfig(repo: Repository, manifest: Manifest): Promise<{ config: ImageConfigFile; configBytes: Buffer }> {
-  if (manifest.config.size > MAX_CONFIG) throw invalid(`image config ${manifest.config.digest} is too large (${manifest.config.size} bytes)`);
-  const stream = await repo.fetchBlob(manifest.config);
-  const bytes = await readAll(stream, MAX_CONFIG, `image config ${manifest.config.digest}`);
-  verifyDigest(bytes, manifest.config.digest, `image config`);
+async function fetchConfig(ctx: ImageContext, repo: Repository, manifest: Manifest): Promise<{ config: ImageConfigFile; configBytes: Buffer }> {
+  const d = manifest.config;
+  if (d.size > MAX_CONFIG) throw invalid(`image config ${d.digest} is too large (${d.size} bytes)`);
+  const bytes = await ctx.configFlights.do(d.digest, async () => {
+    if (await ctx.content.info(d.digest)) return ctx.content.readBytes(d.digest, MAX_CONFIG);
+    const b = await readAll(await repo.fetchBlob(d), MAX_CONFIG, `image config ${d.digest}`);
+    verifyDigest(b, d.digest, 'image config');
+    return b;
+  });
   // The exact bytes are stored: their digest is the image id.
   return { config: parseConfig(bytes), configBytes: bytes };
 }

@@ -177,6 +177,9 @@ export class Unpacker {
         return this.download(job, consume);
       }
       const net = await job.open(offset, job.signal);
+      // The pipeline below reports the first error; a socket can still emit
+      // a late one ("aborted") after the pipeline has let go of it.
+      net.on('error', () => undefined);
       let received = offset;
       let lastReport = 0;
       const counter = new Transform({
@@ -195,6 +198,7 @@ export class Unpacker {
         },
       });
       const toConsumer = new PassThrough({ highWaterMark: 1 << 20 });
+      toConsumer.on('error', () => undefined); // the consumer's promise carries it
       const replay = offset > 0 ? writer.readExisting() : undefined;
       const feed = (async () => {
         if (replay) {

@@ -55,7 +55,8 @@ export function createApiHandler(engine: Engine, opts: ApiOptions = {}): ApiHand
 
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
-    let path = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
+    const rawPath = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
+    let path = rawPath;
     const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
     const method = req.method ?? 'GET';
     let label = 'unmatched';
@@ -68,7 +69,8 @@ export function createApiHandler(engine: Engine, opts: ApiOptions = {}): ApiHand
       if (!res.writableFinished) controller.abort(unavailable('client disconnected'));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.observe(method, label, res.statusCode, seconds);
-      const line = { method, path: rawUrl.length > 512 ? rawUrl.slice(0, 512) : path, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 };
+      // The path without the query, which may carry filters of any size.
+      const line = { method, path: rawPath.slice(0, 512), status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 };
       if (label === '/_ping') reqLog.debug('request', line);
       else reqLog.info('request', line);
     });
