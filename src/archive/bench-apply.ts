@@ -1,5 +1,5 @@
 // Times applyLayer on a synthetic layer (not a test). Run as root:
-//   node --import tsx src/archive/bench-apply.ts [--runs N] [--rebuild] [--plain]
+//   node --import tsx src/archive/bench-apply.ts [--runs N] [--rebuild] [--plain] [--out DIR]
 // The layer (about 100 MB gzipped: 30,000 small files, 40 big ones, symlinks,
 // hardlinks, whiteouts) is built once and kept in the temp dir. GNU tar on
 // the same file is timed beside it for scale.
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   }
   const gzSize = (await fsp.stat(gzPath)).size;
   const runs = Number(arg('--runs') ?? 3);
-  const target = join(work, 'out');
+  const target = join(arg('--out') ?? work, 'joey-bench-out');
   let result: Awaited<ReturnType<typeof applyLayer>> | undefined;
   const fresh = async () => {
     await fsp.rm(target, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
-import { ApiClient } from '../client/client.ts';
+import { ApiClient, ApiError } from '../client/client.ts';
 import type { TlsOptions } from '../client/client.ts';
 import { resolveHost } from '../client/host.ts';
 import { CredentialStore, configDir } from '../client/auth.ts';
@@ -154,4 +154,10 @@ export function fileError(err: unknown, file: string): Error {
   };
   const reason = (e.code && reasons[e.code]) ?? e.message;
   return new StatusError(`open ${file}: ${reason}`);
+}
+
+/** An error as docker shows it: daemon errors get "Error response from daemon: ". */
+export function displayError(err: unknown): string {
+  if (err instanceof ApiError) return `Error response from daemon: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
 }

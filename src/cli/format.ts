@@ -1518,14 +1518,15 @@ export class Template {
 
   /** Runs the template and keeps the output written before an error, as
    * Go's Execute into a writer does. */
-  tryExecute(data: unknown, opts: Partial<ExecOptions> = {}): string {
+  tryExecute(data: unknown, opts: Partial<ExecOptions> = {}): { out: string; error?: TemplateError } {
     const state = new State(this, data, { missingKey: opts.missingKey ?? 'default' });
     try {
       state.walk(data, this.root);
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
+      return { out: state.out, error: err };
     }
-    return state.out;
+    return { out: state.out };
   }
 }
 

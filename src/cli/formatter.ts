@@ -45,6 +45,6 @@ export function renderRows(format: string, rows: unknown[], header: Record<strin
   }
   if (!isTable(format)) return buf;
   // docker ignores errors in the header row and keeps what was written
-  const head = tmpl.withFuncs(HEADER_FUNCS).tryExecute(header);
+  const head = tmpl.withFuncs(HEADER_FUNCS).tryExecute(header).out;
   return tabwrite(`${head}\n${buf}`, 10, 3);
 }

@@ -96,6 +96,12 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/** Escapes a name for a URL path, keeping the "/", ":" and "@" that image
+ * references carry (the daemon routes `/images/{name:.*}/json`). */
+export function escapePath(name: string): string {
+  return encodeURIComponent(name).replace(/%2F/gi, '/').replace(/%3A/gi, ':').replace(/%40/g, '@');
+}
+
 export function encodeQuery(query: Query | undefined): string {
   if (!query) return '';
   const params = new URLSearchParams();

@@ -3,7 +3,7 @@ import { accessSync, readFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import type { ImageContext } from '../images/context.ts';
-import { API_VERSION, GIT_COMMIT, MIN_API_VERSION, VERSION } from '../version.ts';
+import { API_VERSION, BUILD_TIME, GIT_COMMIT, MIN_API_VERSION, VERSION } from '../version.ts';
 import type { EngineConfig, SystemService, VersionInfo } from './types.ts';
 
 function osName(): string {
@@ -42,7 +42,8 @@ export class System implements SystemService {
       Os: 'linux',
       Arch: arch,
       KernelVersion: os.release(),
-      BuildTime: '',
+      BuildTime: BUILD_TIME,
+      Experimental: false,
       Components: [{ Name: 'Engine', Version: VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: arch, KernelVersion: os.release(), GitCommit: GIT_COMMIT, GoVersion: `node${process.versions.node}` } }],
       Platform: { Name: 'joey' },
     };
@@ -121,6 +122,7 @@ export class System implements SystemService {
       Isolation: '',
       InitBinary: '',
       SecurityOptions: ['name=seccomp,profile=builtin'],
+      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
       Warnings: [],
     };
   }

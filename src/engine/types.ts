@@ -39,6 +39,7 @@ export interface VersionInfo {
   Arch: string;
   KernelVersion: string;
   BuildTime: string;
+  Experimental: boolean;
   Components: Array<{ Name: string; Version: string; Details?: Record<string, string> }>;
   Platform: { Name: string };
 }

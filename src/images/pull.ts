@@ -25,8 +25,10 @@ export async function pull(ctx: ImageContext, refStr: string, opts: PullOptions 
   const repo = ctx.deps.registry.repository(ref, opts.auth);
   ctx.stats.pulls++;
   try {
-    progress({ kind: 'message', id: ref.digest ?? ref.tag, text: `Pulling from ${ref.path}` });
+    // Resolve before the first progress line, so that a missing image is a
+    // plain 404 rather than an error in the middle of a stream.
     const root = await repo.resolve();
+    progress({ kind: 'message', id: ref.digest ?? ref.tag, text: `Pulling from ${ref.path}` });
     const rootBytes = await repo.fetchManifest(root);
     const { manifestDesc, manifestBytes } = await selectManifest(repo, ref, root, rootBytes, want, !!opts.platform);
     const manifest = parseManifest(manifestBytes);

@@ -121,6 +121,7 @@ export function createFakeEngine(over: { images?: Partial<ImageService>; system?
     Arch: 'amd64',
     KernelVersion: '6.1.0',
     BuildTime: '2024-01-01T00:00:00.000000000+00:00',
+    Experimental: false,
     Components: [
       {
         Name: 'Engine',
