@@ -31,12 +31,12 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     const child = spawn(cmd, args, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
     let timer: NodeJS.Timeout | undefined;
     if (opts.timeoutSeconds !== undefined && child.pid !== undefined) {
       const pid = child.pid;
@@ -63,7 +63,12 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
         seconds,
       });
     });
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => {
+        /* the command did not read its input */
+      });
+      child.stdin.end(opts.input);
+    }
   });
 }
 
@@ -76,14 +81,20 @@ export async function runOk(argv: string[], opts: RunOptions = {}): Promise<RunR
   return r;
 }
 
-/** The last few meaningful lines of a command's output, on one line. */
+/**
+ * A one-line summary of a command's output: the first line that looks like an
+ * error and the last line, or the last three lines.
+ */
 export function excerpt(text: string, max = 300): string {
   const lines = text
     .split(/[\r\n]+/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
-  const tail = lines.slice(-3).join(' | ');
-  return tail.length > max ? '…' + tail.slice(tail.length - max) : tail;
+  const err = lines.find((l) => /\b(error|fatal|failed|denied|refused|cannot|unknown)\b/i.test(l));
+  const last = lines.at(-1);
+  const pick = err ? (err === last || last === undefined ? [err] : [err, last]) : lines.slice(-3);
+  const tail = pick.join(' | ');
+  return tail.length > max ? tail.slice(0, max) + '…' : tail;
 }
 
 export interface Daemon {
@@ -100,6 +111,7 @@ export interface Daemon {
  * stdout and stderr going to logPath.
  */
 export function startDaemon(argv: string[], logPath: string, env?: NodeJS.ProcessEnv): Daemon {
+  if (aborting) throw new Error('aborting: not starting anything more');
   const [cmd, ...args] = argv;
   if (!cmd) throw new Error('startDaemon: empty argv');
   const fd = openSync(logPath, 'a');
@@ -199,8 +211,14 @@ export function readLog(path: string): string {
 // ---- cleanup stack -------------------------------------------------------
 
 type CleanupFn = () => Promise<void> | void;
+let aborting = false;
+
+/** fn, run at most once: later calls share the first call's promise. */
+export function onceAsync(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => (p ??= fn());
+}
 const cleanups: { name: string; fn: CleanupFn }[] = [];
-let cleaning = false;
 
 /** Registers fn to run at exit (last registered runs first); returns a deregister function. */
 export function onCleanup(name: string, fn: CleanupFn): () => void {
@@ -212,19 +230,26 @@ export function onCleanup(name: string, fn: CleanupFn): () => void {
   };
 }
 
-export async function runCleanups(): Promise<void> {
-  if (cleaning) return;
-  cleaning = true;
-  while (cleanups.length > 0) {
-    const c = cleanups.pop();
-    if (!c) break;
-    try {
-      await c.fn();
-    } catch (e) {
-      process.stderr.write(`cleanup ${c.name}: ${(e as Error).message}\n`);
-    }
+let inFlight: Promise<void> | undefined;
+
+/** Runs the registered cleanups, last first; concurrent callers share one pass. */
+export function runCleanups(): Promise<void> {
+  if (!inFlight) {
+    inFlight = (async () => {
+      while (cleanups.length > 0) {
+        const c = cleanups.pop();
+        if (!c) break;
+        try {
+          await c.fn();
+        } catch (e) {
+          process.stderr.write(`cleanup ${c.name}: ${(e as Error).message}\n`);
+        }
+      }
+    })().finally(() => {
+      inFlight = undefined;
+    });
   }
-  cleaning = false;
+  return inFlight;
 }
 
 /** Installs handlers so that Ctrl-C, SIGTERM and uncaught errors clean up before exiting. */
@@ -236,6 +261,7 @@ export function installSignalCleanup(): void {
       return;
     }
     signalled = true;
+    aborting = true;
     process.stderr.write(`\n${sig}: stopping engines and cleaning up…\n`);
     void runCleanups().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
@@ -243,6 +269,7 @@ export function installSignalCleanup(): void {
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
   const onFatal = (e: unknown) => {
+    aborting = true;
     process.stderr.write(`fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     void runCleanups().finally(() => process.exit(1));
   };

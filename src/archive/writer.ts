@@ -21,7 +21,7 @@ const S_ISGID = 0o2000;
 const SPECIAL_BITS = 0o7000;
 /** O_EXCL: the path is known to be free, and an O_CREAT|O_EXCL open never follows a symlink. */
 const CREATE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
-const MAX_JOBS = 64;
+const MAX_JOBS = Number(process.env.JOEY_APPLY_JOBS ?? 64);
 const MAX_JOB_BYTES = 32 << 20;
 
 /** Ownership, permissions and mtime of an inode, shared by its hardlinks. */
@@ -422,7 +422,17 @@ export class LayerWriter {
   }
 }
 
+import * as fss from 'node:fs';
 async function writeFile(abs: string, data: Buffer, e: TarEntry, chown: boolean, chmod: boolean): Promise<void> {
+  if (process.env.SYNC) {
+    const fd = fss.openSync(abs, CREATE_FLAGS, e.mode & 0o777);
+    let off = 0; while (off < data.length) off += fss.writeSync(fd, data, off, data.length - off, null);
+    if (chown) fss.fchownSync(fd, e.uid, e.gid);
+    if (chmod) fss.fchmodSync(fd, e.mode);
+    fss.futimesSync(fd, atimeOf(e), clampTime(e.mtime));
+    fss.closeSync(fd);
+    return;
+  }
   const fh = await fsp.open(abs, CREATE_FLAGS, e.mode & 0o777);
   try {
     if (data.length > 0) await writeAll(fh, data);

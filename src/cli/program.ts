@@ -255,16 +255,18 @@ class JoeyCommand extends Command {
         out.push(...argv.slice(i));
         break;
       }
-      const m = /^--([^=]+)=(.*)$/.exec(arg);
-      const opt = m && this.options.find((o) => o.long === `--${m[1]}` && o.isBoolean() && !o.negate);
+      const m = /^--([^=]+)=(.*)$/.exec(arg) ?? /^-(\w)=(.*)$/.exec(arg);
+      const flag = m && (m[1]!.length === 1 ? `-${m[1]}` : `--${m[1]}`);
+      const opt = flag && this.options.find((o) => (o.long === flag || o.short === flag) && o.isBoolean() && !o.negate);
       if (!m || !opt) {
         out.push(arg);
         continue;
       }
       const v = m[2]!.toLowerCase();
-      if (['1', 't', 'true'].includes(v)) out.push(`--${m[1]}`);
+      const long = opt.long!.slice(2);
+      if (['1', 't', 'true'].includes(v)) out.push(`--${long}`);
       else if (['0', 'f', 'false'].includes(v)) {
-        if (this.options.some((o) => o.long === `--no-${m[1]}`)) out.push(`--no-${m[1]}`);
+        if (this.options.some((o) => o.long === `--no-${long}`)) out.push(`--no-${long}`);
       } else {
         throw usageError(this, `invalid argument "${m[2]}" for "${opt.flags.replace(/ <.*>$/, '')}" flag: strconv.ParseBool: parsing "${m[2]}": invalid syntax`, 125);
       }

@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  LogBuffer, describe, exited, makeTempDir, removeDir, run, terminate, waitFor,
+  LogBuffer, describe, exited, makeTempDir, removeDir, run, terminate, waitFor, waitWhileRunning,
   type CmdOptions, type CmdResult,
 } from './proc.ts';
 
@@ -117,19 +117,18 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
     const common = ['--data-root', d.dataRoot, '--exec-root', d.execRoot, '-H', d.host, '--pidfile', d.pidfile, '--config-file', configFile];
     const [file, args] = engine === 'joeyd'
       ? [process.execPath, [JOEYD_BIN, ...common, ...(opts.args ?? [])]]
-      : ['dockerd', [...common, '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--storage-driver', 'vfs', '--log-format', 'json', ...(opts.args ?? [])]];
+      : ['dockerd', [...common, '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--storage-driver', 'vfs', ...(opts.args ?? [])]];
     const c = spawn(file, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     c.stdout!.on('data', (b: Buffer) => log.push(b.toString()));
     c.stderr!.on('data', (b: Buffer) => log.push(b.toString()));
     c.on('exit', (code, signal) => log.push(`--- joeyd exited ${code ?? signal}\n`));
-    await waitFor('joeyd to answer GET /_ping', async () => {
-      if (c.exitCode !== null || c.signalCode !== null) throw new Error(`joeyd exited (${c.exitCode ?? c.signalCode})\n${log.tail()}`);
-      return (await api('GET', '/_ping').catch(() => undefined))?.status === 200;
-    }, opts.startTimeoutMs ?? 30_000, 100).catch((e: unknown) => {
-      c.kill('SIGKILL');
-      throw new Error(`${String(e)}\n--- joeyd log\n${log.tail()}`);
-    });
+    const what = `${engine} to answer GET /_ping`;
+    await waitWhileRunning(c, what, async () => (await api('GET', '/_ping').catch(() => undefined))?.status === 200, opts.startTimeoutMs ?? 30_000, 100)
+      .catch((e: unknown) => {
+        c.kill('SIGKILL');
+        throw new Error(`${engine}: ${String(e instanceof Error ? e.message : e)}\n--- ${engine} log\n${log.tail()}`);
+      });
   };
 
   const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiReply> =>
@@ -181,7 +180,28 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
     if (child) await terminate(child, 10_000);
   };
 
-  await launch();
+  // dockerd leaves its managed containerd running when killed: end it too, by its pidfile.
+  const killDockerdContainerd = async (): Promise<void> => {
+    if (engine !== 'dockerd') return;
+    const pid = Number(await readFile(join(d.execRoot, 'containerd/containerd.pid'), 'utf8').catch(() => '0'));
+    if (pid > 0) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await waitFor('containerd to exit', () => !existsSync(`/proc/${pid}`), 10_000).catch(() => undefined);
+    }
+  };
+
+  try {
+    await launch();
+  } catch (e) {
+    await killDockerdContainerd();
+    for (const m of (await mountsUnder(dir)).reverse()) await run('umount', ['-l', m]);
+    await removeDir(dir);
+    throw e;
+  }
   const daemon: Daemon = {
     ...d,
     get pid() {
@@ -223,6 +243,7 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
       const gone = exited(child);
       child.kill('SIGKILL');
       await gone;
+      await killDockerdContainerd();
     },
     restart: async () => {
       await stop();
@@ -230,6 +251,7 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
     },
     cleanup: async ({ failOnLeak = true } = {}) => {
       await stop();
+      await killDockerdContainerd();
       const leaked = await mountsUnder(dir);
       // Deepest first, so that nested mounts come off before their parents.
       for (const m of [...leaked].reverse()) {

@@ -19,6 +19,7 @@ export async function startPodman(): Promise<Podman> {
   const root = join(dir, 'root');
   const runroot = join(dir, 'run');
   const storageConf = join(dir, 'storage.conf');
+  await writeFile(join(dir, 'auth.json'), '{"auths":{}}\n');
   await writeFile(storageConf, `[storage]\ndriver = "vfs"\nrunroot = "${runroot}"\ngraphroot = "${root}"\n`);
   const env = { ...process.env, CONTAINERS_STORAGE_CONF: storageConf, REGISTRY_AUTH_FILE: join(dir, 'auth.json'), XDG_RUNTIME_DIR: join(dir, 'xdg') };
   const podman = (args: string[], opts: CmdOptions = {}): Promise<CmdResult> => run('podman', [

@@ -117,7 +117,26 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 /** Resolves when the child has exited (at once if it already has). */
 export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
+  // A child that failed to spawn emits 'error' and 'close' but never 'exit'.
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('close', () => resolve());
+    child.once('error', () => resolve());
+  });
+}
+
+/** Waits for `probe` while the child runs: rejects at once if the child exits first. */
+export async function waitWhileRunning<T>(child: ChildProcess, what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 50): Promise<T> {
+  let stop = false;
+  const died = exited(child).then(() => {
+    if (!stop) throw new Error(`exited (${child.exitCode ?? child.signalCode}) while waiting for ${what}`);
+  });
+  died.catch(() => undefined);
+  try {
+    return (await Promise.race([waitFor(what, async () => (stop ? undefined : probe()), timeoutMs, intervalMs), died])) as T;
+  } finally {
+    stop = true;
+  }
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when the child is gone. */

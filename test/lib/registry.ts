@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { LogBuffer, freePort, makeTempDir, removeDir, run, terminate, waitFor } from './proc.ts';
+import { LogBuffer, freePort, makeTempDir, removeDir, run, terminate, waitWhileRunning } from './proc.ts';
 import { startTokenServer, type TokenServer, type User } from './token-server.ts';
 
 export type { User } from './token-server.ts';
@@ -110,14 +110,9 @@ async function launch(dir: string, port: number, authConfig: object | undefined)
   const child = spawn(REGISTRY_BIN, ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (b: Buffer) => log.push(b.toString()));
   child.stderr!.on('data', (b: Buffer) => log.push(b.toString()));
-  let spawnError: Error | undefined;
-  child.on('error', (e) => (spawnError = e));
+  child.on('error', (e) => log.push(`spawn ${REGISTRY_BIN}: ${e.message}\n`));
   try {
-    await waitFor('the registry to answer GET /v2/', async () => {
-      if (spawnError) throw spawnError;
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}`);
-      return (await httpStatus(`http://127.0.0.1:${port}/v2/`)) > 0;
-    }, 15_000);
+    await waitWhileRunning(child, 'the registry to answer GET /v2/', async () => (await httpStatus(`http://127.0.0.1:${port}/v2/`)) > 0, 15_000);
     return { child, log };
   } catch (e) {
     await terminate(child, 1000);
