@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ENGINES, isPeer, type Engine } from './lib/engines.ts';
 import { mountsUnder, removeTree } from './lib/fsutil.ts';
 import { ensureImage, IMAGES, cacheRoot, type BuiltImage } from './lib/images.ts';
-import { excerpt, installSignalCleanup, onCleanup, onceAsync, run, runCleanups } from './lib/proc.ts';
+import { cpuOf, excerpt, installSignalCleanup, onCleanup, onceAsync, run, runCleanups } from './lib/proc.ts';
 import { pushLayout, startRegistry } from './lib/registry.ts';
 import { describeMachine, median, versionOf } from './lib/stats.ts';
 
@@ -78,6 +78,8 @@ interface Cell {
   image: string;
   engine: string;
   times: number[];
+  /** CPU seconds of client and daemon per timed pull */
+  cpu: number[];
   failed?: string;
   storeBytes?: number;
   load: number[];
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
   const cellOf = (image: string, engine: string): Cell => {
     let c = cells.find((x) => x.image === image && x.engine === engine);
     if (!c) {
-      c = { image, engine, times: [], load: [] };
+      c = { image, engine, times: [], cpu: [], load: [] };
       cells.push(c);
     }
     return c;
@@ -169,8 +171,13 @@ async function main(): Promise<void> {
   }
 
   let cycles = 0;
-  /** One fresh store: start, (sync), pull, verify, stop. Returns seconds or throws. */
-  const cycle = async (e: Engine, image: string, label: string, measureStore: boolean): Promise<number> => {
+  /** One fresh store: start, (sync), pull, verify, stop. Returns wall-clock and CPU seconds, or throws. */
+  const cycle = async (
+    e: Engine,
+    image: string,
+    label: string,
+    measureStore: boolean,
+  ): Promise<{ seconds: number; cpu: number }> => {
     const b = built[image];
     if (!b) throw new Error(`no image ${image}`);
     const ref = `${registry.host}/bench/${image}:latest`;
@@ -189,12 +196,14 @@ async function main(): Promise<void> {
       const cmd = inst.pull(ref);
       const cell = cellOf(image, e.name);
       if (label !== 'warmup') cell.load.push(Math.round((loadavg()[0] ?? 0) * 100) / 100);
-      const r = await run(cmd.argv, { env: cmd.env, timeoutSeconds: 1200 });
+      const cpu0 = cpuOf(inst.daemonPids());
+      const r = await run(cmd.argv, { env: cmd.env, timeoutSeconds: 1200, childCpu: true });
+      const cpu = cpuOf(inst.daemonPids()) - cpu0 + (r.cpuSeconds ?? Number.NaN);
       if (r.code !== 0) throw new Error(`pull exited ${r.code ?? r.signal}: ${excerpt(r.stderr || r.stdout)}`);
       const bad = await inst.verify(ref, b.layers.length);
       if (bad) throw new Error(`pulled, but ${bad}`);
       if (measureStore) cell.storeBytes = await inst.storeBytes();
-      return r.seconds;
+      return { seconds: r.seconds, cpu };
     } finally {
       await stop();
       dereg();
@@ -211,7 +220,7 @@ async function main(): Promise<void> {
       }
       try {
         const s = await cycle(e, image, 'warmup', true);
-        log(`${image} warm-up  ${e.name.padEnd(12)} ${fmt(s)}s`);
+        log(`${image} warm-up  ${e.name.padEnd(12)} ${fmt(s.seconds)}s  cpu ${fmt(s.cpu)}s`);
         active.push(e);
       } catch (err) {
         const msg = (err as Error).message;
@@ -227,8 +236,11 @@ async function main(): Promise<void> {
         if (cell.failed) continue;
         try {
           const s = await cycle(e, image, `r${r + 1}`, false);
-          cell.times.push(s);
-          log(`${image} round ${r + 1}/${opts.rounds} ${e.name.padEnd(12)} ${fmt(s)}s  (load ${cell.load.at(-1)})`);
+          cell.times.push(s.seconds);
+          cell.cpu.push(s.cpu);
+          log(
+            `${image} round ${r + 1}/${opts.rounds} ${e.name.padEnd(12)} ${fmt(s.seconds)}s  cpu ${fmt(s.cpu)}s  (load ${cell.load.at(-1)})`,
+          );
         } catch (err) {
           cell.failed = `round ${r + 1}: ${(err as Error).message}`;
           log(`${image} round ${r + 1}/${opts.rounds} ${e.name.padEnd(12)} failed (${cell.failed})`);
@@ -250,12 +262,14 @@ async function main(): Promise<void> {
     ratio?: number;
     n: number;
     times: number[];
+    cpuMedian?: number;
+    cpu: number[];
     failed?: string;
     storeBytes?: number;
     meanLoad?: number;
   }[] = [];
   const lines: string[] = [];
-  const header = ['image', 'engine', 'median s', 'min s', 'max s', 'vs fastest peer', 'n'];
+  const header = ['image', 'engine', 'median s', 'min s', 'max s', 'cpu s', 'store MB', 'vs fastest peer', 'n'];
   const table: string[][] = [];
   for (const image of opts.images) {
     const imageCells = engines.map((e) => cellOf(image, e.name));
@@ -266,7 +280,15 @@ async function main(): Promise<void> {
     for (const c of imageCells) {
       const meanLoad = c.load.length ? Math.round((c.load.reduce((a, x) => a + x, 0) / c.load.length) * 100) / 100 : undefined;
       if (c.failed || c.times.length === 0) {
-        rows.push({ image, engine: c.engine, n: c.times.length, times: c.times, failed: c.failed ?? 'no result', meanLoad });
+        rows.push({
+          image,
+          engine: c.engine,
+          n: c.times.length,
+          times: c.times,
+          cpu: c.cpu,
+          failed: c.failed ?? 'no result',
+          meanLoad,
+        });
         table.push([image, c.engine, `failed (${excerpt(c.failed ?? 'no result', 120)})`]);
         continue;
       }
@@ -281,6 +303,8 @@ async function main(): Promise<void> {
         ratio,
         n: c.times.length,
         times: c.times,
+        cpuMedian: median(c.cpu),
+        cpu: c.cpu,
         storeBytes: c.storeBytes,
         meanLoad,
       });
@@ -290,6 +314,8 @@ async function main(): Promise<void> {
         fmt(m),
         fmt(Math.min(...c.times)),
         fmt(Math.max(...c.times)),
+        fmt(median(c.cpu)),
+        c.storeBytes === undefined ? '-' : mb(c.storeBytes),
         ratio === undefined ? '-' : `${ratio.toFixed(2)}x${fastest?.engine === c.engine ? ' (fastest peer)' : ''}`,
         String(c.times.length),
       ]);
@@ -301,7 +327,10 @@ async function main(): Promise<void> {
       ? `${(r[0] ?? '').padEnd(widths[0] ?? 0)}  ${(r[1] ?? '').padEnd(widths[1] ?? 0)}  ${r[2] ?? ''}`
       : r.map((x, i) => (i < 2 ? x.padEnd(widths[i] ?? 0) : x.padStart(widths[i] ?? 0))).join('  ');
   lines.push('');
-  lines.push(`pull into an empty store, ${opts.rounds} rounds after a warm-up, round-robin; wall-clock seconds of the pull command`);
+  lines.push(
+    `pull into an empty store, ${opts.rounds} rounds after a warm-up, round-robin. median/min/max: wall-clock seconds of the pull command;`,
+  );
+  lines.push('cpu: median CPU seconds (user+system) of the client and the daemon during the pull; store: data dir after the pull');
   for (const name of opts.images) {
     const b = built[name];
     if (b)

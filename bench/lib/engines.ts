@@ -27,6 +27,8 @@ export interface Instance {
   verify(ref: string, layers: number): Promise<string | null>;
   /** bytes under the engine's data directories */
   storeBytes(): Promise<number>;
+  /** the engine's long-lived processes, whose CPU time counts with the client's */
+  daemonPids(): number[];
   /** stop every process, undo mounts, remove the directory */
   stop(): Promise<void>;
 }
@@ -119,6 +121,7 @@ export const ctrEngine: Engine = {
         return committed === layers ? null : `${committed} committed snapshots, expected ${layers} (not unpacked?)`;
       },
       storeBytes: () => treeBytes(join(dir, 'root')),
+      daemonPids: () => [cd.daemon.pid],
       async stop() {
         await stopDaemon(cd.daemon);
         await removeTree(dir);
@@ -204,6 +207,7 @@ export const dockerEngine: Engine = {
       pull: (ref) => ({ argv: [DOCKER_CLI, 'pull', ref], env }),
       verify: (ref, layers) => dockerApiVerify(env, ref, layers),
       storeBytes: () => treeBytes(data),
+      daemonPids: () => [daemon.pid, managedPid],
       stop,
     };
   },
@@ -274,6 +278,7 @@ export const podmanEngine: Engine = {
         return Number.parseInt(r.stdout.trim(), 10) === layers ? null : `image has ${r.stdout.trim()} layers`;
       },
       storeBytes: () => treeBytes(join(dir, 'root')),
+      daemonPids: () => [],
       stop,
     };
   },
@@ -316,7 +321,7 @@ async function startJoeyd(dir: string, ctx: Context) {
     await stop();
     throw e;
   }
-  return { data, sock, cliConfig, stop };
+  return { data, sock, cliConfig, stop, pid: daemon.pid };
 }
 
 export const joeyEngine: Engine = {
@@ -330,6 +335,7 @@ export const joeyEngine: Engine = {
       pull: (ref) => ({ argv: [joey, '-H', `unix://${j.sock}`, 'pull', ref], env: process.env }),
       verify: (ref, layers) => dockerApiVerify(env, ref, layers),
       storeBytes: () => treeBytes(j.data),
+      daemonPids: () => [j.pid],
       stop: j.stop,
     };
   },
@@ -345,6 +351,7 @@ export const joeyDockerEngine: Engine = {
       pull: (ref) => ({ argv: [DOCKER_CLI, 'pull', ref], env }),
       verify: (ref, layers) => dockerApiVerify(env, ref, layers),
       storeBytes: () => treeBytes(j.data),
+      daemonPids: () => [j.pid],
       stop: j.stop,
     };
   },

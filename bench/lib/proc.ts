@@ -12,55 +12,83 @@ export interface RunResult {
   stderr: string;
   /** wall-clock seconds from spawn to exit */
   seconds: number;
+  /** user + system CPU seconds of the command and its reaped children (with childCpu) */
+  cpuSeconds?: number;
 }
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   input?: string;
-  /** kill the command (SIGKILL, by pid) after this many seconds */
+  /** kill the command's process group (SIGKILL) after this many seconds */
   timeoutSeconds?: number;
+  /**
+   * measure the CPU time of the command: it runs under `sh -c '"$@"; times'`,
+   * whose `times` reports its children's user and system time on fd 3
+   */
+  childCpu?: boolean;
 }
 
-/** Runs argv to completion, capturing output; never throws for a non-zero exit. */
+/** Parses the children's line of the shell's `times` output ("0m1.25s 0m0.30s"). */
+function parseTimes(text: string): number | undefined {
+  const lines = text.trim().split('\n');
+  const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/.exec(lines.at(-1) ?? '');
+  if (!m) return undefined;
+  return Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+}
+
+/**
+ * Runs argv to completion in its own process group, capturing output; never
+ * throws for a non-zero exit. The group is killed on timeout and by the
+ * cleanup stack (Ctrl-C) while it runs.
+ */
 export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
-  const [cmd, ...args] = argv;
+  const full = opts.childCpu ? ['sh', '-c', '"$@"; rc=$?; times >&3; exit $rc', 'sh', ...argv] : argv;
+  const [cmd, ...args] = full;
   if (!cmd) throw new Error('run: empty argv');
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn(cmd, args, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      detached: true,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', opts.childCpu ? 'pipe' : 'ignore'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    const times: Buffer[] = [];
     child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr?.on('data', (b: Buffer) => err.push(b));
+    const fd3 = child.stdio[3];
+    if (fd3 && 'on' in fd3) fd3.on('data', (b: Buffer) => times.push(b));
+    const pid = child.pid;
+    const killGroup = () => {
+      if (pid === undefined) return;
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    };
+    const dereg = pid !== undefined ? onCleanup(`command ${argv[0] ?? ''} (pid ${pid})`, killGroup) : () => {};
     let timer: NodeJS.Timeout | undefined;
-    if (opts.timeoutSeconds !== undefined && child.pid !== undefined) {
-      const pid = child.pid;
-      timer = setTimeout(() => {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }, opts.timeoutSeconds * 1000);
-    }
+    if (opts.timeoutSeconds !== undefined) timer = setTimeout(killGroup, opts.timeoutSeconds * 1000);
     child.on('error', (e) => {
       if (timer) clearTimeout(timer);
+      dereg();
       reject(new Error(`cannot run ${cmd}: ${e.message}`));
     });
     child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      if (timer) clearTimeout(timer);
+      dereg();
       resolve({
         code,
         signal,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         seconds,
+        cpuSeconds: opts.childCpu ? parseTimes(Buffer.concat(times).toString('utf8')) : undefined,
       });
     });
     if (child.stdin) {
@@ -71,6 +99,25 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     }
   });
 }
+
+/** CPU seconds (user + system, own and reaped children) of the live processes pids. */
+export function cpuOf(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // fields after the command name: state is field 3, utime 14 … cstime 17
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      for (const i of [11, 12, 13, 14]) ticks += Number(f[i] ?? 0);
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / CLK_TCK;
+}
+
+/** Linux's USER_HZ; 100 on every architecture Node runs on. */
+const CLK_TCK = 100;
 
 /** Runs argv and throws (with a stderr excerpt) unless it exits 0. */
 export async function runOk(argv: string[], opts: RunOptions = {}): Promise<RunResult> {

@@ -149,6 +149,23 @@ describe('applyLayer: hostile layers', () => {
     await rejectsHostile([{ name: 'a/.wh...', data: '' }], [/"a\/\.wh\.\.\."/]);
   });
 
+  test('opaque marker and whiteout under a symlink', async () => {
+    await rejectsHostile(
+      (s) => [
+        { name: 'l', type: 'symlink', linkname: s.outside },
+        { name: 'l/.wh..wh..opq', data: '' },
+      ],
+      [/"l\/\.wh\.\.wh\.\.opq"/, /parent "l" is a symlink/],
+    );
+    await rejectsHostile(
+      (s) => [
+        { name: 'l', type: 'symlink', linkname: s.outside },
+        { name: 'l/.wh.sentinel', data: '' },
+      ],
+      [/"l\/\.wh\.sentinel"/, /parent "l" is a symlink/],
+    );
+  });
+
   test('file under a regular file', async () => {
     await rejectsHostile(
       [
@@ -301,6 +318,15 @@ describe('applyLayer: content', () => {
     assert.equal(await fsp.readFile(at('f'), 'utf8'), 'x');
   });
 
+  test('a bare "/" entry is the layer root, not an absolute path', async () => {
+    const { at, s } = await apply([
+      { name: '/', type: 'directory', mode: 0o755, mtime: T1999 },
+      { name: 'f', data: 'x' },
+    ]);
+    assert.equal((await fsp.stat(s.layer)).mode & 0o7777, 0o755);
+    assert.equal(await fsp.readFile(at('f'), 'utf8'), 'x');
+  });
+
   test('whiteout becomes a 0/0 character device', async () => {
     const { at } = await apply([
       { name: 'etc/', type: 'directory', mtime: T1999 },
@@ -317,6 +343,27 @@ describe('applyLayer: content', () => {
     assert.equal((await fsp.stat(at('etc'))).mtimeMs, T1999.getTime(), 'whiteouts are made before directory times');
   });
 
+  test('whiteouts with long paths', async () => {
+    const dir = `${'d'.repeat(120)}/${'e'.repeat(120)}`;
+    const { at } = await apply([{ name: `${dir}/.wh.${'w'.repeat(200)}`, data: '' }]);
+    assert.ok((await fsp.lstat(at(`${dir}/${'w'.repeat(200)}`))).isCharacterDevice());
+  });
+
+  test('a whiteout replaces an earlier entry and yields to a later one', async () => {
+    const { at } = await apply([
+      { name: 'a', data: 'x' },
+      { name: '.wh.a', data: '' },
+      { name: 'd/', type: 'directory' },
+      { name: 'd/f', data: 'x' },
+      { name: '.wh.d', data: '' },
+      { name: '.wh.b', data: '' },
+      { name: 'b/c', data: 'back' },
+    ]);
+    assert.ok((await fsp.lstat(at('a'))).isCharacterDevice());
+    assert.ok((await fsp.lstat(at('d'))).isCharacterDevice());
+    assert.equal(await fsp.readFile(at('b/c'), 'utf8'), 'back');
+  });
+
   test('a 0/0 character device entry is a whiteout', async () => {
     const { at } = await apply([{ name: 'gone', type: 'character-device', devmajor: 0, devminor: 0 }]);
     assert.ok((await fsp.lstat(at('gone'))).isCharacterDevice());
@@ -328,6 +375,7 @@ describe('applyLayer: content', () => {
       { name: 'var/.wh..wh..opq', data: '' },
       { name: 'new/.wh..wh..opq', data: '' },
       { name: '.wh..wh.plnk/', type: 'directory' },
+      { name: '.wh..wh.plnk/123.456', data: 'aufs hardlink store' },
     ]);
     for (const d of ['var', 'new']) {
       const r = await run('getfattr', ['--only-values', '-n', 'trusted.overlay.opaque', at(d)]);
@@ -486,6 +534,15 @@ describe('applyLayer: stream', () => {
     const p = applyLayer(input, s.layer);
     input.write(gzip(tar).subarray(0, 1000));
     setTimeout(() => input.destroy(new Error('connection reset')), 20);
+    await assert.rejects(p, /connection reset/);
+    assert.ok(input.destroyed);
+  });
+
+  test('an input that fails before it is read', async () => {
+    const s = await fresh();
+    const input = new PassThrough();
+    const p = applyLayer(input, s.layer);
+    input.destroy(new Error('connection reset'));
     await assert.rejects(p, /connection reset/);
     assert.ok(input.destroyed);
   });

@@ -15,14 +15,17 @@ import { LayerWriter } from './writer.ts';
 /** Unpacks a layer into the empty directory `dir`: see ApplyLayer in types.ts. */
 export async function applyLayer(input: Readable, dir: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const { signal, onProgress } = opts;
+  // The input may fail before we first read it (while the target is being
+  // checked): without a listener that would be an uncaught exception. Reading
+  // rethrows the error anyway.
+  input.on('error', ignore);
   const writer = new LayerWriter(resolve(dir));
   let decoder: Duplex | undefined;
   let compression: Compression = 'none';
   let aborted: JoeyError | undefined;
   const onAbort = (): void => {
     aborted = canceled('layer apply aborted');
-    // Without an error: the input may have no 'error' listener yet. A pending
-    // read then fails with a premature close, and `aborted` is what we throw.
+    // A pending read then fails (premature close); `aborted` is what we throw.
     decoder?.destroy();
     input.destroy();
   };
@@ -50,8 +53,10 @@ export async function applyLayer(input: Readable, dir: string, opts: ApplyOption
       onProgress?.(total);
       if (reader.ended) continue; // padding after the end-of-archive: hashed, not parsed
       reader.push(chunk);
-      for (let tok = reader.next(); tok !== undefined; tok = reader.next()) await writer.token(tok);
-      if (aborted) throw aborted;
+      for (let tok = reader.next(); tok !== undefined; tok = reader.next()) {
+        await writer.token(tok);
+        if (aborted) throw aborted;
+      }
     }
     reader.finish();
     await writer.finish();
@@ -67,6 +72,8 @@ export async function applyLayer(input: Readable, dir: string, opts: ApplyOption
   }
 }
 applyLayer satisfies ApplyLayer;
+
+function ignore(): void {}
 
 function classifyError(err: unknown, compression: Compression): JoeyError {
   if (err instanceof JoeyError) return err;

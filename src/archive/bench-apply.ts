@@ -47,9 +47,10 @@ async function build(): Promise<void> {
   for (let d = 0; d < 1000; d++) await add({ name: `usr/share/d${d}/`, type: 'directory', mode: 0o755, mtime });
   for (let i = 0; i < 30_000; i++) {
     const size = 256 + Math.floor(Math.random() * 7800);
-    await add({ name: `usr/share/d${i % 1000}/f${i}`, mode: i % 10 === 0 ? 0o755 : 0o644, mtime }, content(size));
+    const mode = i % 10 === 0 ? 0o755 : 0o644;
+    await add({ name: `usr/share/d${i % 1000}/f${i}`, mode, mtime }, content(size));
     if (i % 15 === 0) await add({ name: `usr/share/d${i % 1000}/s${i}`, type: 'symlink', linkname: `f${i}`, mtime });
-    if (i % 60 === 0) await add({ name: `usr/share/d${i % 1000}/h${i}`, type: 'link', linkname: `usr/share/d${i % 1000}/f${i}`, mtime });
+    if (i % 60 === 0) await add({ name: `usr/share/d${i % 1000}/h${i}`, type: 'link', linkname: `usr/share/d${i % 1000}/f${i}`, mode, mtime });
     if (i % 100 === 0) await add({ name: `usr/share/d${i % 1000}/.wh.old${i}`, mtime }, Buffer.alloc(0));
   }
   for (let i = 0; i < 30; i++) await add({ name: `usr/lib/big${i}.so`, mode: 0o755, mtime }, content(3_000_000));
@@ -95,7 +96,9 @@ async function main(): Promise<void> {
     });
     if (plain) {
       await fresh();
-      await timeRun('applyLayer (plain tar)', gzSize, () => applyLayer(createReadStream(tarPath, { highWaterMark: 1 << 20 }), target));
+      await timeRun('applyLayer (plain tar)', gzSize, async () => {
+        await applyLayer(createReadStream(tarPath, { highWaterMark: 1 << 20 }), target);
+      });
     }
     await fresh();
     await timeRun('GNU tar -xzf (for scale)', gzSize, async () => {

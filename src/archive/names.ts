@@ -25,7 +25,9 @@ export function q(name: string): string {
  * `what` prefixes the message when `raw` is absolute or escapes the root. */
 export function cleanPath(raw: string, what: string): string {
   if (raw.includes('\0')) throw dataLoss(`${what}: name contains a NUL byte`);
-  if (raw.startsWith('/')) throw dataLoss(`${what}: absolute path ${q(raw)} is not allowed in a layer`);
+  // A bare "/" is the layer root itself (umoci writes one); anything else
+  // absolute is refused.
+  if (raw.startsWith('/') && !/^\/+$/.test(raw)) throw dataLoss(`${what}: absolute path ${q(raw)} is not allowed in a layer`);
   const out: string[] = [];
   for (const c of raw.split('/')) {
     if (c === '' || c === '.') continue;
@@ -47,6 +49,8 @@ export function entryLabel(name: string): string {
 export function classify(name: string): Target {
   const label = entryLabel(name);
   const parts = name.split('/').filter((c) => c !== '' && c !== '.');
+  // Inside AUFS's top-level metadata directories (.wh..wh.plnk, ...): skipped, as Docker does.
+  if (parts.length > 1 && parts[0]!.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) return { kind: 'ignore' };
   // A whiteout marker is a file: as a directory it only serves to hide a
   // ".." that cleaning would otherwise apply to it (".wh.../../x").
   for (let i = 0; i < parts.length - 1; i++) {

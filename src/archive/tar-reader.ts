@@ -156,9 +156,10 @@ export class TarReader {
     const [unsigned, signed] = checksums(b);
     if (stored === undefined || (stored !== unsigned && stored !== signed)) throw corrupt('checksum mismatch');
 
-    const magic = b.toString('latin1', 257, 263);
-    const ustar = magic === 'ustar\0';
-    const gnu = magic === 'ustar ';
+    // "ustar\0" (POSIX) or "ustar " (GNU); anything else is a V7 header.
+    const isUstar = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 && b[261] === 0x72;
+    const ustar = isUstar && b[262] === 0;
+    const gnu = isUstar && b[262] === 0x20;
     let name = cstr(b, 0, 100);
     if (ustar && b[345] !== 0) {
       // star archives end the header with "tar\0" and keep a shorter prefix.

@@ -7,6 +7,7 @@
 // that several filesystem calls are in flight on the thread pool; any later
 // entry that touches the same path first waits for its job.
 import { constants as fsc } from 'node:fs';
+import type { Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { JoeyError, dataLoss, invalid, wrap } from '../errdefs/index.ts';
@@ -14,14 +15,17 @@ import { makeFifo, mknodWhiteouts } from '../sys/mknod.ts';
 import { setOpaque, setXattrsBatch } from '../sys/xattr.ts';
 import type { XattrItem } from '../sys/xattr.ts';
 import { log } from '../util/log.ts';
-import { classify, cleanPath, entryLabel, q } from './names.ts';
+import { OPAQUE, classify, cleanPath, entryLabel, q } from './names.ts';
 import type { TarEntry, TarToken } from './tar-reader.ts';
 
 const S_ISGID = 0o2000;
 const SPECIAL_BITS = 0o7000;
 /** O_EXCL: the path is known to be free, and an O_CREAT|O_EXCL open never follows a symlink. */
 const CREATE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
-const MAX_JOBS = Number(process.env.JOEY_APPLY_JOBS ?? 64);
+// More jobs than the thread pool has threads keeps it busy (each async fs
+// call otherwise costs a thread wake-up and an event-loop wake-up); many
+// more only adds contention on the directory being filled.
+const MAX_JOBS = 32;
 const MAX_JOB_BYTES = 32 << 20;
 
 /** Ownership, permissions and mtime of an inode, shared by its hardlinks. */
@@ -71,7 +75,7 @@ export class LayerWriter {
 
   async init(): Promise<void> {
     let names: string[];
-    let st: import('node:fs').Stats;
+    let st: Stats;
     let status: string;
     try {
       [names, st, status] = await Promise.all([
@@ -122,19 +126,28 @@ export class LayerWriter {
   async finish(): Promise<void> {
     await this.settle();
     this.label = 'layer';
+    try {
+      await this.finishing();
+    } catch (err) {
+      throw asJoey(err, 'finishing layer');
+    }
+  }
+
+  private async finishing(): Promise<void> {
     const whiteouts: string[] = [];
     const opaque: string[] = [];
     const xattrs: XattrItem[] = [];
     const dirs: Array<[string, PathNode]> = [];
     for (const [p, n] of this.nodes) {
-      if (n.kind === 'whiteout') whiteouts.push(this.abs(p));
+      if (n.kind === 'whiteout') whiteouts.push(p);
       if (n.opaque) opaque.push(this.abs(p));
       if (n.xattrs) xattrs.push({ path: this.abs(p), attrs: n.xattrs });
       if (n.kind === 'dir' && n.atime !== undefined) dirs.push([p, n]);
     }
-    await mknodWhiteouts(whiteouts);
+    await mknodWhiteouts(this.dir, whiteouts);
+    // tar made them root-owned; Docker gives them the entry's owner.
     await pool(
-      [...this.nodes].filter(([, n]) => n.kind === 'whiteout' && (n.ino.uid !== this.euid || n.ino.gid !== this.egid)),
+      [...this.nodes].filter(([, n]) => n.kind === 'whiteout' && (n.ino.uid !== 0 || n.ino.gid !== 0)),
       ([p, n]) => fsp.lchown(this.abs(p), n.ino.uid, n.ino.gid),
     );
     if (opaque.length > 0) await setOpaque(opaque);
@@ -166,7 +179,8 @@ export class LayerWriter {
       case 'ignore':
         return;
       case 'opaque':
-        (await this.ensureDir(t.dir)).opaque = true;
+        // The marker's parent: created if missing, refused if it is a symlink.
+        (await this.parentOf(t.dir === '' ? OPAQUE : `${t.dir}/${OPAQUE}`)).opaque = true;
         return;
       case 'whiteout':
         return this.whiteout(t.path, e);
@@ -316,15 +330,6 @@ export class LayerWriter {
     this.nodes.set(p, { kind: 'whiteout', ino: { uid: e.uid, gid: e.gid, mode: 0, mtime: NaN } });
   }
 
-  /** `p` as a directory, created (with missing parents) if need be. */
-  private async ensureDir(p: string): Promise<PathNode> {
-    const existing = this.nodes.get(p);
-    if (existing?.kind === 'dir') return existing;
-    const parent = await this.parentOf(p);
-    if (existing) await this.remove(p, existing);
-    return this.mkdir(p, parent, 0o755, 0, 0);
-  }
-
   /** Makes `p` free: parents exist as directories and nothing is at `p`. Returns the parent. */
   private async prepare(p: string): Promise<PathNode> {
     const parent = await this.parentOf(p);
@@ -422,17 +427,7 @@ export class LayerWriter {
   }
 }
 
-import * as fss from 'node:fs';
 async function writeFile(abs: string, data: Buffer, e: TarEntry, chown: boolean, chmod: boolean): Promise<void> {
-  if (process.env.SYNC) {
-    const fd = fss.openSync(abs, CREATE_FLAGS, e.mode & 0o777);
-    let off = 0; while (off < data.length) off += fss.writeSync(fd, data, off, data.length - off, null);
-    if (chown) fss.fchownSync(fd, e.uid, e.gid);
-    if (chmod) fss.fchmodSync(fd, e.mode);
-    fss.futimesSync(fd, atimeOf(e), clampTime(e.mtime));
-    fss.closeSync(fd);
-    return;
-  }
   const fh = await fsp.open(abs, CREATE_FLAGS, e.mode & 0o777);
   try {
     if (data.length > 0) await writeAll(fh, data);

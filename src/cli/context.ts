@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
-import { ApiClient, ApiError } from '../client/client.ts';
+import { ApiClient } from '../client/client.ts';
+import { StatusError } from './errors.ts';
 import type { TlsOptions } from '../client/client.ts';
 import { resolveHost } from '../client/host.ts';
 import { CredentialStore, configDir } from '../client/auth.ts';
@@ -43,24 +44,6 @@ export interface GlobalOptions {
   tlskey?: string;
   debug?: boolean;
   logLevel?: string;
-}
-
-/** A failure with docker's exit status and message (printed as is). */
-export class StatusError extends Error {
-  readonly status: number;
-  constructor(message: string, status = 1) {
-    super(message);
-    this.name = 'StatusError';
-    this.status = status;
-  }
-}
-
-/** The user said no at a prompt: exit 0 without a message, as docker does. */
-export class CancelledError extends Error {
-  constructor(message = 'cancelled') {
-    super(message);
-    this.name = 'CancelledError';
-  }
 }
 
 export class Cli {
@@ -154,10 +137,4 @@ export function fileError(err: unknown, file: string): Error {
   };
   const reason = (e.code && reasons[e.code]) ?? e.message;
   return new StatusError(`open ${file}: ${reason}`);
-}
-
-/** An error as docker shows it: daemon errors get "Error response from daemon: ". */
-export function displayError(err: unknown): string {
-  if (err instanceof ApiError) return `Error response from daemon: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
 }

@@ -208,8 +208,7 @@ function lex(input: string): Item[] {
   while (pos <= input.length) {
     // text up to the next action
     const next = input.indexOf('{{', pos);
-    let textEnd = next < 0 ? input.length : next;
-    let text = input.slice(pos, textEnd);
+    let text = input.slice(pos, next < 0 ? input.length : next);
     let trimLeft = false;
     if (next >= 0 && input[next + 2] === '-' && isSpace(input[next + 3])) trimLeft = true;
     if (trimNextText) text = text.replace(/^[ \t\r\n]+/, '');
@@ -222,8 +221,8 @@ function lex(input: string): Item[] {
     pos += 2;
     if (trimLeft) pos += 2;
     // comment
-    let p = pos;
-    if (input.startsWith('/*', p)) {
+    if (input.startsWith('/*', pos)) {
+      let p = pos;
       const close = input.indexOf('*/', p + 2);
       if (close < 0) {
         fail('unclosed comment', p);
@@ -270,9 +269,8 @@ function lex(input: string): Item[] {
       const c = input[pos]!;
       const start = pos;
       if (isSpace(c)) {
-        while (pos < input.length && isSpace(input[pos]) && !(input.startsWith('-}}', pos + 1) && isSpace(input[pos]))) pos++;
-        // a run of spaces that ends in " -}}" leaves its last space for the delimiter
-        if (pos === start) pos++;
+        // a run of spaces; one followed by "-}}" belongs to the delimiter
+        while (pos < input.length && isSpace(input[pos]) && !input.startsWith('-}}', pos + 1)) pos++;
         emit('space', start, pos);
       } else if (c === '=') {
         pos++;
@@ -779,6 +777,14 @@ export const HEADER_FUNCS: FuncMap = {
 
 // ---------------------------------------------------------------- parser
 
+/** {{end}} and {{else}} (or the start of "else if"), which close lists. */
+interface ListEnd {
+  type: 'end' | 'else';
+  pos: number;
+  line: number;
+  elseIf?: boolean;
+}
+
 class Parser {
   private i = 0;
   private vars: string[] = ['$'];
@@ -840,20 +846,20 @@ class Parser {
     const list: ListNode = { type: 'list', pos: 0, nodes: [] };
     while (this.peek().type !== 'eof') {
       const n = this.textOrAction();
-      if (n.type === 'end' || n.type === 'else') this.error(`unexpected {{${n.type}}}`, (n as { line: number }).line);
+      if (n.type === 'end' || n.type === 'else') this.error(`unexpected {{${n.type}}}`, (n as ListEnd).line);
       list.nodes.push(n as Node);
     }
     return list;
   }
 
-  private textOrAction(): Node | { type: 'end' | 'else'; pos: number; line: number; elseIf?: boolean } {
+  private textOrAction(): Node | ListEnd {
     const it = this.nextNonSpace();
     if (it.type === 'text') return { type: 'text', pos: it.pos, text: it.val };
     if (it.type === 'leftDelim') return this.action();
     return this.unexpected(it, 'input');
   }
 
-  private action(): Node | { type: 'end' | 'else'; pos: number; line: number; elseIf?: boolean } {
+  private action(): Node | ListEnd {
     const it = this.nextNonSpace();
     if (it.type === 'keyword') {
       switch (it.val) {
@@ -908,11 +914,11 @@ class Parser {
     return { type: context, pos: pipe.pos, pipe, list, elseList };
   }
 
-  private itemList(): [ListNode, { type: 'end' | 'else'; pos: number; line: number; elseIf?: boolean }] {
+  private itemList(): [ListNode, ListEnd] {
     const list: ListNode = { type: 'list', pos: this.peekNonSpace().pos, nodes: [] };
     while (this.peekNonSpace().type !== 'eof') {
       const n = this.textOrAction();
-      if (n.type === 'end' || n.type === 'else') return [list, n as { type: 'end' | 'else'; pos: number; line: number }];
+      if (n.type === 'end' || n.type === 'else') return [list, n as ListEnd];
       list.nodes.push(n as Node);
     }
     this.error('unexpected EOF');

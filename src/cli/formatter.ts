@@ -4,7 +4,7 @@
 import { HEADER_FUNCS, Template, TemplateError } from './format.ts';
 import type { FuncMap } from './format.ts';
 import { tabwrite } from './tabwriter.ts';
-import { StatusError } from './context.ts';
+import { StatusError } from './errors.ts';
 
 export const TABLE = 'table';
 export const JSON_FORMAT = 'json';

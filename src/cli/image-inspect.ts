@@ -2,7 +2,7 @@
 // image through a --format template.
 import { escapePath } from '../client/client.ts';
 import type { Cli } from './context.ts';
-import { StatusError, displayError } from './context.ts';
+import { StatusError, displayError } from './errors.ts';
 import { Template, TemplateError, TypedNil } from './format.ts';
 import { compactJson, indentJson } from './json-text.ts';
 

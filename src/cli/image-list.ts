@@ -14,7 +14,11 @@ export interface ImagesOptions {
   noTrunc?: boolean;
   filter?: string[];
   format?: string;
+  /** The name the command was run as ("images" or "ls"). */
+  calledAs?: string;
 }
+
+const IMAGE_SUBCOMMANDS = new Set(['build', 'history', 'import', 'inspect', 'list', 'load', 'ls', 'prune', 'pull', 'push', 'rm', 'save', 'tag']);
 
 const DEFAULT_TABLE = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}';
 const DEFAULT_TABLE_DIGEST =
@@ -130,4 +134,8 @@ export async function runImages(cli: Cli, args: string[], opts: ImagesOptions): 
     query: { all: opts.all || undefined, filters: filtersParam(filters) },
   });
   cli.out(renderImages(images ?? [], opts));
+  // `joey images ls` lists images named "ls": say what was probably meant
+  if (args[0] && (images ?? []).length === 0 && opts.calledAs === 'images' && IMAGE_SUBCOMMANDS.has(args[0])) {
+    cli.err(`\nNo images found matching ${JSON.stringify(args[0])}: did you mean "joey image ${args[0]}"?\n`);
+  }
 }

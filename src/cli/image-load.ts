@@ -2,7 +2,8 @@
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Cli } from './context.ts';
-import { StatusError, fileError } from './context.ts';
+import { StatusError } from './errors.ts';
+import { fileError } from './context.ts';
 import { showProgress } from './progress.ts';
 
 /** Opens a file for streaming, failing early with docker's "open …" message. */

@@ -1,7 +1,7 @@
 // joey image prune: asks first (unless -f), then lists what went and the space won.
 import type { DeleteResponseItem, Filters } from '../images/types.ts';
 import type { Cli } from './context.ts';
-import { CancelledError } from './context.ts';
+import { CancelledError } from './errors.ts';
 import { addFilter, toFilters } from './filters.ts';
 import { confirm } from './prompt.ts';
 import { humanSize } from './units.ts';

@@ -1,7 +1,7 @@
 // joey pull: normalizes the reference as docker does, asks the daemon to
 // pull it, shows the progress, and ends with the full reference.
 import type { Cli } from './context.ts';
-import { StatusError } from './context.ts';
+import { StatusError } from './errors.ts';
 import { showProgress } from './progress.ts';
 import { registryAuthHeader } from './registry-auth.ts';
 import { ReferenceError, fullName, isNameOnly, parseNormalizedNamed, referenceString, tagNameOnly } from './reference.ts';

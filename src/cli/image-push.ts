@@ -1,6 +1,6 @@
 // joey push: the daemon pushes a local tag; the progress is shown as docker shows it.
 import type { Cli } from './context.ts';
-import { StatusError } from './context.ts';
+import { StatusError } from './errors.ts';
 import { parseRef } from './image-pull.ts';
 import { showProgress } from './progress.ts';
 import { registryAuthHeader } from './registry-auth.ts';

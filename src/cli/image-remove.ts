@@ -3,7 +3,7 @@
 import type { DeleteResponseItem } from '../images/types.ts';
 import { ApiError, escapePath } from '../client/client.ts';
 import type { Cli } from './context.ts';
-import { StatusError, displayError } from './context.ts';
+import { StatusError, displayError } from './errors.ts';
 
 export interface RemoveOptions {
   force?: boolean;

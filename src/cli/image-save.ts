@@ -4,7 +4,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import type { Cli } from './context.ts';
-import { StatusError } from './context.ts';
+import { StatusError } from './errors.ts';
 
 export async function runSave(cli: Cli, images: string[], opts: { output?: string }): Promise<void> {
   if (!opts.output) {

@@ -1,6 +1,6 @@
 // joey tag SOURCE TARGET
 import type { Cli } from './context.ts';
-import { StatusError } from './context.ts';
+import { StatusError } from './errors.ts';
 import { ReferenceError, fullName, parseAnyReference, parseNormalizedNamed, tagNameOnly } from './reference.ts';
 import { escapePath } from '../client/client.ts';
 

@@ -2,7 +2,7 @@
 // same data (the API's /info fields plus ClientInfo).
 import { ApiError } from '../client/client.ts';
 import type { Cli } from './context.ts';
-import { StatusError, displayError } from './context.ts';
+import { StatusError, displayError } from './errors.ts';
 import { Template, TemplateError, goStruct } from './format.ts';
 import { bytesSize } from './units.ts';
 import { VERSION } from './build-info.ts';

@@ -4,7 +4,7 @@ import { INDEX_SERVER, convertToHostname } from '../client/auth.ts';
 import type { AuthConfig } from '../remotes/types.ts';
 import { ApiError } from '../client/client.ts';
 import type { Cli } from './context.ts';
-import { StatusError, displayError } from './context.ts';
+import { StatusError, displayError } from './errors.ts';
 import { LineReader, readAll, readInput, readPassword } from './prompt.ts';
 
 export interface LoginOptions {

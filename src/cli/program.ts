@@ -2,8 +2,8 @@
 // flags, help and usage errors. Each command's code is imported only when the
 // command runs, so `joey version` loads little more than this file.
 import { Command, CommanderError, Option } from 'commander';
-import { Cli, CancelledError, StatusError, displayError } from './context.ts';
-import type { CliIo, GlobalOptions } from './context.ts';
+import { CancelledError, StatusError, displayError } from './errors.ts';
+import type { Cli, CliIo, GlobalOptions } from './context.ts';
 import { VERSION } from './build-info.ts';
 import { parseFilterArg } from './filters.ts';
 
@@ -377,8 +377,9 @@ function makeOption(o: OptSpec, cmd: () => JoeyCommand): Option {
   return opt;
 }
 
-function cliFor(state: RunState, program: Command): Cli {
+async function cliFor(state: RunState, program: Command): Promise<Cli> {
   if (!state.cli) {
+    const { Cli } = await import('./context.ts');
     const g = program.opts() as GlobalOptions;
     if (g.logLevel !== undefined && !LOG_LEVELS.includes(g.logLevel)) {
       throw new StatusError(`Unable to parse logging level: ${g.logLevel}`);
@@ -406,7 +407,7 @@ function addLeaf(parent: JoeyCommand, name: string, specName: CmdName, path: str
   cmd.action(async (args: string[]) => {
     const bad = argsError(cmd, spec.args, args.length);
     if (bad) throw bad;
-    await spec.run(cliFor(state, program), args, cmd.opts());
+    await spec.run(await cliFor(state, program), args, { ...cmd.opts(), calledAs: name });
   });
 }
 

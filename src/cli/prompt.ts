@@ -1,6 +1,6 @@
 // Reading answers from stdin: a line at a time, and a password without echo.
 import type { InStream, OutStream } from './context.ts';
-import { StatusError } from './context.ts';
+import { StatusError } from './errors.ts';
 
 /** Reads lines from a stream across calls, leaving the rest unread. */
 export class LineReader {

@@ -1,7 +1,7 @@
 // joey version: docker's Client and Server sections (same template).
 import { API_VERSION } from '../client/client.ts';
 import type { Cli } from './context.ts';
-import { StatusError } from './context.ts';
+import { StatusError } from './errors.ts';
 import { Template, TemplateError, goJson, goStruct } from './format.ts';
 import { tabwrite } from './tabwriter.ts';
 import { reformatDate } from './units.ts';

@@ -37,9 +37,14 @@ export function registryKey(domain: string): string {
     : domain;
 }
 
-/** X-Registry-Auth: base64url of the JSON AuthConfig (docker's encoding). */
+/** X-Registry-Auth: the JSON AuthConfig in URL-safe base64 with padding,
+ * as docker's base64.URLEncoding writes it ("{}" is "e30="). */
 export function encodeAuthHeader(auth: AuthConfig): string {
-  return Buffer.from(JSON.stringify(auth)).toString('base64url');
+  return Buffer.from(JSON.stringify(auth)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+export function decodeAuthHeader(header: string): AuthConfig {
+  return JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as AuthConfig;
 }
 
 interface StoredAuth {

@@ -18,7 +18,7 @@ export interface RecordedRequest {
   body: Buffer;
 }
 
-export type Handler = (req: RecordedRequest, res: ServerResponse) => void | Promise<void>;
+export type Handler = (req: RecordedRequest, res: ServerResponse) => unknown;
 
 export interface Route {
   method: string;
@@ -31,6 +31,8 @@ export interface FakeApi {
   socketPath: string;
   host: string;
   requests: RecordedRequest[];
+  /** How many times /_ping was asked. */
+  readonly pings: number;
   /** Adds routes; later routes win over earlier ones. */
   route(method: string, path: string | RegExp, handler: Handler): void;
   close(): Promise<void>;
@@ -61,6 +63,7 @@ export async function startFakeApi(opts: { apiVersion?: string; routes?: Route[]
   const apiVersion = opts.apiVersion ?? '1.47';
   const routes: Route[] = [...(opts.routes ?? [])];
   const requests: RecordedRequest[] = [];
+  let pings = 0;
 
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -80,6 +83,7 @@ export async function startFakeApi(opts: { apiVersion?: string; routes?: Route[]
       res.setHeader('Ostype', 'linux');
       res.setHeader('Server', 'Joey/0.1.0 (linux)');
       if (rec.path === '/_ping') {
+        pings++;
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
         res.end(rec.method === 'HEAD' ? undefined : 'OK');
         return;
@@ -109,6 +113,9 @@ export async function startFakeApi(opts: { apiVersion?: string; routes?: Route[]
     socketPath,
     host: `unix://${socketPath}`,
     requests,
+    get pings() {
+      return pings;
+    },
     route(method, p, handler) {
       routes.push({ method, path: p, handler });
     },

@@ -31,14 +31,21 @@ export async function setXattrsBatch(items: XattrItem[]): Promise<void> {
   for (const { path, attrs } of items) {
     for (const [name, value] of Object.entries(attrs)) triples.push([name, encode(value), path]);
   }
-  for (const batch of groupArgs(triples)) await run('sh', ['-c', SET_LOOP, 'sh', ...batch.flat()]);
+  for (const batch of groupArgs(triples)) {
+    const r = await run('sh', ['-c', SET_LOOP, 'sh', ...batch.flat()], { allowFailure: true });
+    // Not run()'s message: it would carry every base64 value.
+    if (r.code !== 0) throw internal(`setfattr: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
 }
 
 /** Marks each directory opaque for overlayfs (trusted.overlay.opaque=y). */
 export async function setOpaque(dirs: string | string[]): Promise<void> {
   const list = typeof dirs === 'string' ? [dirs] : dirs;
   for (const batch of groupArgs(list.map((d) => [d]))) {
-    await run('setfattr', ['-h', '-n', 'trusted.overlay.opaque', '-v', 'y', '--', ...batch.flat()]);
+    const r = await run('setfattr', ['-h', '-n', 'trusted.overlay.opaque', '-v', 'y', '--', ...batch.flat()], {
+      allowFailure: true,
+    });
+    if (r.code !== 0) throw internal(`setfattr trusted.overlay.opaque: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 }
 

@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  LogBuffer, describe, exited, makeTempDir, removeDir, run, terminate, waitFor, waitWhileRunning,
+  LogBuffer, exited, formatResult, makeTempDir, removeDir, run, terminate, waitFor, waitWhileRunning,
   type CmdOptions, type CmdResult,
 } from './proc.ts';
 
@@ -61,6 +61,8 @@ export interface Daemon {
   joeyConfig: string;
   /** The running joeyd's pid (changes on restart). */
   readonly pid: number;
+  /** Whether the daemon process is still alive (false after a crash, kill9 or stop). */
+  readonly running: boolean;
   /** Runs the docker CLI against this daemon; resolves whatever the exit code. */
   docker(args: string[], opts?: CmdOptions): Promise<CmdResult>;
   /** Like `docker` but requires exit 0; the error shows the output and the daemon's log. */
@@ -168,7 +170,7 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
     return { ...env, ...extra };
   };
 
-  const diagnose = (r?: CmdResult): string => `${r ? `${describe(r)}\n` : ''}--- joeyd log (tail)\n${log.tail(6000)}`;
+  const diagnose = (r?: CmdResult): string => `${r ? `${formatResult(r)}\n` : ''}--- joeyd log (tail)\n${log.tail(6000)}`;
   const withDiag = (r: CmdResult): CmdResult => {
     if (r.code !== 0) throw new Error(`command failed\n${diagnose(r)}`);
     return r;
@@ -206,6 +208,9 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
     ...d,
     get pid() {
       return child?.pid ?? 0;
+    },
+    get running() {
+      return !!child && child.exitCode === null && child.signalCode === null;
     },
     docker,
     dockerOk: async (args, o) => withDiag(await docker(args, o)),

@@ -3,11 +3,12 @@
 // given) or, for bytes the registry itself would refuse to store, served by the
 // counting proxy in front of it in place of a valid image's response.
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { MT, digestOf, type Descriptor } from './oci-layout.ts';
 import { defaultConfig, pushIndex, pushRaw } from './images.ts';
 import type { RegistryProxy } from './proxy.ts';
 import type { Registry } from './registry.ts';
-import { tarGz, type TarEntry } from './tar.ts';
+import { tarBuffer, tarGz, type TarEntry } from './tar.ts';
 
 export interface HostileImage {
   /** What to pull: PROXYHOST/REPO:TAG. */
@@ -21,11 +22,11 @@ export interface HostileImage {
 
 export type HostileCase =
   | 'dotdot' | 'absolute' | 'symlink-escape' | 'hardlink-passwd' | 'device'
-  | 'digest-mismatch' | 'diffid-mismatch' | 'manifest-not-json' | 'wrong-mediatype' | 'no-amd64';
+  | 'digest-mismatch' | 'size-mismatch' | 'diffid-mismatch' | 'manifest-not-json' | 'wrong-mediatype' | 'no-amd64';
 
 export const HOSTILE_CASES: HostileCase[] = [
   'dotdot', 'absolute', 'symlink-escape', 'hardlink-passwd', 'device',
-  'digest-mismatch', 'diffid-mismatch', 'manifest-not-json', 'wrong-mediatype', 'no-amd64',
+  'digest-mismatch', 'size-mismatch', 'diffid-mismatch', 'manifest-not-json', 'wrong-mediatype', 'no-amd64',
 ];
 
 const BENIGN: TarEntry[] = [
@@ -85,11 +86,27 @@ export async function pushHostile(reg: Registry, proxy: RegistryProxy, kind: Hos
       return { ref, repo, mentions: ['dev/joey-sda', 'dev/joey-mem'], sentinels: [] };
     }
     case 'digest-mismatch': {
-      // The registry holds a valid image; the proxy serves other bytes for its layer.
+      // The registry holds a valid image; the proxy serves other bytes of the same length for its
+      // layer (gzip level 0 stores the tar as is, so equal tars give equal lengths).
+      const stored = async (content: string): Promise<Buffer> =>
+        gzipSync(await tarBuffer([...BENIGN, { name: 'etc/real', type: 'file', content }]), { level: 0 });
+      const layer = await stored('real\n');
+      const pushed = await pushRaw(reg, repo, 'latest', { layers: [layer] });
+      const digest = pushed.layers[0]!.digest;
+      const evil = await stored('evil\n');
+      if (evil.length !== layer.length) throw new Error('digest-mismatch: the two layers differ in length');
+      proxy.override((m, p) => (m === 'GET' || m === 'HEAD') && p === `/v2/${repo}/blobs/${digest}`, {
+        headers: { 'content-type': 'application/octet-stream', 'docker-content-digest': digest },
+        body: evil,
+      });
+      return { ref, repo, mentions: [digest, digest.slice(7, 19)], sentinels: [] };
+    }
+    case 'size-mismatch': {
+      // The proxy serves more bytes for the layer than the manifest declares.
       const layer = await layerOf([{ name: 'etc/real', type: 'file', content: 'real\n' }]);
       const pushed = await pushRaw(reg, repo, 'latest', { layers: [layer] });
       const digest = pushed.layers[0]!.digest;
-      const evil = await layerOf([{ name: 'etc/real', type: 'file', content: 'evil\n' }]);
+      const evil = await layerOf([{ name: 'etc/real', type: 'file', content: 'a longer and different content\n'.repeat(40) }]);
       proxy.override((m, p) => (m === 'GET' || m === 'HEAD') && p === `/v2/${repo}/blobs/${digest}`, {
         headers: { 'content-type': 'application/octet-stream', 'docker-content-digest': digest },
         body: evil,
@@ -136,6 +153,3 @@ export async function pushHostile(reg: Registry, proxy: RegistryProxy, kind: Hos
     }
   }
 }
-
-/** A gzipped layer holding the given entries only (no benign prefix). */
-export const rawLayer = (entries: TarEntry[]): Promise<Buffer> => tarGz(entries);

@@ -14,7 +14,7 @@ import { chmod, link, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symli
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
-  MT, REF_NAME, digestOf, readIndex, readJsonBlob, setTag, tagged, writeBlob, writeIndex,
+  MT, digestOf, readJsonBlob, setTag, tagged, writeBlob,
   type Descriptor, type Index, type Manifest, type Platform,
 } from './oci-layout.ts';
 import { removeDir, run, runOk } from './proc.ts';

@@ -56,13 +56,13 @@ export function run(file: string, args: string[], opts: CmdOptions = {}): Promis
 }
 
 /** Describes a result for an assertion message. */
-export function describe(r: CmdResult): string {
+export function formatResult(r: CmdResult): string {
   return `$ ${r.cmd}\nexit ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`;
 }
 
 /** Throws (with the command's output) unless it exited 0; returns the result otherwise. */
 export function check(r: CmdResult, context = ''): CmdResult {
-  if (r.code !== 0) throw new Error(`${context ? `${context}: ` : ''}command failed\n${describe(r)}`);
+  if (r.code !== 0) throw new Error(`${context ? `${context}: ` : ''}command failed\n${formatResult(r)}`);
   return r;
 }
 

@@ -6,7 +6,7 @@
 // the certificate is self-signed and is the bundle itself.
 import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { runOk } from './proc.ts';
 

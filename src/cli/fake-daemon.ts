@@ -1,0 +1,183 @@
+// Canned Docker API answers for the CLI tests (and for pointing the real
+// docker CLI at, to compare outputs).
+import { apiError, json, jsonLines } from '../client/fake-api.ts';
+import type { Handler, Route } from '../client/fake-api.ts';
+
+const hex = (c: string) => c.repeat(64);
+export const IMAGE_ID = `sha256:${hex('a')}`;
+export const DIGEST = `sha256:${hex('d')}`;
+
+export const INSPECT = {
+  Id: IMAGE_ID,
+  RepoTags: ['busybox:latest'],
+  RepoDigests: [`busybox@${DIGEST}`],
+  Parent: '',
+  Comment: '',
+  Created: '2024-09-26T21:31:42Z',
+  DockerVersion: '',
+  Author: '',
+  Config: {
+    Hostname: '',
+    Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'A=<b>&c'],
+    Cmd: ['sh'],
+    Labels: { 'org.x': 'y', b: '2' },
+    ExposedPorts: null,
+    Volumes: null,
+    WorkingDir: '',
+    Entrypoint: null,
+    OnBuild: null,
+  },
+  Architecture: 'amd64',
+  Os: 'linux',
+  Size: 4261574,
+  GraphDriver: { Name: 'overlayfs', Data: null },
+  RootFS: { Type: 'layers', Layers: [`sha256:${hex('1')}`] },
+  Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
+};
+
+export function historyEntries(nowSeconds = Math.floor(Date.now() / 1000)) {
+  return [
+    { Id: IMAGE_ID, Created: nowSeconds - 3600 * 30 - 600, CreatedBy: '/bin/sh -c #(nop)  CMD ["sh"]', Tags: ['busybox:latest'], Size: 0, Comment: '' },
+    {
+      Id: '<missing>',
+      Created: nowSeconds - 86400 * 40,
+      CreatedBy: '/bin/sh -c #(nop) ADD file:7d1b8a3f9ad1f4b5e8f2a5b1c4d9e2f3a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1 in / ',
+      Tags: null,
+      Size: 4261574,
+      Comment: 'buildkit.dockerfile.v0',
+    },
+    { Id: '<missing>', Created: 0, CreatedBy: 'tab\there', Tags: null, Size: 123, Comment: '' },
+  ];
+}
+
+export const PULL_STREAM = [
+  { status: 'Pulling from library/busybox', id: 'latest' },
+  { status: 'Pulling fs layer', progressDetail: {}, id: '2fce1e0cdfc5' },
+  { status: 'Downloading', progressDetail: { current: 32768, total: 2152262 }, progress: '[>   ]  32.77kB/2.152MB', id: '2fce1e0cdfc5' },
+  { status: 'Verifying Checksum', progressDetail: {}, id: '2fce1e0cdfc5' },
+  { status: 'Download complete', progressDetail: {}, id: '2fce1e0cdfc5' },
+  { status: 'Pull complete', progressDetail: {}, id: '2fce1e0cdfc5' },
+  { status: `Digest: ${DIGEST}` },
+  { status: 'Status: Downloaded newer image for busybox:latest' },
+];
+
+export const PUSH_STREAM = [
+  { status: 'The push refers to repository [127.0.0.1:5000/busybox]' },
+  { status: 'Preparing', progressDetail: {}, id: '2fce1e0cdfc5' },
+  { status: 'Pushing', progressDetail: { current: 512, total: 2152262 }, progress: '[>   ]', id: '2fce1e0cdfc5' },
+  { status: 'Pushed', progressDetail: {}, id: '2fce1e0cdfc5' },
+  { status: `latest: digest: ${DIGEST} size: 527` },
+  { progressDetail: {}, aux: { Tag: 'latest', Digest: DIGEST, Size: 527 } },
+];
+
+export const VERSION_ANSWER = {
+  Platform: { Name: 'Joey Engine' },
+  Components: [
+    {
+      Name: 'Engine',
+      Version: '0.1.0',
+      Details: { ApiVersion: '1.47', Arch: 'amd64', BuildTime: '2025-01-01T00:00:00.000000000+00:00', Experimental: 'false', GitCommit: 'abc1234', GoVersion: 'node v20', KernelVersion: '6.1.0', MinAPIVersion: '1.24', Os: 'linux' },
+    },
+    { Name: 'runc', Version: '1.1.12', Details: { GitCommit: 'v1.1.12-0-g51d5e94' } },
+  ],
+  Version: '0.1.0',
+  ApiVersion: '1.47',
+  MinAPIVersion: '1.24',
+  Os: 'linux',
+  Arch: 'amd64',
+};
+
+export const INFO_ANSWER = {
+  ID: 'abcd',
+  Containers: 3,
+  ContainersRunning: 1,
+  ContainersPaused: 0,
+  ContainersStopped: 2,
+  Images: 5,
+  Driver: 'overlayfs',
+  DriverStatus: [['Backing Filesystem', 'extfs']],
+  Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'k8s-file'] },
+  Debug: false,
+  LoggingDriver: 'json-file',
+  CgroupDriver: 'systemd',
+  CgroupVersion: '2',
+  KernelVersion: '6.1.0-18-amd64',
+  OperatingSystem: 'Debian GNU/Linux 12 (bookworm)',
+  OSType: 'linux',
+  Architecture: 'x86_64',
+  RegistryConfig: {
+    InsecureRegistryCIDRs: ['127.0.0.0/8'],
+    IndexConfigs: {
+      'docker.io': { Name: 'docker.io', Mirrors: ['http://127.0.0.1:5001/'], Secure: true, Official: true },
+      '127.0.0.1:5000': { Name: '127.0.0.1:5000', Mirrors: [], Secure: false, Official: false },
+    },
+    Mirrors: ['http://127.0.0.1:5001/'],
+  },
+  NCPU: 8,
+  MemTotal: 16685408256,
+  DockerRootDir: '/var/lib/joey',
+  Name: 'host1',
+  Labels: [],
+  ExperimentalBuild: false,
+  ServerVersion: '0.1.0',
+  Runtimes: { runc: { path: 'runc' } },
+  DefaultRuntime: 'runc',
+  LiveRestoreEnabled: true,
+  RuncCommit: { ID: 'v1.1.12' },
+  SecurityOptions: ['name=seccomp,profile=builtin', 'name=cgroupns'],
+  Warnings: ['WARNING: bridge-nf-call-iptables is disabled'],
+};
+
+const created: Handler = (_req, res) => {
+  res.writeHead(201);
+  res.end();
+};
+
+/** A daemon that knows busybox, not "nope", and has "used" in use. */
+export function daemonRoutes(): Route[] {
+  return [
+    { method: 'GET', path: '/images/busybox/json', handler: json(INSPECT) },
+    { method: 'GET', path: /^\/images\/nope\//, handler: apiError(404, 'No such image: nope') },
+    { method: 'GET', path: '/images/busybox/history', handler: (req, res) => json(historyEntries())(req, res) },
+    {
+      method: 'POST',
+      path: '/images/prune',
+      handler: json({ ImagesDeleted: [{ Untagged: 'foo:latest' }, { Deleted: IMAGE_ID }], SpaceReclaimed: 4261574 }),
+    },
+    { method: 'DELETE', path: '/images/busybox', handler: json([{ Untagged: 'busybox:latest' }, { Untagged: `busybox@${DIGEST}` }, { Deleted: IMAGE_ID }]) },
+    { method: 'DELETE', path: '/images/nope', handler: apiError(404, 'No such image: nope') },
+    { method: 'DELETE', path: '/images/used', handler: apiError(409, 'conflict: unable to remove repository reference "used" (must force) - container 123 is using its referenced image abc') },
+    { method: 'POST', path: '/images/busybox/tag', handler: created },
+    { method: 'POST', path: '/auth', handler: json({ Status: 'Login Succeeded', IdentityToken: '' }) },
+    { method: 'GET', path: '/version', handler: json(VERSION_ANSWER) },
+    { method: 'GET', path: '/info', handler: json(INFO_ANSWER) },
+    {
+      method: 'POST',
+      path: '/images/create',
+      handler: (req, res) => {
+        const from = req.query.get('fromImage') ?? '';
+        if (from.endsWith('/nope')) return apiError(404, "pull access denied for nope, repository does not exist or may require 'docker login'")(req, res);
+        if (from.endsWith('/bad')) return jsonLines([...PULL_STREAM.slice(0, 3), { errorDetail: { message: 'unexpected EOF' }, error: 'unexpected EOF' }])(req, res);
+        if (req.query.get('fromSrc')) return jsonLines([{ status: IMAGE_ID }])(req, res);
+        return jsonLines(PULL_STREAM)(req, res);
+      },
+    },
+    { method: 'POST', path: /^\/images\/.*\/push$/, handler: jsonLines(PUSH_STREAM) },
+    {
+      method: 'POST',
+      path: '/images/load',
+      handler: (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ stream: 'Loaded image: busybox:latest\n' }) + '\n');
+      },
+    },
+    {
+      method: 'GET',
+      path: '/images/get',
+      handler: (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+        res.end(Buffer.from('TARBYTES'));
+      },
+    },
+  ];
+}
