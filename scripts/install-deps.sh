@@ -9,7 +9,7 @@ APT_PACKAGES=(
   busybox-static tini catatonit
   docker-registry skopeo umoci podman
   golang-github-containers-common
-  attr openssl ca-certificates
+  attr tar openssl ca-certificates curl
   build-essential python3
 )
 
