@@ -4,8 +4,8 @@ import type { Cli } from './context.ts';
 import { goJson, goStruct } from './format.ts';
 import { TABLE, isTable, renderRows } from './formatter.ts';
 import { addFilter, filtersParam, toFilters } from './filters.ts';
-import { familiarName, parseNormalizedNamed } from './reference.ts';
 import { createdSince, goTimeString, humanSize, humanSizeWithPrecision, truncateId } from './units.ts';
+import { familiarName, parseReference } from '../reference/index.ts';
 
 export interface ImagesOptions {
   all?: boolean;
@@ -87,7 +87,7 @@ export function imageRows(images: ImageSummary[], opts: { trunc: boolean; digest
     const repoDigests = new Map<string, string[]>();
     for (const s of img.RepoTags ?? []) {
       try {
-        const r = parseNormalizedNamed(s);
+        const r = parseReference(s);
         if (r.tag === undefined) continue;
         const name = familiarName(r);
         repoTags.set(name, [...(repoTags.get(name) ?? []), r.tag]);
@@ -97,7 +97,7 @@ export function imageRows(images: ImageSummary[], opts: { trunc: boolean; digest
     }
     for (const s of img.RepoDigests ?? []) {
       try {
-        const r = parseNormalizedNamed(s);
+        const r = parseReference(s);
         if (r.digest === undefined) continue;
         const name = familiarName(r);
         repoDigests.set(name, [...(repoDigests.get(name) ?? []), r.digest]);

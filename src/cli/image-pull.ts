@@ -4,8 +4,8 @@ import type { Cli } from './context.ts';
 import { StatusError } from './errors.ts';
 import { showProgress } from './progress.ts';
 import { registryAuthHeader } from './registry-auth.ts';
-import { ReferenceError, fullName, isNameOnly, parseNormalizedNamed, referenceString, tagNameOnly } from './reference.ts';
-import type { NamedRef } from './reference.ts';
+import { InvalidReferenceError, formatReference, fullName, isNameOnly, parseReference, withDefaultTag } from '../reference/index.ts';
+import type { Reference } from '../reference/index.ts';
 
 export interface PullOptions {
   platform?: string;
@@ -13,11 +13,11 @@ export interface PullOptions {
 }
 
 /** Parses a reference; bad ones fail with docker's message. */
-export function parseRef(name: string): NamedRef {
+export function parseRef(name: string): Reference {
   try {
-    return parseNormalizedNamed(name);
+    return parseReference(name);
   } catch (err) {
-    if (err instanceof ReferenceError) throw new StatusError(err.message);
+    if (err instanceof InvalidReferenceError) throw new StatusError(err.dockerMessage);
     throw err;
   }
 }
@@ -25,7 +25,7 @@ export function parseRef(name: string): NamedRef {
 export async function runPull(cli: Cli, name: string, opts: PullOptions): Promise<void> {
   let ref = parseRef(name);
   if (isNameOnly(ref)) {
-    ref = tagNameOnly(ref);
+    ref = withDefaultTag(ref);
     if (!opts.quiet) cli.out(`Using default tag: ${ref.tag}\n`);
   }
   const res = await cli.client.stream('POST', '/images/create', {
@@ -37,5 +37,5 @@ export async function runPull(cli: Cli, name: string, opts: PullOptions): Promis
     headers: await registryAuthHeader(cli, ref),
   });
   await showProgress(cli, res, { quiet: opts.quiet });
-  cli.out(referenceString(ref) + '\n');
+  cli.out(formatReference(ref) + '\n');
 }

@@ -4,8 +4,8 @@ import { StatusError } from './errors.ts';
 import { parseRef } from './image-pull.ts';
 import { showProgress } from './progress.ts';
 import { registryAuthHeader } from './registry-auth.ts';
-import { fullName, isNameOnly, referenceString, tagNameOnly } from './reference.ts';
 import { escapePath } from '../client/client.ts';
+import { formatReference, fullName, isNameOnly, withDefaultTag } from '../reference/index.ts';
 
 export interface PushOptions {
   quiet?: boolean;
@@ -15,7 +15,7 @@ export async function runPush(cli: Cli, name: string, opts: PushOptions): Promis
   let ref = parseRef(name);
   if (ref.digest !== undefined) throw new StatusError('cannot push a digest reference');
   if (isNameOnly(ref)) {
-    ref = tagNameOnly(ref);
+    ref = withDefaultTag(ref);
     if (!opts.quiet) cli.out(`Using default tag: ${ref.tag}\n`);
   }
   const res = await cli.client.stream('POST', `/images/${escapePath(fullName(ref))}/push`, {
@@ -24,5 +24,5 @@ export async function runPush(cli: Cli, name: string, opts: PushOptions): Promis
   });
   // aux carries the pushed digest; docker shows it from the status lines already
   await showProgress(cli, res, { quiet: opts.quiet, onAux: () => {} });
-  if (opts.quiet) cli.out(referenceString(ref) + '\n');
+  if (opts.quiet) cli.out(formatReference(ref) + '\n');
 }

@@ -8,8 +8,7 @@ import { VERSION } from './build-info.ts';
 import { parseFilterArg } from './filters.ts';
 
 // Options are typed by each command module; here they are passed through.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Opts = any;
+type Opts = Record<string, any>;
 
 interface OptSpec {
   /** commander flags: "-q, --quiet", "--platform <string>", "-f, --filter <filter>" */
@@ -236,7 +235,6 @@ class JoeyCommand extends Command {
   path = 'joey';
   usageLine = 'joey [OPTIONS] COMMAND';
   helpText: () => string = () => '';
-  optSpecs: OptSpec[] = [];
 
   override createCommand(name?: string): JoeyCommand {
     return new JoeyCommand(name);
@@ -394,7 +392,6 @@ function addLeaf(parent: JoeyCommand, name: string, specName: CmdName, path: str
   const cmd = parent.command(name) as JoeyCommand;
   cmd.path = path;
   cmd.usageLine = `${path} ${spec.usage}`;
-  cmd.optSpecs = spec.options;
   for (const a of aliases) cmd.alias(a);
   cmd.description(spec.short).argument('[args...]');
   configure(cmd, state);

@@ -189,6 +189,19 @@ describe('image service', () => {
     }
   });
 
+  it('refuses a blob longer than the manifest says, and keeps running', async () => {
+    const built = await addImage(reg, 'longblob', 'v1', [{ a: 'original' }]);
+    const layerDigest = sha(built.layers[0]!);
+    reg.blobs.set(layerDigest, Buffer.concat([built.layers[0]!, Buffer.alloc(5000, 1)]));
+    const { images, close } = await openImages(join(root, 'longblob'), reg);
+    try {
+      await assert.rejects(images.pull(`${reg.host}/longblob:v1`), (e: Error & { kind?: string }) => e.kind === 'data-loss' && /more than/.test(e.message));
+      assert.equal((await images.list()).length, 0);
+    } finally {
+      await close();
+    }
+  });
+
   it('saves and loads into another store with the same id and digest', async () => {
     await addImage(reg, 'saved', 'v1', [{ x: '1' }, { y: '2' }]);
     const a = await openImages(join(root, 'save-a'), reg);

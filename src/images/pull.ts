@@ -1,7 +1,7 @@
 // Pull: reference -> resolve -> (index -> platform manifest) -> config ->
 // layers fetched and unpacked in parallel -> chain committed in order ->
 // image record. Nothing becomes visible before every digest is verified.
-import { dataLoss, invalid, notFound } from '../errdefs/index.ts';
+import { dataLoss, invalid, is, notFound } from '../errdefs/index.ts';
 import { familiarString, formatReference, parseReference, withDefaultTag } from '../reference/index.ts';
 import type { Reference } from '../reference/types.ts';
 import type { Descriptor, Repository } from '../remotes/types.ts';
@@ -70,6 +70,10 @@ export async function pull(ctx: ImageContext, refStr: string, opts: PullOptions 
     }
   } catch (e) {
     ctx.stats.pullFailures++;
+    // As dockerd: a registry cannot tell "private" from "absent", so a denied
+    // pull is reported as not found (a 401 would make clients prompt for a
+    // login in the middle of a pull).
+    if (is(e, 'unauthorized') || is(e, 'forbidden')) throw notFound((e as Error).message, e);
     throw e;
   }
 }

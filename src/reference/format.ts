@@ -32,8 +32,13 @@ export function familiarString(ref: Reference): string {
   return familiarName(ref) + suffix(ref);
 }
 
-/** Adds the tag "latest" when the reference names neither tag nor digest. */
+/** True when the reference names neither tag nor digest: "busybox". */
+export function isNameOnly(ref: Reference): boolean {
+  return ref.tag === undefined && ref.digest === undefined;
+}
+
+/** Adds the tag "latest" when the reference names neither tag nor digest
+ * (Docker's TagNameOnly). */
 export function withDefaultTag(ref: Reference): Reference {
-  if (ref.tag !== undefined || ref.digest !== undefined) return ref;
-  return { ...ref, tag: 'latest' };
+  return isNameOnly(ref) ? { ...ref, tag: 'latest' } : ref;
 }

@@ -9,3 +9,8 @@ export interface Reference {
   tag?: string;
   digest?: string; // "sha256:<hex>"
 }
+
+/** An image named by its id alone, as parseReferenceOrId gives it. */
+export interface IdReference {
+  id: string; // "sha256:<hex>"
+}
