@@ -695,23 +695,23 @@ describe('bad references', () => {
     await d.dockerOk(['pull', pushed.busybox!.ref]);
     const before = await imageRows(d);
 
-    failed(d, await d.docker(['pull', 'UPPER/case']), /invalid reference format|must be lowercase/i, 'docker pull UPPER/case');
+    failed(d, await d.docker(['pull', 'library/Upper']), /invalid reference format|must be lowercase/i, 'docker pull library/Upper');
     failed(d, await d.docker(['tag', pushed.busybox!.ref, 'bad::tag']), /invalid reference format/i, "docker tag … 'bad::tag'");
 
     // The same through the API, which the CLI's own checks do not guard.
-    const pull = await d.api('POST', '/images/create?fromImage=UPPER%2Fcase&tag=latest');
+    const pull = await d.api('POST', '/images/create?fromImage=library%2FUpper&tag=latest');
     assert.equal(pull.status, 400, pull.text);
-    assert.match(pull.text, /UPPER\/case|lowercase|invalid reference/i);
+    assert.match(pull.text, /library\/Upper|lowercase|invalid reference/i);
     const tag = await d.api('POST', `/images/${pushed.busybox!.ref}/tag?repo=bad%3A&tag=%3Atag`);
     assert.equal(tag.status, 400, tag.text);
-    const tag2 = await d.api('POST', `/images/${pushed.busybox!.ref}/tag?repo=UPPER%2Fcase&tag=v1`);
+    const tag2 = await d.api('POST', `/images/${pushed.busybox!.ref}/tag?repo=library%2FUpper&tag=v1`);
     assert.equal(tag2.status, 400, tag2.text);
-    assert.match(tag2.text, /UPPER\/case|lowercase|invalid reference/i);
+    assert.match(tag2.text, /library\/Upper|lowercase|invalid reference/i);
     const spaced = await d.api('POST', `/images/${pushed.busybox!.ref}/tag?repo=ok%2Fname&tag=bad%20tag`);
     assert.equal(spaced.status, 400, spaced.text);
 
-    const jr = await d.joey(['pull', 'UPPER/case']);
-    failed(d, jr, /invalid reference|lowercase/i, 'joey pull UPPER/case');
+    const jr = await d.joey(['pull', 'library/Upper']);
+    failed(d, jr, /invalid reference|lowercase/i, 'joey pull library/Upper');
 
     assert.deepEqual(await imageRows(d), before, 'nothing changed');
   });
