@@ -24,6 +24,8 @@ export async function pull(ctx: ImageContext, refStr: string, opts: PullOptions 
   const progress = opts.onProgress ?? (() => undefined);
   const repo = ctx.deps.registry.repository(ref, opts.auth);
   ctx.stats.pulls++;
+  // Everything this pull brings in is kept from GC until the image is recorded.
+  const releases: Array<() => void> = [];
   try {
     // Resolve before the first progress line, so that a missing image is a
     // plain 404 rather than an error in the middle of a stream.
@@ -32,6 +34,7 @@ export async function pull(ctx: ImageContext, refStr: string, opts: PullOptions 
     const rootBytes = await repo.fetchManifest(root);
     const { manifestDesc, manifestBytes } = await selectManifest(repo, ref, root, rootBytes, want, !!opts.platform);
     const manifest = parseManifest(manifestBytes);
+    releases.push(ctx.leases.add([manifest.config.digest, ...manifest.layers.map((l) => l.digest)]));
     const { config, configBytes } = await fetchConfig(ctx, repo, manifest);
     if (!platformMatches(want, configPlatform(config))) {
       if (isIndex(root.mediaType) || opts.platform) {
@@ -45,29 +48,25 @@ export async function pull(ctx: ImageContext, refStr: string, opts: PullOptions 
     const id = manifest.config.digest;
     const existed = ctx.store.get(id) !== undefined;
     const chains = chainIds(config.rootfs.diff_ids);
-    const release = ctx.leases.add([id, manifestDesc.digest, ...manifest.layers.map((l) => l.digest), ...chains]);
-    try {
-      const anyDownloaded = await fetchLayers(ctx, repo, manifest, config, chains, opts);
-      const repoName = formatReference({ ...ref, tag: undefined, digest: undefined });
-      await recordImage(ctx, {
-        manifestDesc,
-        manifestBytes,
-        manifest,
-        config,
-        configBytes,
-        chains,
-        tags: ref.tag ? [formatReference({ ...ref, digest: undefined })] : [],
-        digests: [`${repoName}@${root.digest}`],
-      });
-      const name = familiarString(ref);
-      progress({ kind: 'message', text: `Digest: ${root.digest}` });
-      const downloaded = anyDownloaded || !existed;
-      progress({ kind: 'message', text: downloaded ? `Status: Downloaded newer image for ${name}` : `Status: Image is up to date for ${name}` });
-      ctx.events.publish({ Type: 'image', Action: 'pull', Actor: { ID: formatReference(ref).replace(/^docker\.io\/(library\/)?/, ''), Attributes: { name: familiarString(ref) } }, status: 'pull', id: familiarString(ref) });
-      return { id, digest: root.digest, name: formatReference(ref), downloaded };
-    } finally {
-      release();
-    }
+    releases.push(ctx.leases.add([manifestDesc.digest, ...chains]));
+    const anyDownloaded = await fetchLayers(ctx, repo, manifest, config, chains, opts);
+    const repoName = formatReference({ ...ref, tag: undefined, digest: undefined });
+    await recordImage(ctx, {
+      manifestDesc,
+      manifestBytes,
+      manifest,
+      config,
+      configBytes,
+      chains,
+      tags: ref.tag ? [formatReference({ ...ref, digest: undefined })] : [],
+      digests: [`${repoName}@${root.digest}`],
+    });
+    const name = familiarString(ref);
+    progress({ kind: 'message', text: `Digest: ${root.digest}` });
+    const downloaded = anyDownloaded || !existed;
+    progress({ kind: 'message', text: downloaded ? `Status: Downloaded newer image for ${name}` : `Status: Image is up to date for ${name}` });
+    ctx.events.publish({ Type: 'image', Action: 'pull', Actor: { ID: formatReference(ref).replace(/^docker\.io\/(library\/)?/, ''), Attributes: { name: familiarString(ref) } }, status: 'pull', id: familiarString(ref) });
+    return { id, digest: root.digest, name: formatReference(ref), downloaded };
   } catch (e) {
     ctx.stats.pullFailures++;
     // As dockerd: a registry cannot tell "private" from "absent", so a denied
@@ -75,6 +74,8 @@ export async function pull(ctx: ImageContext, refStr: string, opts: PullOptions 
     // login in the middle of a pull).
     if (is(e, 'unauthorized') || is(e, 'forbidden')) throw notFound((e as Error).message, e);
     throw e;
+  } finally {
+    for (const r of releases) r();
   }
 }
 
@@ -108,6 +109,9 @@ async function fetchConfig(ctx: ImageContext, repo: Repository, manifest: Manife
     if (await ctx.content.info(d.digest)) return ctx.content.readBytes(d.digest, MAX_CONFIG);
     const b = await readAll(await repo.fetchBlob(d), MAX_CONFIG, `image config ${d.digest}`);
     verifyDigest(b, d.digest, 'image config');
+    // Stored at once, so that a pull of the same image that starts a moment
+    // later reads it here instead of fetching it again.
+    await ctx.content.writeBytes(b, d.digest);
     return b;
   });
   // The exact bytes are stored: their digest is the image id.
