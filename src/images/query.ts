@@ -1,6 +1,7 @@
 // Reading images: resolving names, list with filters, inspect, history.
 import { invalid, notFound, is } from '../errdefs/index.ts';
 import { familiarString, parseReference, withDefaultTag, formatReference } from '../reference/index.ts';
+import { checkFilterKeys, labelMatches, parseTimeFilter } from '../util/filters.ts';
 import type { ImageContext } from './context.ts';
 import { parseConfig, type ImageConfigFile } from './oci.ts';
 import type { ImageRecord } from './store.ts';
@@ -84,26 +85,11 @@ function boolFilter(key: string, vals: string[]): boolean {
 }
 
 function labelsMatch(want: string[], labels: Record<string, string>): boolean {
-  return want.every((w) => {
-    const eq = w.indexOf('=');
-    if (eq < 0) return w in labels;
-    return labels[w.slice(0, eq)] === w.slice(eq + 1);
-  });
-}
-
-function parseUntil(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
-  const d = /^(\d+)(s|m|h)$/.exec(v);
-  if (d) return Date.now() / 1000 - Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as 's' | 'm' | 'h'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalid(`invalid filter 'until=${v}': not a timestamp or duration`);
-  return t / 1000;
+  return want.every((w) => labelMatches(labels, w));
 }
 
 export function validateFilters(filters: Filters | undefined, allowed: Set<string>): Filters {
-  const f = filters ?? {};
-  for (const k of Object.keys(f)) if (!allowed.has(k)) throw invalid(`invalid filter '${k}'`);
-  return f;
+  return checkFilterKeys(filters, allowed);
 }
 
 export async function listImages(ctx: ImageContext, opts: { filters?: Filters } = {}): Promise<ImageSummary[]> {
@@ -111,7 +97,7 @@ export async function listImages(ctx: ImageContext, opts: { filters?: Filters } 
   const dangling = f.dangling?.length ? boolFilter('dangling', f.dangling) : undefined;
   const before = f.before?.length ? unix(resolveCreated(ctx, f.before[0]!)) : undefined;
   const since = f.since?.length ? unix(resolveCreated(ctx, f.since[0]!)) : undefined;
-  const until = f.until?.length ? parseUntil(f.until[0]!) : undefined;
+  const until = f.until?.length ? parseTimeFilter(f.until[0]!) : undefined;
   const out: ImageSummary[] = [];
   for (const rec of ctx.store.all()) {
     let tags = familiarNames(ctx.store.tags(rec.id));

@@ -3,6 +3,7 @@ import { conflict, invalid, is, notFound } from '../errdefs/index.ts';
 import { familiarString, formatReference, parseReference, withDefaultTag } from '../reference/index.ts';
 import type { ImageContext } from './context.ts';
 import { collectGarbage } from './gc.ts';
+import { labelMatches, parseTimeFilter } from '../util/filters.ts';
 import { imageConfig, resolveImage, validateFilters } from './query.ts';
 import type { DeleteResponseItem, Filters } from './types.ts';
 
@@ -95,7 +96,7 @@ const PRUNE_FILTERS = new Set(['dangling', 'label', 'label!', 'until']);
 export async function pruneImages(ctx: ImageContext, filters?: Filters): Promise<{ ImagesDeleted: DeleteResponseItem[]; SpaceReclaimed: number }> {
   const f = validateFilters(filters, PRUNE_FILTERS);
   const danglingOnly = f.dangling?.length ? !['false', '0'].includes(f.dangling[f.dangling.length - 1]!.toLowerCase()) : true;
-  const until = f.until?.length ? untilSeconds(f.until[0]!) : undefined;
+  const until = f.until?.length ? parseTimeFilter(f.until[0]!) : undefined;
   const deleted: DeleteResponseItem[] = [];
   let reclaimed = 0;
   for (const rec of ctx.store.all()) {
@@ -103,8 +104,8 @@ export async function pruneImages(ctx: ImageContext, filters?: Filters): Promise
     if (danglingOnly && tags.length > 0) continue;
     const cfg = await imageConfig(ctx, rec.id);
     const labels = cfg.config?.Labels ?? {};
-    if (f.label?.length && !f.label.every((l) => labelHas(labels, l))) continue;
-    if (f['label!']?.length && f['label!'].some((l) => labelHas(labels, l))) continue;
+    if (f.label?.length && !f.label.every((l) => labelMatches(labels, l))) continue;
+    if (f['label!']?.length && f['label!'].some((l) => labelMatches(labels, l))) continue;
     const created = rec.created ? Date.parse(rec.created) / 1000 : 0;
     if (until !== undefined && !(created < until)) continue;
     try {
@@ -117,18 +118,4 @@ export async function pruneImages(ctx: ImageContext, filters?: Filters): Promise
   }
   if (deleted.length) ctx.events.publish({ Type: 'image', Action: 'prune', Actor: { ID: '', Attributes: { reclaimed: String(reclaimed) } } });
   return { ImagesDeleted: deleted, SpaceReclaimed: reclaimed };
-}
-
-function labelHas(labels: Record<string, string>, l: string): boolean {
-  const eq = l.indexOf('=');
-  return eq < 0 ? l in labels : labels[l.slice(0, eq)] === l.slice(eq + 1);
-}
-
-function untilSeconds(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
-  const d = /^(\d+)(s|m|h)$/.exec(v);
-  if (d) return Date.now() / 1000 - Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as 's' | 'm' | 'h'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalid(`invalid filter 'until=${v}'`);
-  return t / 1000;
 }

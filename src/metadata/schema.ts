@@ -8,7 +8,7 @@
 // │                                  deletes the rest.
 // ├── snapshots/<id>/{fs,work}       overlay directories, one per snapshots row,
 // │                                  named by snapshots.id
-// └── metadata.db                    this schema:
+// └── joey.db                        this schema:
 //
 //     schema_migrations              one row per applied migration
 //     ├── version                    MIGRATIONS[i].version
@@ -48,6 +48,27 @@
 //     │   └── name, image_id, created_at           CASCADE on image delete
 //     └── image_digests              "docker.io/library/busybox@sha256:…" → image
 //         └── name, image_id, created_at           CASCADE on image delete
+//
+//     containers                     one row per container (migration 2)
+//     ├── id                         64 hex; also the key of its active snapshot
+//     ├── name                       unique, without the leading "/"
+//     ├── image_id → images.id       no foreign key: `rmi -f` may untag an image in
+//     │                              use, and the image record stays while a
+//     │                              container uses it (checked in code)
+//     ├── image_ref                  the image as the user named it
+//     ├── created_at                 RFC 3339
+//     ├── config, host_config        JSON: the Docker API's Config and HostConfig
+//     ├── state                      JSON: the Docker API's State (status, pid,
+//     │                              exit code, times, health); rewritten on change
+//     ├── runtime                    the OCI runtime's name ("runc")
+//     ├── restart_count
+//     ├── monitor_pid, monitor_start conmon's pid and its start time (clock ticks
+//     │                              from /proc/PID/stat), to re-attach after a
+//     │                              daemon restart without trusting a reused pid
+//     └── manually_stopped           1 after a user stop: unless-stopped and always
+//                                    then leave it down until the next start
+//     Paths are derived from the id: the bundle and rootfs mount under the exec
+//     root, logs and hosts/hostname/resolv.conf under data-root/containers/<id>.
 
 export interface Migration {
   version: number;
@@ -112,6 +133,28 @@ CREATE TABLE image_digests (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX image_digests_image_id ON image_digests(image_id);
+`,
+  },
+  {
+    version: 2,
+    description: 'containers',
+    sql: `
+CREATE TABLE containers (
+  id TEXT PRIMARY KEY CHECK (length(id) = 64),
+  name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+  image_id TEXT NOT NULL,
+  image_ref TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  config TEXT NOT NULL CHECK (json_valid(config)),
+  host_config TEXT NOT NULL CHECK (json_valid(host_config)),
+  state TEXT NOT NULL CHECK (json_valid(state)),
+  runtime TEXT NOT NULL,
+  restart_count INTEGER NOT NULL DEFAULT 0,
+  monitor_pid INTEGER,
+  monitor_start INTEGER,
+  manually_stopped INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX containers_image_id ON containers(image_id);
 `,
   },
 ];

@@ -1,0 +1,110 @@
+// What the container operations share: records, runtimes, images, events, and
+// the in-memory bookkeeping that start-up rebuilds (locks, exit waiters, execs).
+import type { EventBus } from '../types.ts';
+import type { ImageContext } from '../../images/context.ts';
+import type { Database } from '../../metadata/db.ts';
+import type { OciRuntime } from '../../runtime/types.ts';
+import type { Snapshotter } from '../../snapshots/types.ts';
+import { Mutex } from '../../util/concurrency.ts';
+import { pathsOf, type ContainerRecord, type Paths, type Roots } from './record.ts';
+import { ContainerStore } from './store.ts';
+
+export interface ContainerDeps {
+  db: Database;
+  images: ImageContext;
+  snapshots: Snapshotter;
+  events: EventBus;
+  runtimes: Map<string, OciRuntime>;
+  defaultRuntime: string;
+  roots: Roots;
+  /** cgroup parent for containers that name none, e.g. "/joey". */
+  cgroupParent: string;
+  /** Host path of a static init for --init, if one is installed. */
+  initPath?: string;
+  seccompProfilePath?: string;
+}
+
+export interface ExecRecord {
+  id: string;
+  containerId: string;
+  config: import('./types.ts').ExecConfig;
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+  resize?: (h: number, w: number) => Promise<void>;
+}
+
+export class ContainerContext {
+  readonly store: ContainerStore;
+  private readonly locks = new Map<string, Mutex>();
+  /** Resolved with the exit code at each exit. */
+  readonly exitWaiters = new Map<string, Set<(code: number) => void>>();
+  readonly removeWaiters = new Map<string, Set<() => void>>();
+  readonly execs = new Map<string, ExecRecord>();
+  /** Restart timers of containers waiting out their back-off. */
+  readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  closing = false;
+  /** Called when a poll finds an exit file the watch missed. */
+  exitSeen?: (id: string) => void;
+
+  constructor(readonly deps: ContainerDeps) {
+    this.store = new ContainerStore(deps.db);
+  }
+
+  paths(id: string): Paths {
+    return pathsOf(this.deps.roots, id);
+  }
+
+  runtimeOf(c: ContainerRecord): OciRuntime {
+    const rt = this.deps.runtimes.get(c.runtime);
+    if (!rt) throw new Error(`runtime ${c.runtime} is not configured`);
+    return rt;
+  }
+
+  /** Lifecycle operations on one container run one at a time. */
+  lock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    let m = this.locks.get(id);
+    if (!m) {
+      m = new Mutex();
+      this.locks.set(id, m);
+    }
+    return m.lock(fn);
+  }
+
+  forget(id: string): void {
+    this.locks.delete(id);
+    this.exitWaiters.delete(id);
+    for (const r of this.removeWaiters.get(id) ?? []) r();
+    this.removeWaiters.delete(id);
+    const t = this.restartTimers.get(id);
+    if (t) clearTimeout(t);
+    this.restartTimers.delete(id);
+  }
+
+  notifyExit(id: string, code: number): void {
+    const ws = this.exitWaiters.get(id);
+    if (!ws) return;
+    this.exitWaiters.delete(id);
+    for (const w of ws) w(code);
+  }
+
+  onNextExit(id: string, fn: (code: number) => void): () => void {
+    let ws = this.exitWaiters.get(id);
+    if (!ws) {
+      ws = new Set();
+      this.exitWaiters.set(id, ws);
+    }
+    ws.add(fn);
+    return () => ws!.delete(fn);
+  }
+
+  onRemoved(id: string, fn: () => void): () => void {
+    let ws = this.removeWaiters.get(id);
+    if (!ws) {
+      ws = new Set();
+      this.removeWaiters.set(id, ws);
+    }
+    ws.add(fn);
+    return () => ws!.delete(fn);
+  }
+}

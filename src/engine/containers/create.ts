@@ -1,0 +1,140 @@
+// docker create: validate everything, prepare the rootfs snapshot and the
+// managed files, record the container. Nothing runs yet.
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { conflict, invalid } from '../../errdefs/index.ts';
+import { imageConfig, resolveImage } from '../../images/query.ts';
+import type { ImageConfig } from '../../images/types.ts';
+import type { ContainerContext } from './context.ts';
+import { writeContainerFiles } from './files.ts';
+import { NAME_RE, randomName } from './names.ts';
+import { initialState, type ContainerRecord } from './record.ts';
+import { mountRootfs, unmountRootfs } from './rootfs.ts';
+import { buildContainerSpec } from './spec.ts';
+import type { ContainerConfig, CreateRequest, HostConfig } from './types.ts';
+
+const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
+
+/** Docker's merge of the image's config under the container's. */
+export function mergeConfig(image: ImageConfig, req: ContainerConfig): ContainerConfig {
+  const env = [...(image.Env ?? [])];
+  for (const e of req.Env ?? []) {
+    const k = e.split('=')[0];
+    const i = env.findIndex((x) => x.split('=')[0] === k);
+    if (i >= 0) env[i] = e;
+    else env.push(e);
+  }
+  const entrypointGiven = req.Entrypoint !== undefined && req.Entrypoint !== null;
+  const cmdGiven = req.Cmd !== undefined && req.Cmd !== null && req.Cmd.length > 0;
+  return {
+    ...req,
+    Hostname: req.Hostname ?? '',
+    Domainname: req.Domainname ?? '',
+    User: req.User || image.User || '',
+    Env: env,
+    // An explicit entrypoint drops the image's command, as in Docker.
+    Cmd: cmdGiven ? req.Cmd! : entrypointGiven ? null : (image.Cmd ?? null),
+    Entrypoint: entrypointGiven ? (req.Entrypoint!.length ? req.Entrypoint! : null) : (image.Entrypoint ?? null),
+    WorkingDir: req.WorkingDir || image.WorkingDir || '',
+    Labels: { ...(image.Labels ?? {}), ...(req.Labels ?? {}) },
+    ExposedPorts: { ...(image.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) },
+    Volumes: { ...(image.Volumes ?? {}), ...(req.Volumes ?? {}) },
+    StopSignal: req.StopSignal || image.StopSignal || undefined,
+    Healthcheck: req.Healthcheck ?? image.Healthcheck,
+    OnBuild: null,
+    Tty: req.Tty ?? false,
+    OpenStdin: req.OpenStdin ?? false,
+    StdinOnce: req.StdinOnce ?? false,
+    AttachStdin: req.AttachStdin ?? false,
+    AttachStdout: req.AttachStdout ?? false,
+    AttachStderr: req.AttachStderr ?? false,
+  };
+}
+
+export function normalizeHostConfig(hc: HostConfig | undefined, runtimes: Set<string>, defaultRuntime: string): HostConfig {
+  const h: HostConfig = { ...(hc ?? {}) };
+  h.NetworkMode = !h.NetworkMode || h.NetworkMode === 'default' ? 'default' : h.NetworkMode;
+  h.RestartPolicy = { Name: h.RestartPolicy?.Name ?? 'no', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 };
+  if (h.RestartPolicy.Name === '') h.RestartPolicy.Name = 'no';
+  if (!RESTART_POLICIES.has(h.RestartPolicy.Name)) throw invalid(`invalid restart policy '${h.RestartPolicy.Name}'`);
+  if (h.RestartPolicy.Name !== 'on-failure' && h.RestartPolicy.MaximumRetryCount) {
+    throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  }
+  if ((h.RestartPolicy.MaximumRetryCount ?? 0) < 0) throw invalid('invalid restart policy: maximum retry count cannot be negative');
+  if (h.AutoRemove && h.RestartPolicy.Name !== 'no') throw invalid(`can't create 'AutoRemove' container with restart policy`);
+  h.LogConfig = { Type: h.LogConfig?.Type || 'json-file', Config: h.LogConfig?.Config ?? {} };
+  if (!['json-file', 'k8s-file', 'none', 'local'].includes(h.LogConfig.Type)) throw invalid(`unknown log driver "${h.LogConfig.Type}": joey supports json-file and none`);
+  h.Runtime = h.Runtime || defaultRuntime;
+  if (!runtimes.has(h.Runtime)) throw invalid(`unknown or invalid runtime name: ${h.Runtime}`);
+  const net = h.NetworkMode;
+  if (!['default', 'none', 'host', 'bridge'].includes(net) && !net.startsWith('container:')) {
+    throw invalid(`network ${net} not found`);
+  }
+  return h;
+}
+
+export async function createContainer(cx: ContainerContext, req: CreateRequest, opts: { name?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
+  if (!req || typeof req !== 'object') throw invalid('config cannot be empty in order to create a container');
+  if (!req.Image) throw invalid('no image specified: Config.Image is required');
+  let name = opts.name?.replace(/^\//, '');
+  if (name !== undefined && name !== '' && !NAME_RE.test(name)) {
+    throw invalid(`Invalid container name (${opts.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  }
+  const img = resolveImage(cx.deps.images, req.Image);
+  const imgCfg = await imageConfig(cx.deps.images, img.id);
+  const { HostConfig: reqHost, NetworkingConfig: _net, ...reqConfig } = req;
+  void _net;
+  const config = mergeConfig(imgCfg.config ?? {}, reqConfig);
+  if (!config.Cmd?.length && !config.Entrypoint?.length) throw invalid('No command specified');
+  const hostConfig = normalizeHostConfig(reqHost, new Set(cx.deps.runtimes.keys()), cx.deps.defaultRuntime);
+
+  if (name) {
+    const other = cx.store.nameTaken(name);
+    if (other) {
+      throw conflict(`Conflict. The container name "/${name}" is already in use by container "${other}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+  } else {
+    name = randomName((n) => cx.store.nameTaken(n) !== undefined);
+  }
+  const id = randomBytes(32).toString('hex');
+  config.Hostname ||= id.slice(0, 12);
+  config.Image = req.Image;
+  const paths = cx.paths(id);
+  const rec: ContainerRecord = {
+    id,
+    name,
+    imageId: img.id,
+    imageRef: req.Image,
+    createdAt: new Date().toISOString(),
+    config,
+    hostConfig,
+    state: initialState(),
+    runtime: hostConfig.Runtime!,
+    restartCount: 0,
+    monitorPid: null,
+    monitorStart: null,
+    manuallyStopped: false,
+  };
+
+  await cx.deps.snapshots.prepare(id, img.chainId ?? undefined, { labels: { 'joey.container': name } });
+  try {
+    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+    await writeContainerFiles(paths, config.Hostname, hostConfig);
+    // Build the spec once now so that bad settings fail the create, as in Docker.
+    await mountRootfs(cx, id);
+    const { warnings } = await buildContainerSpec(cx, rec);
+    cx.deps.db.transaction(() => {
+      const again = cx.store.nameTaken(name!);
+      if (again) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${again}". You have to remove (or rename) that container to be able to reuse that name.`);
+      cx.store.insert(rec);
+    });
+    cx.deps.events.publish({ Type: 'container', Action: 'create', Actor: { ID: id, Attributes: { image: req.Image, name, ...(config.Labels ?? {}) } }, status: 'create', id, from: req.Image });
+    return { Id: id, Warnings: warnings };
+  } catch (e) {
+    await unmountRootfs(cx, id).catch(() => undefined);
+    await cx.deps.snapshots.remove(id).catch(() => undefined);
+    await rm(paths.dir, { recursive: true, force: true });
+    await rm(paths.bundle, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,71 @@
+// rm and container prune.
+import { rm } from 'node:fs/promises';
+import { conflict, is } from '../../errdefs/index.ts';
+import type { Filters } from '../../images/types.ts';
+import type { ContainerContext } from './context.ts';
+import { checkFilterKeys, labelMatches, parseTimeFilter } from '../../util/filters.ts';
+import { findContainer } from './lookup.ts';
+import { unmountRootfs } from './rootfs.ts';
+import { waitForExit } from './wait.ts';
+
+export async function removeContainer(cx: ContainerContext, idOrName: string, opts: { force?: boolean; volumes?: boolean; link?: boolean } = {}): Promise<void> {
+  const c = findContainer(cx, idOrName);
+  if (opts.link) throw conflict('legacy links are not supported by joey');
+  if (c.state.Running || c.state.Paused) {
+    if (!opts.force) {
+      throw conflict(`cannot remove container "/${c.name}": container is ${c.state.Paused ? 'paused' : 'running'}: stop the container before removing or force remove`);
+    }
+    const exited = waitForExit(cx, c.id);
+    const rt = cx.runtimeOf(c);
+    if (c.state.Paused) await rt.resume(c.id).catch(() => undefined);
+    await rt.kill(c.id, 9, { all: true }).catch(() => undefined);
+    await exited.within(10_000);
+  }
+  await cx.lock(c.id, async () => {
+    const fresh = cx.store.get(c.id);
+    if (!fresh) return;
+    if (fresh.state.Running && !opts.force) throw conflict(`cannot remove container "/${c.name}": container is running`);
+    const t = cx.restartTimers.get(c.id);
+    if (t) clearTimeout(t);
+    fresh.state = { ...fresh.state, Status: 'removing' };
+    cx.store.save(fresh);
+    const paths = cx.paths(c.id);
+    await cx.runtimeOf(fresh).delete(c.id, { force: true }).catch(() => undefined);
+    await unmountRootfs(cx, c.id);
+    try {
+      await cx.deps.snapshots.remove(c.id);
+    } catch (e) {
+      if (!is(e, 'not-found')) throw e;
+    }
+    await rm(paths.bundle, { recursive: true, force: true });
+    await rm(paths.dir, { recursive: true, force: true });
+    cx.deps.db.transaction(() => cx.store.delete(c.id));
+    for (const [execId, ex] of cx.execs) if (ex.containerId === c.id) cx.execs.delete(execId);
+  });
+  cx.deps.events.publish({ Type: 'container', Action: 'destroy', Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef, ...(c.config.Labels ?? {}) } }, status: 'destroy', id: c.id, from: c.imageRef });
+  cx.forget(c.id);
+}
+
+const PRUNE_FILTERS = new Set(['until', 'label', 'label!']);
+
+export async function pruneContainers(cx: ContainerContext, filters: Filters = {}): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+  checkFilterKeys(filters, PRUNE_FILTERS);
+  const until = filters.until?.length ? parseTimeFilter(filters.until[0]!) : undefined;
+  const deleted: string[] = [];
+  let reclaimed = 0;
+  for (const c of cx.store.all()) {
+    if (c.state.Running || c.state.Paused || c.state.Restarting) continue;
+    const labels = c.config.Labels ?? {};
+    if (filters.label?.length && !filters.label.every((l) => labelMatches(labels, l))) continue;
+    if (filters['label!']?.length && filters['label!'].some((l) => labelMatches(labels, l))) continue;
+    if (until !== undefined && !(Date.parse(c.createdAt) / 1000 < until)) continue;
+    try {
+      reclaimed += (await cx.deps.snapshots.usage(c.id).catch(() => ({ size: 0 }))).size;
+      await removeContainer(cx, c.id);
+      deleted.push(c.id);
+    } catch (e) {
+      if (!is(e, 'not-found')) throw e;
+    }
+  }
+  return { ContainersDeleted: deleted, SpaceReclaimed: reclaimed };
+}

@@ -1,0 +1,109 @@
+// docker start: mount, build the spec, hand the bundle to the runtime, start.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { conflict, forbidden, internal, invalid, messageOf } from '../../errdefs/index.ts';
+import { processStartTime } from '../../sys/proc.ts';
+import type { ContainerContext } from './context.ts';
+import { findContainer } from './lookup.ts';
+import type { ContainerRecord } from './record.ts';
+import { mountRootfs, unmountRootfs } from './rootfs.ts';
+import { buildContainerSpec } from './spec.ts';
+import { ZERO_TIME } from './record.ts';
+
+/** Docker's exit codes for a start that failed before the process ran. */
+function startFailure(message: string): { code: number; error: Error } {
+  if (/executable file not found|no such file or directory|not found/i.test(message)) return { code: 127, error: invalid(message) };
+  if (/permission denied/i.test(message)) return { code: 126, error: forbidden(message) };
+  return { code: 128, error: internal(message) };
+}
+
+export async function startContainer(cx: ContainerContext, idOrName: string): Promise<boolean> {
+  const found = findContainer(cx, idOrName);
+  return cx.lock(found.id, async () => {
+    const c = cx.store.get(found.id);
+    if (!c) throw conflict(`container ${idOrName} was removed`);
+    if (c.state.Paused) throw conflict(`cannot start a paused container, try unpause instead`);
+    if (c.state.Running) return false;
+    if (c.state.Status === 'removing') throw conflict(`container ${c.name} is marked for removal and cannot be started`);
+    await startLocked(cx, c);
+    return true;
+  });
+}
+
+/** Starts a container that is not running; the caller holds its lock. */
+export async function startLocked(cx: ContainerContext, c: ContainerRecord): Promise<void> {
+  const rt = cx.runtimeOf(c);
+  const paths = cx.paths(c.id);
+  const previouslyStarted = c.state.StartedAt !== ZERO_TIME;
+  c.manuallyStopped = false;
+  const t = cx.restartTimers.get(c.id);
+  if (t) {
+    clearTimeout(t);
+    cx.restartTimers.delete(c.id);
+  }
+  await rm(join(paths.exitDir, c.id), { force: true });
+  await rm(paths.persistDir, { recursive: true, force: true });
+  await mkdir(paths.persistDir, { recursive: true, mode: 0o700 });
+  await mkdir(paths.exitDir, { recursive: true, mode: 0o700 });
+  try {
+    await mountRootfs(cx, c.id);
+    const { spec } = await buildContainerSpec(cx, c);
+    const created = await rt.create({
+      id: c.id,
+      name: c.name,
+      spec,
+      paths: { bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath },
+      stdin: !!c.config.OpenStdin,
+      tty: !!c.config.Tty,
+      logSizeMax: logSizeMax(c),
+    });
+    c.monitorPid = created.monitorPid;
+    c.monitorStart = await processStartTime(created.monitorPid).catch(() => null);
+    c.state = {
+      ...c.state,
+      Status: 'running',
+      Running: true,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: created.pid,
+      ExitCode: 0,
+      Error: '',
+      StartedAt: new Date().toISOString(),
+      FinishedAt: c.state.FinishedAt || ZERO_TIME,
+    };
+    // Saved before `runc start`: should joeyd die right now, start-up finds a
+    // monitor to re-attach to instead of a container it never heard of.
+    cx.store.save(c);
+    await rt.start(c.id);
+  } catch (e) {
+    const msg = messageOf(e);
+    await rt.delete(c.id, { force: true }).catch(() => undefined);
+    await unmountRootfs(cx, c.id).catch(() => undefined);
+    const { code, error } = startFailure(msg);
+    c.state = { ...c.state, Status: previouslyStarted ? 'exited' : 'created', StartedAt: previouslyStarted ? c.state.StartedAt : ZERO_TIME, Running: false, Pid: 0, ExitCode: code, Error: msg, FinishedAt: new Date().toISOString() };
+    c.monitorPid = null;
+    cx.store.save(c);
+    cx.deps.events.publish({ Type: 'container', Action: 'die', Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef, exitCode: String(code) } }, status: 'die', id: c.id, from: c.imageRef });
+    cx.notifyExit(c.id, code);
+    throw error;
+  }
+  cx.deps.events.publish({ Type: 'container', Action: 'start', Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef, ...(c.config.Labels ?? {}) } }, status: 'start', id: c.id, from: c.imageRef });
+}
+
+function logSizeMax(c: ContainerRecord): number | undefined {
+  const cfg = c.hostConfig.LogConfig?.Config ?? {};
+  const size = parseSize(cfg['max-size']);
+  if (!size) return undefined;
+  const files = Math.max(1, Number(cfg['max-file'] ?? 1));
+  return size * files;
+}
+
+export function parseSize(s: string | undefined): number | undefined {
+  if (!s) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(s.trim());
+  if (!m) throw invalid(`invalid size: '${s}'`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(m[1]) * mult);
+}
