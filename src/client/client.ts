@@ -4,6 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
 import { JoeyError } from '../errdefs/index.ts';
 import type { ErrorKind } from '../errdefs/index.ts';
@@ -116,6 +117,17 @@ export function encodeQuery(query: Query | undefined): string {
   return s ? `?${s}` : '';
 }
 
+/** A hijacked connection (attach, exec start): after the daemon's 101 the
+ * socket carries the process's stdin one way and its output the other. */
+export interface HijackedConnection {
+  socket: Socket;
+  /** The daemon's Content-Type: docker's raw or multiplexed stream type. */
+  mediaType: string;
+  /** Half-closes: the daemon sees the end of stdin, output keeps coming. */
+  closeWrite(): void;
+  close(): void;
+}
+
 export interface PingResult {
   apiVersion?: string;
   osType?: string;
@@ -209,6 +221,49 @@ export class ApiClient {
     return res;
   }
 
+  /** POSTs with `Connection: Upgrade` and `Upgrade: tcp` on a connection of
+   * its own, as docker's client does for attach and exec start, and gives
+   * the raw socket once the daemon answers 101. An error status throws the
+   * daemon's message; any other answer is docker's "unable to upgrade". */
+  async hijack(path: string, opts: RequestOptions = {}): Promise<HijackedConnection> {
+    const version = await this.apiVersion();
+    const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...opts.headers, Connection: 'Upgrade', Upgrade: 'tcp' };
+    let body: Buffer | undefined;
+    if (opts.body !== undefined) {
+      body = Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
+      headers['Content-Type'] ??= 'application/json';
+      headers['Content-Length'] = String(body.length);
+    }
+    const full = `/v${version}${path}${encodeQuery(opts.query)}`;
+    this.debug?.(`POST ${full} (upgrade)`);
+    const request = this.tls ? https.request : http.request;
+    return new Promise<HijackedConnection>((resolve, reject) => {
+      const req = request({ ...this.endpoint(), ...this.tlsRequestOptions(), method: 'POST', path: full, headers, agent: false, signal: opts.signal });
+      req.on('error', (err) => reject(this.connectionError(err)));
+      req.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => {
+        if (head.length > 0) socket.unshift(head);
+        resolve({
+          socket,
+          mediaType: header(res.headers, 'content-type') ?? '',
+          closeWrite: () => {
+            if (!socket.destroyed && socket.writable) socket.end();
+          },
+          close: () => socket.destroy(),
+        });
+      });
+      req.on('response', (res: IncomingMessage) => {
+        checkResponse(res).then(
+          () => {
+            res.resume();
+            reject(new JoeyError('internal', `unable to upgrade to tcp, received ${res.statusCode}`));
+          },
+          reject,
+        );
+      });
+      req.end(body);
+    });
+  }
+
   /** Drops pooled connections so the process can exit. */
   close(): void {
     this.agent.destroy();
@@ -234,14 +289,8 @@ export class ApiClient {
     if (Buffer.isBuffer(body)) headers['Content-Length'] = String(body.length);
     this.debug?.(`${method} ${path}`);
 
-    const t = this.target;
-    const base =
-      t.proto === 'unix'
-        ? { socketPath: t.socketPath, host: 'localhost' }
-        : { host: t.hostname, port: t.port };
-    const tls = this.tls
-      ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, rejectUnauthorized: this.tls.verify }
-      : {};
+    const base = this.endpoint();
+    const tls = this.tlsRequestOptions();
     const request = this.tls ? https.request : http.request;
 
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -254,6 +303,15 @@ export class ApiClient {
         req.end(body);
       }
     });
+  }
+
+  private endpoint(): { socketPath?: string; host: string; port?: number } {
+    const t = this.target;
+    return t.proto === 'unix' ? { socketPath: t.socketPath, host: 'localhost' } : { host: t.hostname!, port: t.port };
+  }
+
+  private tlsRequestOptions(): Record<string, unknown> {
+    return this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, rejectUnauthorized: this.tls.verify } : {};
   }
 
   private connectionError(err: Error & { code?: string }): Error {

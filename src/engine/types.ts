@@ -1,5 +1,6 @@
 // The engine: the one thing the API adapters and the daemon wiring call.
 import type { ImageService } from '../images/types.ts';
+import type { ContainerService } from './containers/types.ts';
 
 /** An event as the Docker API's GET /events sends it. */
 export interface EngineEvent {
@@ -54,6 +55,7 @@ export interface SystemService {
 
 export interface Engine {
   readonly images: ImageService;
+  readonly containers: ContainerService;
   readonly system: SystemService;
   readonly events: EventBus;
   close(): Promise<void>;
