@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   const machine = await describeMachine(T);
   const versions: Record<string, string> = {
     dockerd: await versionOf(['dockerd', '--version']),
-    'docker CLI': await versionOf(['docker', 'version', '--format', '{{.Client.Version}}']),
+    'docker CLI': await versionOf(['docker', '--version']),
     containerd: await versionOf(['containerd', '--version']),
     ctr: await versionOf(['ctr', '--version']),
     podman: await versionOf(['podman', '--version']),

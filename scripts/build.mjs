@@ -8,7 +8,7 @@ const common = {
   target: 'node20',
   format: 'esm',
   sourcemap: 'linked',
-  external: ['better-sqlite3'],
+  external: ['better-sqlite3', 'node-unix-socket'],
   banner: {
     js: "import { createRequire as __joeyCreateRequire } from 'node:module'; const require = __joeyCreateRequire(import.meta.url);",
   },

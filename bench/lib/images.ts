@@ -10,7 +10,7 @@
 import { createHash, randomFillSync, randomInt } from 'node:crypto';
 import { createGzip } from 'node:zlib';
 import { once } from 'node:events';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -376,14 +376,5 @@ export async function ensureImage(spec: ImageSpec, log: (s: string) => void): Pr
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
-  }
-}
-
-/** Size of a file, or 0. */
-export function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
   }
 }

@@ -22,6 +22,7 @@ export interface InStream extends AsyncIterable<Buffer | string> {
 export interface OutStream {
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
   write(chunk: string | Uint8Array): boolean;
   once(event: string, listener: (...args: any[]) => void): unknown;
   on(event: string, listener: (...args: any[]) => void): unknown;
@@ -32,6 +33,11 @@ export interface CliIo {
   stdout: OutStream;
   stderr: OutStream;
   env: Record<string, string | undefined>;
+  /** The process's signals, for `--sig-proxy`: calls `handler` with the
+   * signal's name ("SIGINT"); returns a function that stops listening. */
+  onSignal?: (handler: (signal: string) => void) => () => void;
+  /** The working directory that relative paths are resolved against. */
+  cwd?: string;
 }
 
 export interface GlobalOptions {
@@ -46,10 +52,19 @@ export interface GlobalOptions {
   logLevel?: string;
 }
 
+/** The settings of config.json that commands read (besides credentials). */
+export interface ConfigFileSettings {
+  detachKeys?: string;
+  psFormat?: string;
+  statsFormat?: string;
+  imagesFormat?: string;
+}
+
 export class Cli {
   readonly io: CliIo;
   readonly opts: GlobalOptions;
   private apiClient?: ApiClient;
+  private settings?: ConfigFileSettings;
 
   constructor(io: CliIo, opts: GlobalOptions) {
     this.io = io;
@@ -72,6 +87,28 @@ export class Cli {
       this.apiClient = new ApiClient({ host, tls: this.tlsOptions(), userAgent: `joey-cli/${VERSION}`, debug });
     }
     return this.apiClient;
+  }
+
+  /** config.json's detachKeys, psFormat, statsFormat: empty when the file
+   * is missing or unreadable (docker goes on without it too). */
+  get config(): ConfigFileSettings {
+    if (!this.settings) {
+      this.settings = {};
+      try {
+        const data = JSON.parse(readFileSync(path.join(this.configDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+        for (const k of ['detachKeys', 'psFormat', 'statsFormat', 'imagesFormat'] as const) {
+          if (typeof data[k] === 'string') this.settings[k] = data[k] as string;
+        }
+      } catch {
+        // no config: defaults
+      }
+    }
+    return this.settings;
+  }
+
+  /** The directory relative paths on the command line are taken from. */
+  get cwd(): string {
+    return this.io.cwd ?? process.cwd();
   }
 
   credentials(): Promise<CredentialStore> {

@@ -23,6 +23,15 @@ export function goStruct<T extends object>(typeName: string, fields: T, marshal?
   return o;
 }
 
+/** A method of a Go struct that takes arguments (docker's `.Label "name"`):
+ * called with the template's arguments, checked against `params`. */
+export class GoMethod {
+  constructor(
+    readonly params: Array<'any' | 'string' | 'int' | 'strings' | 'bool'>,
+    readonly fn: (...args: any[]) => unknown,
+  ) {}
+}
+
 /** A Go nil slice or map: prints as "[]" / "map[]", encodes as null. */
 export class TypedNil {
   constructor(readonly kind: 'slice' | 'map') {}
@@ -1364,11 +1373,11 @@ class State {
 
   private evalFieldChain(dot: Value, receiver: Value, ident: string[], args: ArgNode[] | undefined, final: Value, hasFinal: boolean): Value {
     const n = ident.length;
-    for (let i = 0; i < n - 1; i++) receiver = this.evalField(ident[i]!, undefined, false, receiver);
-    return this.evalField(ident[n - 1]!, args, hasFinal, receiver);
+    for (let i = 0; i < n - 1; i++) receiver = this.evalField(dot, ident[i]!, undefined, undefined, false, receiver);
+    return this.evalField(dot, ident[n - 1]!, args, final, hasFinal, receiver);
   }
 
-  private evalField(name: string, args: ArgNode[] | undefined, hasFinal: boolean, receiver: Value): Value {
+  private evalField(dot: Value, name: string, args: ArgNode[] | undefined, final: Value, hasFinal: boolean, receiver: Value): Value {
     const hasArgs = (args !== undefined && args.length > 1) || hasFinal;
     if (receiver === undefined) {
       if (this.opts.missingKey === 'error') this.error(`nil data; no entry for key ${JSON.stringify(name)}`);
@@ -1385,8 +1394,10 @@ class State {
     }
     if (isStruct(receiver)) {
       if (!Object.prototype.hasOwnProperty.call(receiver, name)) this.error(`can't evaluate field ${name} in type ${receiver[STRUCT_TYPE]}`);
+      const field = receiver[name];
+      if (field instanceof GoMethod) return this.callMethod(dot, name, field, args, final, hasFinal);
       if (hasArgs) this.error(`${name} has arguments but cannot be invoked as function`);
-      return receiver[name];
+      return field;
     }
     if (isMap(receiver)) {
       if (hasArgs) this.error(`${name} is not a method but has arguments`);
@@ -1395,6 +1406,23 @@ class State {
       return undefined;
     }
     this.error(`can't evaluate field ${name} in type ${goTypeName(receiver)}`);
+  }
+
+  private callMethod(dot: Value, name: string, m: GoMethod, args: ArgNode[] | undefined, final: Value, hasFinal: boolean): Value {
+    const argNodes = args ? args.slice(1) : [];
+    const nargs = argNodes.length + (hasFinal ? 1 : 0);
+    if (nargs !== m.params.length) this.error(`wrong number of args for ${name}: want ${m.params.length} got ${nargs}`);
+    const values: Value[] = argNodes.map((a, i) => this.evalArg(dot, m.params[i]!, a));
+    if (hasFinal) {
+      this.checkType(final, m.params[argNodes.length]!);
+      values.push(final);
+    }
+    try {
+      return m.fn(...values);
+    } catch (err) {
+      if (err instanceof TemplateError) throw err;
+      this.error(`error calling ${name}: ${(err as Error).message}`);
+    }
   }
 
   private evalFunction(dot: Value, node: Extract<ArgNode, { type: 'identifier' }>, cmd: CommandNode | ArgNode, args: ArgNode[], final: Value, hasFinal: boolean): Value {

@@ -6,19 +6,11 @@ import { CancelledError, StatusError, displayError } from './errors.ts';
 import type { Cli, CliIo, GlobalOptions } from './context.ts';
 import { VERSION } from './build-info.ts';
 import { parseFilterArg } from './filters.ts';
+import type { OptSpec } from './flag-spec.ts';
+import { CONTAINER_FLAGS, CREATE_FLAGS, RUN_FLAGS, UPDATE_FLAGS } from './container-flags.ts';
 
 // Options are typed by each command module; here they are passed through.
 type Opts = Record<string, any>;
-
-interface OptSpec {
-  /** commander flags: "-q, --quiet", "--platform <string>", "-f, --filter <filter>" */
-  flags: string;
-  desc: string;
-  default?: unknown;
-  /** Repeatable: values collect into an array. "filter" also checks k=v. */
-  collect?: 'list' | 'filter';
-  hidden?: boolean;
-}
 
 interface CmdSpec {
   usage: string;
@@ -26,11 +18,43 @@ interface CmdSpec {
   args: [min: number, max: number];
   options: OptSpec[];
   run: (cli: Cli, args: string[], opts: Opts) => Promise<void>;
+  /** Flags stop at the first argument (docker's SetInterspersed(false)). */
+  positional?: boolean;
+  /** `-h` is a flag of the command (run's --hostname): help is --help only. */
+  longHelpOnly?: boolean;
+  /** Checks flag values before the arguments are counted, as pflag does;
+   * may give the parsed values to pass on instead. */
+  validate?: (io: CliIo, opts: Opts) => Promise<Opts | void>;
 }
 
 const FORMAT_HELP = "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or 'TEMPLATE'";
 const INSPECT_FORMAT_HELP = "Format output using a custom template: 'json' or 'TEMPLATE'";
 const quiet: OptSpec = { flags: '-q, --quiet', desc: 'Suppress verbose output' };
+const detachKeys: OptSpec = { flags: '--detach-keys <string>', desc: 'Override the key sequence for detaching a container' };
+const CONTAINERS = 'CONTAINER [CONTAINER...]';
+
+/** pflag's checks of typed flag values; `parsed` passes the values on parsed. */
+const checkWith =
+  (specs: OptSpec[], parsed = true) =>
+  async (io: CliIo, o: Opts): Promise<Opts | void> => {
+    const { checkFlags } = await import('./container-opts.ts');
+    const values = checkFlags(specs, o, { env: io.env, cwd: io.cwd ?? process.cwd() });
+    return parsed ? values : undefined;
+  };
+
+const RUN_OPTIONS: OptSpec[] = [...CONTAINER_FLAGS, ...CREATE_FLAGS.filter((o) => !o.flags.startsWith('--pull')), ...RUN_FLAGS];
+const CREATE_OPTIONS: OptSpec[] = [...CONTAINER_FLAGS, ...CREATE_FLAGS];
+const STOP_OPTIONS: OptSpec[] = [
+  { flags: '-s, --signal <string>', desc: 'Signal to send to the container' },
+  { flags: '-t, --timeout <int>', desc: 'Seconds to wait before killing the container', kind: 'int' },
+  { flags: '--time <int>', desc: 'Seconds to wait before killing the container (deprecated: use --timeout)', kind: 'int', hidden: true },
+];
+
+/** docker's --time: still accepted, with cobra's deprecation notice. */
+function deprecatedTime(cli: Cli, o: Opts): Opts {
+  if (o.time !== undefined) cli.err('Flag --time has been deprecated, use --timeout instead\n');
+  return o;
+}
 const trustFlag: OptSpec = { flags: '--disable-content-trust', desc: 'Skip image verification', default: true, hidden: true };
 
 const COMMANDS = {
@@ -76,7 +100,7 @@ const COMMANDS = {
     ],
     run: async (cli, a, o) => (await import('./image-list.ts')).runImages(cli, a, { ...o, noTrunc: o.trunc === false }),
   },
-  inspect: {
+  imageInspect: {
     usage: '[OPTIONS] IMAGE [IMAGE...]',
     short: 'Display detailed information on one or more images',
     args: [1, Infinity],
@@ -170,12 +194,267 @@ const COMMANDS = {
     options: [],
     run: async (cli, a) => (await import('./logout.ts')).runLogout(cli, a[0]),
   },
+  inspect: {
+    usage: '[OPTIONS] NAME|ID [NAME|ID...]',
+    short: 'Return low-level information on joey objects',
+    args: [1, Infinity],
+    options: [
+      { flags: '-f, --format <string>', desc: INSPECT_FORMAT_HELP },
+      { flags: '-s, --size', desc: 'Display total file sizes if the type is container' },
+      { flags: '--type <string>', desc: 'Only inspect objects of the given type' },
+    ],
+    run: async (cli, a, o) => (await import('./inspect.ts')).runInspectAny(cli, a, o),
+  },
+  containerInspect: {
+    usage: `[OPTIONS] ${CONTAINERS}`,
+    short: 'Display detailed information on one or more containers',
+    args: [1, Infinity],
+    options: [
+      { flags: '-f, --format <string>', desc: INSPECT_FORMAT_HELP },
+      { flags: '-s, --size', desc: 'Display total file sizes' },
+    ],
+    run: async (cli, a, o) => (await import('./inspect.ts')).runContainerInspect(cli, a, o),
+  },
+  run: {
+    usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+    short: 'Create and run a new container from an image',
+    args: [1, Infinity],
+    options: RUN_OPTIONS,
+    positional: true,
+    longHelpOnly: true,
+    validate: checkWith(CONTAINER_FLAGS, false),
+    run: async (cli, a, o) => (await import('./container-run.ts')).runRun(cli, a[0]!, a.slice(1), o),
+  },
+  create: {
+    usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+    short: 'Create a new container',
+    args: [1, Infinity],
+    options: CREATE_OPTIONS,
+    positional: true,
+    longHelpOnly: true,
+    validate: checkWith(CONTAINER_FLAGS, false),
+    run: async (cli, a, o) => (await import('./container-create.ts')).runCreate(cli, a[0]!, a.slice(1), o),
+  },
+  start: {
+    usage: `[OPTIONS] ${CONTAINERS}`,
+    short: 'Start one or more stopped containers',
+    args: [1, Infinity],
+    options: [
+      { flags: '-a, --attach', desc: 'Attach STDOUT/STDERR and forward signals' },
+      detachKeys,
+      { flags: '-i, --interactive', desc: "Attach container's STDIN" },
+    ],
+    run: async (cli, a, o) => (await import('./container-start.ts')).runStart(cli, a, o),
+  },
+  stop: {
+    usage: `[OPTIONS] ${CONTAINERS}`,
+    short: 'Stop one or more running containers',
+    args: [1, Infinity],
+    options: STOP_OPTIONS,
+    validate: checkWith(STOP_OPTIONS),
+    run: async (cli, a, o) => (await import('./container-stop.ts')).runStop(cli, a, deprecatedTime(cli, o)),
+  },
+  restart: {
+    usage: `[OPTIONS] ${CONTAINERS}`,
+    short: 'Restart one or more containers',
+    args: [1, Infinity],
+    options: STOP_OPTIONS,
+    validate: checkWith(STOP_OPTIONS),
+    run: async (cli, a, o) => (await import('./container-stop.ts')).runRestart(cli, a, deprecatedTime(cli, o)),
+  },
+  kill: {
+    usage: `[OPTIONS] ${CONTAINERS}`,
+    short: 'Kill one or more running containers',
+    args: [1, Infinity],
+    options: [{ flags: '-s, --signal <string>', desc: 'Signal to send to the container' }],
+    run: async (cli, a, o) => (await import('./container-kill.ts')).runKill(cli, a, o),
+  },
+  rm: {
+    usage: `[OPTIONS] ${CONTAINERS}`,
+    short: 'Remove one or more containers',
+    args: [1, Infinity],
+    options: [
+      { flags: '-f, --force', desc: 'Force the removal of a running container (uses SIGKILL)' },
+      { flags: '-l, --link', desc: 'Remove the specified link' },
+      { flags: '-v, --volumes', desc: 'Remove anonymous volumes associated with the container' },
+    ],
+    run: async (cli, a, o) => (await import('./container-remove.ts')).runRemove(cli, a, o),
+  },
+  pause: {
+    usage: CONTAINERS,
+    short: 'Pause all processes within one or more containers',
+    args: [1, Infinity],
+    options: [],
+    run: async (cli, a) => (await import('./container-pause.ts')).runPause(cli, a),
+  },
+  unpause: {
+    usage: CONTAINERS,
+    short: 'Unpause all processes within one or more containers',
+    args: [1, Infinity],
+    options: [],
+    run: async (cli, a) => (await import('./container-pause.ts')).runUnpause(cli, a),
+  },
+  rename: {
+    usage: 'CONTAINER NEW_NAME',
+    short: 'Rename a container',
+    args: [2, 2],
+    options: [],
+    run: async (cli, a) => (await import('./container-rename.ts')).runRename(cli, a[0]!, a[1]!),
+  },
+  wait: {
+    usage: CONTAINERS,
+    short: 'Block until one or more containers stop, then print their exit codes',
+    args: [1, Infinity],
+    options: [],
+    run: async (cli, a) => (await import('./container-wait.ts')).runWait(cli, a),
+  },
+  update: {
+    usage: `[OPTIONS] ${CONTAINERS}`,
+    short: 'Update configuration of one or more containers',
+    args: [1, Infinity],
+    options: UPDATE_FLAGS,
+    validate: checkWith(UPDATE_FLAGS, false),
+    run: async (cli, a, o) => (await import('./container-update.ts')).runUpdate(cli, a, o),
+  },
+  ps: {
+    usage: '[OPTIONS]',
+    short: 'List containers',
+    args: [0, 0],
+    options: [
+      { flags: '-a, --all', desc: 'Show all containers (default shows just running)' },
+      { flags: '-f, --filter <filter>', desc: 'Filter output based on conditions provided', collect: 'filter' },
+      { flags: '--format <string>', desc: FORMAT_HELP },
+      { flags: '-n, --last <int>', desc: 'Show n last created containers (includes all states)', defaultText: '-1', kind: 'int' },
+      { flags: '-l, --latest', desc: 'Show the latest created container (includes all states)' },
+      { flags: '--no-trunc', desc: "Don't truncate output" },
+      { flags: '-q, --quiet', desc: 'Only display container IDs' },
+      { flags: '-s, --size', desc: 'Display total file sizes' },
+    ],
+    validate: checkWith([{ flags: '-n, --last <int>', desc: '', kind: 'int' }]),
+    run: async (cli, _a, o) => (await import('./container-list.ts')).runPs(cli, { ...o, noTrunc: o.trunc === false }),
+  },
+  top: {
+    usage: 'CONTAINER [ps OPTIONS]',
+    short: 'Display the running processes of a container',
+    args: [1, Infinity],
+    options: [],
+    positional: true,
+    run: async (cli, a) => (await import('./container-top.ts')).runTop(cli, a[0]!, a.slice(1)),
+  },
+  stats: {
+    usage: '[OPTIONS] [CONTAINER...]',
+    short: 'Display a live stream of container(s) resource usage statistics',
+    args: [0, Infinity],
+    options: [
+      { flags: '-a, --all', desc: 'Show all containers (default shows just running)' },
+      { flags: '--format <string>', desc: FORMAT_HELP },
+      { flags: '--no-stream', desc: 'Disable streaming stats and only pull the first result' },
+      { flags: '--no-trunc', desc: 'Do not truncate output' },
+    ],
+    run: async (cli, a, o) => (await import('./container-stats.ts')).runStats(cli, a, { all: o.all, format: o.format, noStream: o.stream === false, noTrunc: o.trunc === false }),
+  },
+  logs: {
+    usage: '[OPTIONS] CONTAINER',
+    short: 'Fetch the logs of a container',
+    args: [1, 1],
+    options: [
+      { flags: '--details', desc: 'Show extra details provided to logs' },
+      { flags: '-f, --follow', desc: 'Follow log output' },
+      { flags: '--since <string>', desc: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+      { flags: '-n, --tail <string>', desc: 'Number of lines to show from the end of the logs', default: 'all', defaultText: '"all"' },
+      { flags: '-t, --timestamps', desc: 'Show timestamps' },
+      { flags: '--until <string>', desc: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+    ],
+    run: async (cli, a, o) => (await import('./container-logs.ts')).runLogs(cli, a[0]!, o),
+  },
+  export: {
+    usage: '[OPTIONS] CONTAINER',
+    short: "Export a container's filesystem as a tar archive",
+    args: [1, 1],
+    options: [{ flags: '-o, --output <string>', desc: 'Write to a file, instead of STDOUT' }],
+    run: async (cli, a, o) => (await import('./container-export.ts')).runExport(cli, a[0]!, o),
+  },
+  cp: {
+    usage: '[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tjoey cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH',
+    short: 'Copy files/folders between a container and the local filesystem',
+    args: [2, 2],
+    options: [
+      { flags: '-a, --archive', desc: 'Archive mode (copy all uid/gid information)' },
+      { flags: '-L, --follow-link', desc: 'Always follow symbol link in SRC_PATH' },
+      { flags: '-q, --quiet', desc: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached' },
+    ],
+    run: async (cli, a, o) => (await import('./container-cp.ts')).runCp(cli, a[0]!, a[1]!, o),
+  },
+  exec: {
+    usage: '[OPTIONS] CONTAINER COMMAND [ARG...]',
+    short: 'Execute a command in a running container',
+    args: [2, Infinity],
+    options: [
+      { flags: '-d, --detach', desc: 'Detached mode: run command in the background' },
+      detachKeys,
+      { flags: '-e, --env <list>', desc: 'Set environment variables', collect: 'list', kind: 'env' },
+      { flags: '--env-file <list>', desc: 'Read in a file of environment variables', collect: 'list' },
+      { flags: '-i, --interactive', desc: 'Keep STDIN open even if not attached' },
+      { flags: '--privileged', desc: 'Give extended privileges to the command' },
+      { flags: '-t, --tty', desc: 'Allocate a pseudo-TTY' },
+      { flags: '-u, --user <string>', desc: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
+      { flags: '-w, --workdir <string>', desc: 'Working directory inside the container' },
+    ],
+    positional: true,
+    run: async (cli, a, o) => (await import('./container-exec.ts')).runExec(cli, a[0]!, a.slice(1), o),
+  },
+  attach: {
+    usage: '[OPTIONS] CONTAINER',
+    short: 'Attach local standard input, output, and error streams to a running container',
+    args: [1, 1],
+    options: [
+      detachKeys,
+      { flags: '--no-stdin', desc: 'Do not attach STDIN' },
+      { flags: '--sig-proxy', desc: 'Proxy all received signals to the process', default: true },
+      { flags: '--no-sig-proxy', desc: '', hidden: true },
+    ],
+    run: async (cli, a, o) => (await import('./container-attach.ts')).runAttach(cli, a[0]!, o),
+  },
+  diff: {
+    usage: 'CONTAINER',
+    short: "Inspect changes to files or directories on a container's filesystem",
+    args: [1, 1],
+    options: [],
+    run: async (cli, a) => (await import('./container-diff.ts')).runDiff(cli, a[0]!),
+  },
+  commit: {
+    usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]',
+    short: "Create a new image from a container's changes",
+    args: [1, 2],
+    options: [
+      { flags: '-a, --author <string>', desc: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
+      { flags: '-c, --change <list>', desc: 'Apply Dockerfile instruction to the created image', collect: 'list' },
+      { flags: '-m, --message <string>', desc: 'Commit message' },
+      { flags: '-p, --pause', desc: 'Pause container during commit', default: true },
+      { flags: '--no-pause', desc: '', hidden: true },
+    ],
+    positional: true,
+    run: async (cli, a, o) => (await import('./container-commit.ts')).runCommit(cli, a[0]!, a[1], o),
+  },
+  containerPrune: {
+    usage: '[OPTIONS]',
+    short: 'Remove all stopped containers',
+    args: [0, 0],
+    options: [
+      { flags: '--filter <filter>', desc: 'Provide filter values (e.g. "until=<timestamp>")', collect: 'filter' },
+      { flags: '-f, --force', desc: 'Do not prompt for confirmation' },
+    ],
+    run: async (cli, _a, o) => (await import('./container-prune.ts')).runContainerPrune(cli, o),
+  },
 } satisfies Record<string, CmdSpec>;
 
 type CmdName = keyof typeof COMMANDS;
 
 /** Top-level commands, in help order, with the names they also have. */
 const TOP: { name: string; spec: CmdName; group: 'common' | 'other' }[] = [
+  { name: 'run', spec: 'run', group: 'common' },
+  { name: 'exec', spec: 'exec', group: 'common' },
+  { name: 'ps', spec: 'ps', group: 'common' },
   { name: 'pull', spec: 'pull', group: 'common' },
   { name: 'push', spec: 'push', group: 'common' },
   { name: 'images', spec: 'images', group: 'common' },
@@ -183,20 +462,45 @@ const TOP: { name: string; spec: CmdName; group: 'common' | 'other' }[] = [
   { name: 'logout', spec: 'logout', group: 'common' },
   { name: 'version', spec: 'version', group: 'common' },
   { name: 'info', spec: 'info', group: 'common' },
+  { name: 'attach', spec: 'attach', group: 'other' },
+  { name: 'commit', spec: 'commit', group: 'other' },
+  { name: 'cp', spec: 'cp', group: 'other' },
+  { name: 'create', spec: 'create', group: 'other' },
+  { name: 'diff', spec: 'diff', group: 'other' },
+  { name: 'export', spec: 'export', group: 'other' },
   { name: 'history', spec: 'history', group: 'other' },
   { name: 'import', spec: 'import', group: 'other' },
   { name: 'inspect', spec: 'inspect', group: 'other' },
+  { name: 'kill', spec: 'kill', group: 'other' },
   { name: 'load', spec: 'load', group: 'other' },
+  { name: 'logs', spec: 'logs', group: 'other' },
+  { name: 'pause', spec: 'pause', group: 'other' },
+  { name: 'rename', spec: 'rename', group: 'other' },
+  { name: 'restart', spec: 'restart', group: 'other' },
+  { name: 'rm', spec: 'rm', group: 'other' },
   { name: 'rmi', spec: 'rmi', group: 'other' },
   { name: 'save', spec: 'save', group: 'other' },
+  { name: 'start', spec: 'start', group: 'other' },
+  { name: 'stats', spec: 'stats', group: 'other' },
+  { name: 'stop', spec: 'stop', group: 'other' },
   { name: 'tag', spec: 'tag', group: 'other' },
+  { name: 'top', spec: 'top', group: 'other' },
+  { name: 'unpause', spec: 'unpause', group: 'other' },
+  { name: 'update', spec: 'update', group: 'other' },
+  { name: 'wait', spec: 'wait', group: 'other' },
 ];
 
+interface SubCmd {
+  name: string;
+  spec: CmdName;
+  aliases?: string[];
+}
+
 /** `joey image …` subcommands and their aliases. */
-const IMAGE: { name: string; spec: CmdName; aliases?: string[] }[] = [
+const IMAGE: SubCmd[] = [
   { name: 'history', spec: 'history' },
   { name: 'import', spec: 'import' },
-  { name: 'inspect', spec: 'inspect' },
+  { name: 'inspect', spec: 'imageInspect' },
   { name: 'load', spec: 'load' },
   { name: 'ls', spec: 'images', aliases: ['list'] },
   { name: 'prune', spec: 'prune' },
@@ -207,10 +511,43 @@ const IMAGE: { name: string; spec: CmdName; aliases?: string[] }[] = [
   { name: 'tag', spec: 'tag' },
 ];
 
+/** `joey container …` subcommands and their aliases. */
+const CONTAINER: SubCmd[] = [
+  { name: 'attach', spec: 'attach' },
+  { name: 'commit', spec: 'commit' },
+  { name: 'cp', spec: 'cp' },
+  { name: 'create', spec: 'create' },
+  { name: 'diff', spec: 'diff' },
+  { name: 'exec', spec: 'exec' },
+  { name: 'export', spec: 'export' },
+  { name: 'inspect', spec: 'containerInspect' },
+  { name: 'kill', spec: 'kill' },
+  { name: 'logs', spec: 'logs' },
+  { name: 'ls', spec: 'ps', aliases: ['list', 'ps'] },
+  { name: 'pause', spec: 'pause' },
+  { name: 'prune', spec: 'containerPrune' },
+  { name: 'rename', spec: 'rename' },
+  { name: 'restart', spec: 'restart' },
+  { name: 'rm', spec: 'rm', aliases: ['remove'] },
+  { name: 'run', spec: 'run' },
+  { name: 'start', spec: 'start' },
+  { name: 'stats', spec: 'stats' },
+  { name: 'stop', spec: 'stop' },
+  { name: 'top', spec: 'top' },
+  { name: 'unpause', spec: 'unpause' },
+  { name: 'update', spec: 'update' },
+  { name: 'wait', spec: 'wait' },
+];
+
+const GROUPS: { name: string; short: string; subs: SubCmd[] }[] = [
+  { name: 'container', short: 'Manage containers', subs: CONTAINER },
+  { name: 'image', short: 'Manage images', subs: IMAGE },
+];
+
 /** "joey image ls, joey image list, joey images" for help's Aliases. */
 function aliasLine(spec: CmdName): string | undefined {
   const names: string[] = [];
-  for (const s of IMAGE) if (s.spec === spec) for (const n of [s.name, ...(s.aliases ?? [])]) names.push(`joey image ${n}`);
+  for (const g of GROUPS) for (const s of g.subs) if (s.spec === spec) for (const n of [s.name, ...(s.aliases ?? [])]) names.push(`joey ${g.name} ${n}`);
   for (const s of TOP) if (s.spec === spec) names.push(`joey ${s.name}`);
   return names.length > 1 ? names.join(', ') : undefined;
 }
@@ -244,19 +581,42 @@ class JoeyCommand extends Command {
     return this.helpText();
   }
 
-  /** pflag accepts --quiet=true and --human=false; commander does not. */
+  /** Flags end at the first argument (run, exec, top, commit). */
+  positional = false;
+
+  /** pflag accepts --quiet=true, --human=false and -p=80; commander does not. */
   override parseOptions(argv: string[]): { operands: string[]; unknown: string[] } {
     const out: string[] = [];
+    const takesValue = (flag: string) => this.options.find((o) => o.long === flag || o.short === flag)?.required === true;
     for (let i = 0; i < argv.length; i++) {
       const arg = argv[i]!;
-      if (arg === '--') {
+      if (arg === '--' || (this.positional && !arg.startsWith('-'))) {
         out.push(...argv.slice(i));
         break;
       }
       const m = /^--([^=]+)=(.*)$/.exec(arg) ?? /^-(\w)=(.*)$/.exec(arg);
-      const flag = m && (m[1]!.length === 1 ? `-${m[1]}` : `--${m[1]}`);
-      const opt = flag && this.options.find((o) => (o.long === flag || o.short === flag) && o.isBoolean() && !o.negate);
-      if (!m || !opt) {
+      if (!m) {
+        out.push(arg);
+        // a flag's value is not the first argument, however it is written
+        if (arg.startsWith('--')) {
+          if (takesValue(arg) && i + 1 < argv.length) out.push(argv[++i]!);
+        } else if (arg.length > 1) {
+          for (let j = 1; j < arg.length; j++) {
+            if (!takesValue(`-${arg[j]}`)) continue;
+            if (j === arg.length - 1 && i + 1 < argv.length) out.push(argv[++i]!);
+            break;
+          }
+        }
+        continue;
+      }
+      const flag = m[1]!.length === 1 ? `-${m[1]}` : `--${m[1]}`;
+      const any = this.options.find((o) => o.long === flag || o.short === flag);
+      if (any && !any.isBoolean() && flag.length === 2) {
+        out.push(flag, m[2]!);
+        continue;
+      }
+      const opt = any && any.isBoolean() && !any.negate ? any : undefined;
+      if (!opt) {
         out.push(arg);
         continue;
       }
@@ -319,13 +679,17 @@ function optionLabel(o: OptSpec): string {
   return `${m[1] ? `  -${m[1]}, ` : '      '}${m[2]}${type ? ` ${type}` : ''}`;
 }
 
+const longName = (o: OptSpec) => /--([\w-]+)/.exec(o.flags)?.[1] ?? o.flags;
+
 function optionsHelp(title: string, specs: OptSpec[]): string {
-  const visible = specs.filter((o) => !o.hidden);
+  // pflag lists flags sorted by their long names
+  const visible = specs.filter((o) => !o.hidden).sort((a, b) => (longName(a) < longName(b) ? -1 : longName(a) > longName(b) ? 1 : 0));
   if (visible.length === 0) return '';
   const labels = visible.map(optionLabel);
   const width = Math.max(...labels.map((l) => l.length)) + 3;
   const lines = visible.map((o, i) => {
-    const def = o.default !== undefined && o.default !== false ? ` (default ${String(o.default)})` : '';
+    const shown = o.defaultText ?? (o.default !== undefined && o.default !== false ? String(o.default) : undefined);
+    const def = shown !== undefined ? ` (default ${shown})` : '';
     return labels[i]!.padEnd(width) + o.desc + def;
   });
   return `\n${title}:\n${lines.join('\n')}\n`;
@@ -340,7 +704,7 @@ interface RunState {
   cli?: Cli;
 }
 
-function configure(cmd: JoeyCommand, state: RunState): void {
+function configure(cmd: JoeyCommand, state: RunState, helpFlags = '-h, --help'): void {
   cmd.exitOverride((err) => {
     throw fromCommander(cmd, err);
   });
@@ -349,7 +713,7 @@ function configure(cmd: JoeyCommand, state: RunState): void {
     writeErr: (s) => void state.io.stderr.write(s),
     outputError: () => {}, // fromCommander prints docker's text instead
   });
-  cmd.helpOption('-h, --help', 'Print usage');
+  cmd.helpOption(helpFlags, 'Print usage');
   cmd.showSuggestionAfterError(false);
   cmd.allowExcessArguments(true);
 }
@@ -394,17 +758,57 @@ function addLeaf(parent: JoeyCommand, name: string, specName: CmdName, path: str
   cmd.usageLine = `${path} ${spec.usage}`;
   for (const a of aliases) cmd.alias(a);
   cmd.description(spec.short).argument('[args...]');
-  configure(cmd, state);
+  configure(cmd, state, spec.longHelpOnly ? '--help' : '-h, --help');
+  if (spec.positional) {
+    cmd.positional = true;
+    cmd.passThroughOptions();
+  }
   for (const o of spec.options) cmd.addOption(makeOption(o, () => cmd));
   const alias = aliasLine(specName);
+  const help: OptSpec = spec.longHelpOnly ? { flags: '--help', desc: 'Print usage' } : { flags: '-h, --help', desc: 'Print usage', hidden: true };
   cmd.helpText = () =>
     `Usage:  ${cmd.usageLine}\n\n${spec.short}\n` +
     (alias ? `\nAliases:\n  ${alias}\n` : '') +
-    optionsHelp('Options', [...spec.options, { flags: '-h, --help', desc: 'Print usage', hidden: true }]);
+    optionsHelp('Options', [...spec.options, help]);
   cmd.action(async (args: string[]) => {
-    const bad = argsError(cmd, spec.args, args.length);
-    if (bad) throw bad;
-    await spec.run(await cliFor(state, program), args, { ...cmd.opts(), calledAs: name });
+    let opts: Opts = { ...cmd.opts(), calledAs: name };
+    try {
+      if (spec.validate) opts = { ...opts, ...((await spec.validate(state.io, opts)) ?? {}) };
+      const bad = argsError(cmd, spec.args, args.length);
+      if (bad) throw bad;
+      await spec.run(await cliFor(state, program), args, opts);
+    } catch (err) {
+      // a flag value that pflag would have refused while parsing
+      if (err instanceof Error && err.name === 'FlagValueError') throw usageError(cmd, err.message, 125);
+      throw err;
+    }
+  });
+}
+
+/** `joey image`, `joey container`: their subcommands, help and unknown names. */
+function addGroup(program: JoeyCommand, group: (typeof GROUPS)[number], state: RunState): void {
+  const cmd = program.command(group.name) as JoeyCommand;
+  cmd.path = `joey ${group.name}`;
+  cmd.usageLine = `joey ${group.name} COMMAND`;
+  cmd.description(group.short).argument('[command...]');
+  configure(cmd, state);
+  cmd.enablePositionalOptions();
+  for (const s of group.subs) addLeaf(cmd, s.name, s.spec, `joey ${group.name} ${s.name}`, state, program, s.aliases);
+  cmd.helpText = () =>
+    `Usage:  joey ${group.name} COMMAND\n\n${group.short}\n` +
+    commandList(
+      'Commands',
+      group.subs.map((s) => [s.name, COMMANDS[s.spec].short]),
+    ) +
+    `\nRun 'joey ${group.name} COMMAND --help' for more information on a command.\n`;
+  cmd.action((args: string[]) => {
+    if (args.length === 0) {
+      state.io.stderr.write(cmd.helpText());
+      return;
+    }
+    throw new StatusError(
+      `joey: unknown command: joey ${group.name} ${args[0]}\n\nUsage:  joey ${group.name} COMMAND\n\nRun 'joey ${group.name} --help' for more information`,
+    );
   });
 }
 
@@ -421,29 +825,7 @@ export function buildProgram(state: RunState): JoeyCommand {
 
   for (const t of TOP) addLeaf(program, t.name, t.spec, `joey ${t.name}`, state, program);
 
-  const image = program.command('image') as JoeyCommand;
-  image.path = 'joey image';
-  image.usageLine = 'joey image COMMAND';
-  image.description('Manage images').argument('[command...]');
-  configure(image, state);
-  for (const s of IMAGE) addLeaf(image, s.name, s.spec, `joey image ${s.name}`, state, program, s.aliases);
-
-  image.helpText = () =>
-    'Usage:  joey image COMMAND\n\nManage images\n' +
-    commandList(
-      'Commands',
-      IMAGE.map((s) => [s.name, COMMANDS[s.spec].short]),
-    ) +
-    "\nRun 'joey image COMMAND --help' for more information on a command.\n";
-  image.action((args: string[]) => {
-    if (args.length === 0) {
-      state.io.stderr.write(image.helpText());
-      return;
-    }
-    throw new StatusError(
-      `joey: unknown command: joey image ${args[0]}\n\nUsage:  joey image COMMAND\n\nRun 'joey image --help' for more information`,
-    );
-  });
+  for (const g of GROUPS) addGroup(program, g, state);
 
   program.helpText = () =>
     'Usage:  joey [OPTIONS] COMMAND\n\nA container engine for rich containers, speaking the Docker Engine API\n' +
@@ -451,7 +833,10 @@ export function buildProgram(state: RunState): JoeyCommand {
       'Common Commands',
       TOP.filter((t) => t.group === 'common').map((t) => [t.name, COMMANDS[t.spec].short]),
     ) +
-    commandList('Management Commands', [['image', 'Manage images']]) +
+    commandList(
+      'Management Commands',
+      GROUPS.map((g) => [g.name, g.short]),
+    ) +
     commandList(
       'Commands',
       TOP.filter((t) => t.group === 'other').map((t) => [t.name, COMMANDS[t.spec].short]),

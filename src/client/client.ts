@@ -307,7 +307,7 @@ export class ApiClient {
 
   private endpoint(): { socketPath?: string; host: string; port?: number } {
     const t = this.target;
-    return t.proto === 'unix' ? { socketPath: t.socketPath, host: 'localhost' } : { host: t.hostname!, port: t.port };
+    return t.proto === 'unix' ? { socketPath: t.socketPath, host: 'localhost' } : { host: t.hostname, port: t.port };
   }
 
   private tlsRequestOptions(): Record<string, unknown> {

@@ -5,6 +5,7 @@ import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface RecordedRequest {
@@ -27,6 +28,22 @@ export interface Route {
   handler: Handler;
 }
 
+/** Answers a hijack request (attach, exec start). The 101 is not yet sent:
+ * call `upgraded(socket)` to send docker's, or write an error of your own. */
+export type UpgradeHandler = (req: RecordedRequest, socket: Socket) => unknown;
+
+export interface UpgradeRoute {
+  method: string;
+  path: string | RegExp;
+  upgrade: UpgradeHandler;
+}
+
+/** Writes dockerd's 101 answer; `multiplexed` picks the stream's media type. */
+export function upgraded(socket: Socket, multiplexed = true): void {
+  const type = multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
+  socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${type}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+}
+
 export interface FakeApi {
   socketPath: string;
   host: string;
@@ -35,6 +52,8 @@ export interface FakeApi {
   readonly pings: number;
   /** Adds routes; later routes win over earlier ones. */
   route(method: string, path: string | RegExp, handler: Handler): void;
+  /** Adds a route for hijacked (Upgrade: tcp) requests. */
+  upgrade(method: string, path: string | RegExp, handler: UpgradeHandler): void;
   close(): Promise<void>;
 }
 
@@ -57,11 +76,29 @@ export const jsonLines =
     res.end();
   };
 
-export async function startFakeApi(opts: { apiVersion?: string; routes?: Route[] } = {}): Promise<FakeApi> {
+const matches = (r: { method: string; path: string | RegExp }, rec: RecordedRequest) =>
+  r.method === rec.method && (typeof r.path === 'string' ? r.path === rec.path : r.path.test(rec.path));
+
+function record(req: IncomingMessage, body: Buffer): RecordedRequest {
+  const url = new URL(req.url ?? '/', 'http://fake');
+  const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(url.pathname);
+  return {
+    method: req.method ?? 'GET',
+    path: decodeURIComponent(m ? m[2]! : url.pathname),
+    version: m?.[1],
+    query: url.searchParams,
+    headers: req.headers,
+    body,
+  };
+}
+
+export async function startFakeApi(opts: { apiVersion?: string; routes?: Route[]; upgrades?: UpgradeRoute[] } = {}): Promise<FakeApi> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'joey-fake-api-'));
   const socketPath = path.join(dir, 'api.sock');
   const apiVersion = opts.apiVersion ?? '1.47';
   const routes: Route[] = [...(opts.routes ?? [])];
+  const upgrades: UpgradeRoute[] = [...(opts.upgrades ?? [])];
+  const hijacked = new Set<Socket>();
   const requests: RecordedRequest[] = [];
   let pings = 0;
 
@@ -69,16 +106,7 @@ export async function startFakeApi(opts: { apiVersion?: string; routes?: Route[]
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://fake');
-      const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(url.pathname);
-      const rec: RecordedRequest = {
-        method: req.method ?? 'GET',
-        path: decodeURIComponent(m ? m[2]! : url.pathname),
-        version: m?.[1],
-        query: url.searchParams,
-        headers: req.headers,
-        body: Buffer.concat(chunks),
-      };
+      const rec = record(req, Buffer.concat(chunks));
       res.setHeader('Api-Version', apiVersion);
       res.setHeader('Ostype', 'linux');
       res.setHeader('Server', 'Joey/0.1.0 (linux)');
@@ -91,8 +119,7 @@ export async function startFakeApi(opts: { apiVersion?: string; routes?: Route[]
       requests.push(rec);
       for (let i = routes.length - 1; i >= 0; i--) {
         const r = routes[i]!;
-        if (r.method !== rec.method) continue;
-        if (typeof r.path === 'string' ? r.path !== rec.path : !r.path.test(rec.path)) continue;
+        if (!matches(r, rec)) continue;
         Promise.resolve(r.handler(rec, res)).catch((err: unknown) => {
           res.writeHead(500, { 'Content-Type': 'application/json' });
           res.end(JSON.stringify({ message: String(err) }));
@@ -102,6 +129,36 @@ export async function startFakeApi(opts: { apiVersion?: string; routes?: Route[]
       res.writeHead(404, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ message: `page not found` }));
     });
+  });
+
+  // A hijack request's body (exec start's JSON) arrives after the headers,
+  // in `head` and on the socket: read Content-Length bytes of it first.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    hijacked.add(socket);
+    socket.on('close', () => hijacked.delete(socket));
+    socket.on('error', () => {});
+    const want = Number(req.headers['content-length'] ?? 0);
+    let buf = head;
+    const ready = () => {
+      socket.removeListener('data', onData);
+      socket.pause();
+      const rec = record(req, buf.subarray(0, want));
+      const rest = buf.subarray(want);
+      if (rest.length > 0) socket.unshift(rest);
+      requests.push(rec);
+      const r = [...upgrades].reverse().find((u) => matches(u, rec));
+      if (!r) {
+        socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 29\r\n\r\n{"message":"page not found"}\n');
+        return;
+      }
+      Promise.resolve(r.upgrade(rec, socket)).catch(() => socket.destroy());
+    };
+    const onData = (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      if (buf.length >= want) ready();
+    };
+    if (buf.length >= want) ready();
+    else socket.on('data', onData);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -119,7 +176,11 @@ export async function startFakeApi(opts: { apiVersion?: string; routes?: Route[]
     route(method, p, handler) {
       routes.push({ method, path: p, handler });
     },
+    upgrade(method, p, handler) {
+      upgrades.push({ method, path: p, upgrade: handler });
+    },
     async close() {
+      for (const s of hijacked) s.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });

@@ -18,6 +18,7 @@ export const DEFAULTS = {
   maxConcurrentUploads: 5,
   group: 'joey',
   tlsPort: 2376,
+  cgroupParent: '/joey',
 };
 
 export type ListenerSpec =
@@ -77,6 +78,7 @@ const SETTINGS: Setting[] = [
   { key: 'max-concurrent-uploads', attr: 'maxConcurrentUploads', type: 'int' },
   { key: 'labels', attr: 'label', type: 'string[]' },
   { key: 'group', attr: 'group', type: 'string' },
+  { key: 'cgroup-parent', attr: 'cgroupParent', type: 'string' },
 ];
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
@@ -106,6 +108,7 @@ function program(out: { text: string }): Command {
     .option('--max-concurrent-downloads <n>', `Set the max concurrent downloads per pull (default ${DEFAULTS.maxConcurrentDownloads})`, integer)
     .option('--max-concurrent-uploads <n>', `Set the max concurrent uploads per push (default ${DEFAULTS.maxConcurrentUploads})`, integer)
     .option('--label <key=value>', 'Set key=value labels to the daemon, repeatable', collect)
+    .option('--cgroup-parent <path>', `Parent cgroup for all containers (default "${DEFAULTS.cgroupParent}")`)
     .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" where it exists)`)
     .option('-v, --version', 'Print version information and quit')
     .exitOverride()
@@ -183,6 +186,7 @@ export function parseDaemonArgs(argv: string[], io: { readFile?: (path: string) 
     labels: (get<string[]>('labels') ?? []).map(validateLabel),
     debug,
     hosts: listeners.map((l) => l.addr),
+    cgroupParent: validateCgroupParent(get<string>('cgroup-parent') ?? DEFAULTS.cgroupParent),
   };
   return {
     kind: 'run',
@@ -315,4 +319,10 @@ function validateLabel(l: string): string {
   const eq = l.indexOf('=');
   if (eq <= 0) throw invalid(`bad attribute format: ${l}: labels are key=value`);
   return l;
+}
+
+function validateCgroupParent(p: string): string {
+  const v = p.startsWith('/') ? p : `/${p}`;
+  if (v.split('/').some((c) => c === '..') || /[\s:]/.test(v) || v === '/') throw invalid(`invalid cgroup parent "${p}": expected a path such as /joey`);
+  return v.replace(/\/+$/, '');
 }

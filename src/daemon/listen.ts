@@ -2,10 +2,11 @@
 // writable; a stale socket file is replaced only when nothing answers on it)
 // and TCP, which is allowed only behind TLS.
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { conflict, invalid, messageOf, unavailable } from '../errdefs/index.ts';
 import type { ListenerSpec, TlsSettings } from './config.ts';
 
@@ -28,21 +29,26 @@ export interface ListenOptions {
   groupFile?: string;
 }
 
+/** A request handler, with one for connections that ask to be upgraded
+ * (the Docker API's attach and exec start take them over). */
+export type ApiRequestHandler = RequestListener & { upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void };
+
 const SERVER_OPTIONS = {
   // Loads and imports upload for as long as they take; streaming responses
   // (events, pulls) are not bounded by these either.
   requestTimeout: 0,
 };
 
-export async function listen(spec: ListenerSpec, handler: RequestListener, opts: ListenOptions = {}): Promise<Listener> {
+export async function listen(spec: ListenerSpec, handler: ApiRequestHandler, opts: ListenOptions = {}): Promise<Listener> {
   return spec.kind === 'unix' ? listenUnix(spec.path, spec.addr, handler, opts) : listenTcp(spec, handler, opts);
 }
 
-async function listenUnix(path: string, addr: string, handler: RequestListener, opts: ListenOptions): Promise<Listener> {
+async function listenUnix(path: string, addr: string, handler: ApiRequestHandler, opts: ListenOptions): Promise<Listener> {
   const gid = socketGid(opts);
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   await removeStaleSocket(path);
   const server = createHttpServer(SERVER_OPTIONS, handler);
+  if (handler.upgrade) server.on('upgrade', handler.upgrade);
   // bind(2) creates the file with the umask applied: make it 0660 from the
   // first instant rather than fixing the mode afterwards. listen() binds
   // synchronously, so the process-wide umask is changed only for that call.
@@ -64,7 +70,7 @@ async function listenUnix(path: string, addr: string, handler: RequestListener, 
   return makeListener(addr, server, path);
 }
 
-async function listenTcp(spec: Extract<ListenerSpec, { kind: 'tcp' }>, handler: RequestListener, opts: ListenOptions): Promise<Listener> {
+async function listenTcp(spec: Extract<ListenerSpec, { kind: 'tcp' }>, handler: ApiRequestHandler, opts: ListenOptions): Promise<Listener> {
   const tls = opts.tls;
   if (!tls) throw invalid('binding to tcp without TLS is insecure, use --tlsverify');
   let creds: { cert: Buffer; key: Buffer; ca?: Buffer };
@@ -81,6 +87,7 @@ async function listenTcp(spec: Extract<ListenerSpec, { kind: 'tcp' }>, handler: 
     requestCert: tls.verify,
     rejectUnauthorized: tls.verify,
   }, handler);
+  if (handler.upgrade) server.on('upgrade', handler.upgrade);
   try {
     await startListening(server, () => server.listen(spec.port, spec.host));
   } catch (err) {

@@ -1,4 +1,5 @@
 // Building the engine from its parts, and start-up reconciliation.
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyLayer } from '../archive/index.ts';
@@ -8,7 +9,11 @@ import { collectGarbage, dropBrokenImages } from '../images/gc.ts';
 import { Images } from '../images/service.ts';
 import { openDatabase } from '../metadata/db.ts';
 import { createRegistry } from '../remotes/index.ts';
+import { ConmonRuntime, watchExits } from '../runtime/conmon/index.ts';
+import type { OciRuntime } from '../runtime/types.ts';
 import { openOverlaySnapshotter } from '../snapshots/overlay.ts';
+import { ContainerContext } from './containers/context.ts';
+import { Containers } from './containers/service.ts';
 import { log } from '../util/log.ts';
 import { VERSION } from '../version.ts';
 import { Events } from './events.ts';
@@ -51,15 +56,40 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     log.info('start-up reconciliation', { droppedImages: dropped.length, blobsRemoved: gc.blobsRemoved, snapshotsRemoved: gc.snapshotsRemoved });
   }
 
+  const runtimes = new Map<string, OciRuntime>([
+    ['runc', new ConmonRuntime({ name: 'runc', runtimePath: firstExisting(['/usr/sbin/runc', '/usr/bin/runc']) ?? 'runc', runtimeRoot: join(config.execRoot, 'runc'), conmonPath: firstExisting(['/usr/bin/conmon', '/usr/libexec/podman/conmon']) ?? 'conmon' })],
+  ]);
+  const cx = new ContainerContext({
+    db,
+    images: ctx,
+    snapshots,
+    events,
+    runtimes,
+    defaultRuntime: 'runc',
+    roots: { dataRoot: config.dataRoot, execRoot: config.execRoot },
+    cgroupParent: config.cgroupParent ?? '/joey',
+    initPath: firstExisting(['/usr/bin/catatonit', '/usr/libexec/podman/catatonit', '/usr/bin/tini-static']),
+    seccompProfilePath: firstExisting(['/usr/share/containers/seccomp.json']),
+  });
+  ctx.inUse = (imageId) => cx.store.usingImage(imageId);
+  const containers = new Containers(cx);
+  await containers.init(watchExits);
+
   const images = new Images(ctx);
-  const system = new System(config, ctx);
+  const system = new System(config, ctx, cx);
   return {
     images,
+    containers,
     system,
     events,
     async close() {
+      containers.close();
       await snapshots.close();
       db.close();
     },
   };
+}
+
+function firstExisting(paths: string[]): string | undefined {
+  return paths.find((p) => existsSync(p));
 }

@@ -3,6 +3,7 @@ import { accessSync, readFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import type { ImageContext } from '../images/context.ts';
+import type { ContainerContext } from './containers/context.ts';
 import { API_VERSION, BUILD_TIME, GIT_COMMIT, MIN_API_VERSION, VERSION } from '../version.ts';
 import type { EngineConfig, SystemService, VersionInfo } from './types.ts';
 
@@ -29,6 +30,7 @@ export class System implements SystemService {
   constructor(
     private readonly config: EngineConfig,
     private readonly images: ImageContext,
+    private readonly containers?: ContainerContext,
   ) {}
 
   version(): VersionInfo {
@@ -60,10 +62,7 @@ export class System implements SystemService {
     }
     return {
       ID: '',
-      Containers: 0,
-      ContainersRunning: 0,
-      ContainersPaused: 0,
-      ContainersStopped: 0,
+      ...this.containerCounts(),
       Images: this.images.store.count(),
       Driver: 'overlayfs',
       DriverStatus: [
@@ -127,6 +126,13 @@ export class System implements SystemService {
     };
   }
 
+  private containerCounts() {
+    const all = this.containers?.store.all() ?? [];
+    const running = all.filter((c) => c.state.Running && !c.state.Paused).length;
+    const paused = all.filter((c) => c.state.Paused).length;
+    return { Containers: all.length, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: all.length - running - paused };
+  }
+
   async metrics(): Promise<string> {
     const s = this.images.stats;
     const lines = [
@@ -136,6 +142,9 @@ export class System implements SystemService {
       '# HELP joey_images Number of images.',
       '# TYPE joey_images gauge',
       `joey_images ${this.images.store.count()}`,
+      '# HELP joey_containers Containers by state.',
+      '# TYPE joey_containers gauge',
+      ...Object.entries(this.containerCounts()).filter(([k]) => k !== 'Containers').map(([k, v]) => `joey_containers{state="${k.replace('Containers', '').toLowerCase()}"} ${v}`),
       '# HELP joey_image_pulls_total Pulls started.',
       '# TYPE joey_image_pulls_total counter',
       `joey_image_pulls_total ${s.pulls}`,

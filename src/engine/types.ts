@@ -75,4 +75,6 @@ export interface EngineConfig {
   debug: boolean;
   /** Unix sockets and TCP addresses the daemon listens on, for /info. */
   hosts: string[];
+  /** Parent cgroup of containers that name none (cgroupfs driver). */
+  cgroupParent?: string;
 }

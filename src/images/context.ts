@@ -30,6 +30,8 @@ export class ImageContext {
   readonly configFlights = new SingleFlight<Buffer>();
   /** Serializes garbage collection against record changes that free data. */
   readonly gcLock = new Mutex();
+  /** Containers using an image (set by the container service). */
+  inUse: (imageId: string) => string[] = () => [];
   /** Counters for /metrics. */
   readonly stats = { pulls: 0, pullFailures: 0, pushes: 0, bytesPulled: 0, bytesPushed: 0 };
 

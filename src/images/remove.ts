@@ -36,6 +36,11 @@ export async function removeImage(ctx: ImageContext, nameOrId: string, opts: { f
   const rec = resolveImage(ctx, nameOrId);
   const out: DeleteResponseItem[] = [];
   const tags = ctx.store.tags(rec.id);
+  const users = ctx.inUse(rec.id);
+  const lastName = tags.length + ctx.store.digests(rec.id).length <= 1;
+  if (users.length && !opts.force && (lastName || !asReference(nameOrId))) {
+    throw conflict(`conflict: unable to delete ${rec.id.slice(7, 19)} (must be forced) - image is being used by container ${users[0]!.slice(0, 12)}`);
+  }
   const digests = ctx.store.digests(rec.id);
   const byRef = asReference(nameOrId);
   const refMatches = byRef !== undefined && (tags.includes(byRef) || digests.includes(byRef));
@@ -72,6 +77,8 @@ export async function removeImage(ctx: ImageContext, nameOrId: string, opts: { f
       out.push({ Untagged: familiar(d) });
     }
   }
+  // A forced removal of an image in use keeps it, untagged, for its containers.
+  if (users.length) return out;
   out.push(...(await deleteRecord(ctx, rec.id)));
   return out;
 }
@@ -102,6 +109,7 @@ export async function pruneImages(ctx: ImageContext, filters?: Filters): Promise
   for (const rec of ctx.store.all()) {
     const tags = ctx.store.tags(rec.id);
     if (danglingOnly && tags.length > 0) continue;
+    if (ctx.inUse(rec.id).length) continue;
     const cfg = await imageConfig(ctx, rec.id);
     const labels = cfg.config?.Labels ?? {};
     if (f.label?.length && !f.label.every((l) => labelMatches(labels, l))) continue;

@@ -52,6 +52,8 @@ export interface CreateOptions {
   paths: ContainerPaths;
   /** Keep stdin open for attach (-i). */
   stdin: boolean;
+  /** Keep the container's stdin open when an attached client goes (not StdinOnce). */
+  leaveStdinOpen?: boolean;
   tty: boolean;
   /** Max bytes of the k8s-file log before conmon truncates (a backstop while joeyd is down). */
   logSizeMax?: number;

@@ -3,7 +3,9 @@
 import { Readable } from 'node:stream';
 import type { Engine, EngineEvent, EventBus, EventFilter, SystemService, VersionInfo } from '../../engine/types.ts';
 import type { ImageInspect, ImageService, ImageSummary, Progress } from '../../images/types.ts';
+import type { ContainerService } from '../../engine/containers/types.ts';
 import { notFound } from '../../errdefs/index.ts';
+import { createFakeContainers, type FakeContainers } from './fake-containers.ts';
 
 export const FAKE_IMAGE_ID = 'sha256:' + 'ab'.repeat(32);
 export const FAKE_DIGEST = 'sha256:' + 'cd'.repeat(32);
@@ -13,6 +15,11 @@ export interface FakeEngine extends Engine {
   readonly images: ImageService;
   readonly system: SystemService;
   readonly events: EventBus & { emit(ev: Partial<EngineEvent>): void };
+  readonly containers: ContainerService;
+  /** The fake containers' state, behind the recording wrappers. */
+  readonly fakeContainers: FakeContainers;
+  /** Images that create accepts: busybox, and whatever was pulled. */
+  readonly knownImages: Set<string>;
   closed: boolean;
 }
 
@@ -64,7 +71,16 @@ export const FAKE_PULL_PROGRESS: Progress[] = [
   { kind: 'layer', id: 'a1b2c3d4e5f6', phase: 'pull-complete' },
 ];
 
-export function createFakeEngine(over: { images?: Partial<ImageService>; system?: Partial<SystemService>; events?: Partial<EventBus> } = {}): FakeEngine {
+/** busybox, busybox:latest and docker.io/library/busybox:latest are one image. */
+function normalizeRef(ref: string): string {
+  let name = ref.replace(/^docker\.io\/(library\/)?/, '');
+  if (!name.includes('@') && !/:[^/]+$/.test(name)) name += ':latest';
+  return name;
+}
+
+export function createFakeEngine(
+  over: { images?: Partial<ImageService>; system?: Partial<SystemService>; events?: Partial<EventBus>; containers?: Partial<ContainerService> } = {},
+): FakeEngine {
   const calls: FakeEngine['calls'] = [];
   const rec = <A extends unknown[], R>(method: string, fn: (...args: A) => R) =>
     (...args: A): R => {
@@ -72,8 +88,10 @@ export function createFakeEngine(over: { images?: Partial<ImageService>; system?
       return fn(...args);
     };
 
+  const knownImages = new Set(['busybox:latest']);
   const images: ImageService = {
     pull: rec('images.pull', async (reference, opts) => {
+      knownImages.add(normalizeRef(reference));
       for (const p of FAKE_PULL_PROGRESS) opts?.onProgress?.(p);
       const name = reference.includes('/') ? reference : `docker.io/library/${reference}`;
       return { id: FAKE_IMAGE_ID, digest: FAKE_DIGEST, name, downloaded: true };
@@ -218,11 +236,20 @@ export function createFakeEngine(over: { images?: Partial<ImageService>; system?
     ...over.events,
   };
 
+  const fakeContainers = createFakeContainers((ref) => knownImages.has(normalizeRef(ref)) || ref === FAKE_IMAGE_ID);
+  const containers: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries({ ...fakeContainers, ...over.containers })) {
+    if (typeof fn === 'function' && name !== 'find') containers[name] = rec(`containers.${name}`, fn as (...args: unknown[]) => unknown);
+  }
+
   const engine: FakeEngine = {
     calls,
     images,
     system,
     events,
+    containers: containers as unknown as ContainerService,
+    fakeContainers,
+    knownImages,
     closed: false,
     async close() {
       engine.closed = true;

@@ -24,6 +24,16 @@ export function queryString(q: URLSearchParams, name: string): string | undefine
   return v === null || v === '' ? undefined : v;
 }
 
+/** An integer query parameter, or undefined when absent or empty. */
+export function queryInt(q: URLSearchParams, name: string, opts: { min?: number } = {}): number | undefined {
+  const raw = queryString(q, name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^[+-]?\d+$/.test(raw) || !Number.isSafeInteger(n)) throw invalid(`invalid value for ${name}: ${JSON.stringify(raw)} is not an integer`);
+  if (opts.min !== undefined && n < opts.min) throw invalid(`invalid value for ${name}: ${n} is less than ${opts.min}`);
+  return n;
+}
+
 /** A Unix timestamp as the CLI sends since/until: "seconds[.nanoseconds]". */
 export function queryTimestamp(q: URLSearchParams, name: string): number | undefined {
   const raw = queryString(q, name);
@@ -127,6 +137,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
+}
+
+/** A status with no body: 204 and 304 for the lifecycle verbs, 200 where
+ * dockerd answers an empty 200 (resize, archive upload, detached exec). */
+export function sendEmpty(res: ServerResponse, status: number): void {
+  res.statusCode = status;
+  res.end();
 }
 
 export function sendText(res: ServerResponse, status: number, contentType: string, body: string): void {

@@ -2,6 +2,7 @@
 // parameters: `{id}` matches one path segment, `{name*}` one or more (image
 // names carry slashes and ports: /images/127.0.0.1:5000/team/app:v1/json).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Engine } from '../../engine/types.ts';
 import type { Logger } from '../../util/log.ts';
 import { invalid } from '../../errdefs/index.ts';
@@ -19,6 +20,10 @@ export interface RequestContext {
    * says which). Long operations pass it to the engine. */
   readonly signal: AbortSignal;
   readonly log: Logger;
+  /** The raw connection, present when the client asked to upgrade it
+   * (`Connection: Upgrade`): attach and exec start take it over; other
+   * handlers answer through `res` as usual and the connection then closes. */
+  readonly upgrade?: Duplex;
 }
 
 export type RouteHandler = (ctx: RequestContext) => Promise<void> | void;

@@ -1,12 +1,16 @@
 // The Docker Engine API as a Node request handler: version prefix, common
 // headers, request id and log line, routing, and errors by kind.
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Engine } from '../../engine/types.ts';
 import { kindOf, unavailable } from '../../errdefs/index.ts';
 import { log as rootLog, type Logger } from '../../util/log.ts';
 import { registerContainerRoutes } from './containers.ts';
 import { writeError, writeErrorMessage } from './errors.ts';
+import { registerExecRoutes } from './exec.ts';
+import { readUpgradeRequest } from './hijack.ts';
 import { registerImageRoutes } from './images.ts';
 import { HttpMetrics } from './metrics.ts';
 import { Router, type RequestContext } from './router.ts';
@@ -24,6 +28,10 @@ export interface ApiOptions {
 
 export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
   readonly metrics: HttpMetrics;
+  /** For node:http's 'upgrade' event (`server.on('upgrade', handler.upgrade)`):
+   * requests with `Connection: Upgrade`, which attach and exec start take
+   * over. Any other route answers as usual and the connection closes. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Aborts every request in flight (streams end, pulls are cancelled) and
    * answers later requests with 503. */
   shutdown(): void;
@@ -39,11 +47,14 @@ export function createApiHandler(engine: Engine, opts: ApiOptions = {}): ApiHand
   registerSystemRoutes(router, { metrics });
   registerImageRoutes(router);
   registerContainerRoutes(router);
+  registerExecRoutes(router);
 
   const inFlight = new Set<AbortController>();
+  // Taken-over connections, which node:http no longer tracks or closes.
+  const upgraded = new Set<Duplex>();
   let closing = false;
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse, upgrade?: Duplex): void => {
     const started = process.hrtime.bigint();
     const id = randomBytes(4).toString('hex');
     const reqLog = baseLog.child({ req: id });
@@ -111,7 +122,7 @@ export function createApiHandler(engine: Engine, opts: ApiOptions = {}): ApiHand
       return;
     }
 
-    const ctx: RequestContext = { req, res, engine, params: matched.params, query, apiVersion, signal: controller.signal, log: reqLog };
+    const ctx: RequestContext = { req, res, engine, params: matched.params, query, apiVersion, signal: controller.signal, log: reqLog, upgrade };
     const fail = (err: unknown): void => {
       if (!res.headersSent) {
         // An error can leave the request body half read; let the connection go.
@@ -131,12 +142,32 @@ export function createApiHandler(engine: Engine, opts: ApiOptions = {}): ApiHand
     }
   };
 
-  return Object.assign(handle, {
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // node:http has let go of the socket: errors and closing are ours now.
+    socket.on('error', (err) => baseLog.debug('upgraded connection error', { err: err.message }));
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.on('finish', () => socket.end());
+    readUpgradeRequest(req, socket, head).then(
+      (withBody) => handle(withBody, res, socket),
+      (err: unknown) => {
+        res.setHeader('Api-Version', API_VERSION);
+        writeError(res, err);
+      },
+    );
+  };
+
+  return Object.assign((req: IncomingMessage, res: ServerResponse) => handle(req, res), {
     metrics,
+    upgrade,
     shutdown(): void {
       closing = true;
       const reason = unavailable('daemon is shutting down');
       for (const c of inFlight) c.abort(reason);
+      for (const s of upgraded) s.destroy();
     },
   });
 }

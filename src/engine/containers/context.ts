@@ -41,6 +41,9 @@ export class ContainerContext {
   readonly exitWaiters = new Map<string, Set<(code: number) => void>>();
   readonly removeWaiters = new Map<string, Set<() => void>>();
   readonly execs = new Map<string, ExecRecord>();
+  /** Attach sessions waiting for a container to start: connected to its attach
+   * socket after the runtime created it and before its process runs. */
+  readonly beforeStart = new Map<string, Set<(attachSocket: string) => Promise<void>>>();
   /** Restart timers of containers waiting out their back-off. */
   readonly restartTimers = new Map<string, NodeJS.Timeout>();
   closing = false;
@@ -96,6 +99,24 @@ export class ContainerContext {
     }
     ws.add(fn);
     return () => ws!.delete(fn);
+  }
+
+  onBeforeStart(id: string, fn: (attachSocket: string) => Promise<void>): () => void {
+    let ws = this.beforeStart.get(id);
+    if (!ws) {
+      ws = new Set();
+      this.beforeStart.set(id, ws);
+    }
+    ws.add(fn);
+    return () => ws!.delete(fn);
+  }
+
+  /** Runs (and clears) the before-start hooks of a container. */
+  async runBeforeStart(id: string, attachSocket: string): Promise<void> {
+    const ws = this.beforeStart.get(id);
+    if (!ws) return;
+    this.beforeStart.delete(id);
+    await Promise.all([...ws].map((f) => f(attachSocket).catch(() => undefined)));
   }
 
   onRemoved(id: string, fn: () => void): () => void {

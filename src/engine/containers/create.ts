@@ -2,6 +2,7 @@
 // managed files, record the container. Nothing runs yet.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import { conflict, invalid } from '../../errdefs/index.ts';
 import { imageConfig, resolveImage } from '../../images/query.ts';
 import type { ImageConfig } from '../../images/types.ts';
@@ -97,7 +98,8 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
     name = randomName((n) => cx.store.nameTaken(n) !== undefined);
   }
   const id = randomBytes(32).toString('hex');
-  config.Hostname ||= id.slice(0, 12);
+  // With the host's network the container also takes the host's name.
+  config.Hostname ||= hostConfig.NetworkMode === 'host' ? os.hostname() : id.slice(0, 12);
   config.Image = req.Image;
   const paths = cx.paths(id);
   const rec: ContainerRecord = {

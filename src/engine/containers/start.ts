@@ -54,11 +54,12 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
       spec,
       paths: { bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath },
       stdin: !!c.config.OpenStdin,
+      leaveStdinOpen: !c.config.StdinOnce,
       tty: !!c.config.Tty,
       logSizeMax: logSizeMax(c),
     });
     c.monitorPid = created.monitorPid;
-    c.monitorStart = await processStartTime(created.monitorPid).catch(() => null);
+    c.monitorStart = (await processStartTime(created.monitorPid).catch(() => undefined)) ?? null;
     c.state = {
       ...c.state,
       Status: 'running',
@@ -76,6 +77,7 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
     // Saved before `runc start`: should joeyd die right now, start-up finds a
     // monitor to re-attach to instead of a container it never heard of.
     cx.store.save(c);
+    await cx.runBeforeStart(c.id, join(paths.bundle, 'attach'));
     await rt.start(c.id);
   } catch (e) {
     const msg = messageOf(e);

@@ -1,0 +1,148 @@
+// The ContainerService: each method is one operation module.
+import type { Readable } from 'node:stream';
+import { notImplemented } from '../../errdefs/index.ts';
+import type { Filters } from '../../images/types.ts';
+import { log } from '../../util/log.ts';
+import { attachContainer } from './attach.ts';
+import type { ContainerContext } from './context.ts';
+import { createContainer } from './create.ts';
+import { execCreate, execInspect, execResize, execStart } from './exec.ts';
+import { containerLogs } from './logs.ts';
+import { pauseContainer, renameContainer, resizeContainer, topContainer, unpauseContainer, updateContainer } from './manage.ts';
+import { handleExit } from './monitor.ts';
+import { inspectContainer, listContainers } from './query.ts';
+import type { ContainerRecord } from './record.ts';
+import { recoverContainers } from './recover.ts';
+import { pruneContainers, removeContainer } from './remove.ts';
+import { startLocked } from './start.ts';
+import { startContainer } from './start.ts';
+import { containerStats } from './stats.ts';
+import { killContainer, restartContainer, stopContainer } from './stop.ts';
+import type { ContainerConfig, ContainerService, CreateRequest, ExecConfig, HostConfig, LogOptions } from './types.ts';
+import { waitContainer } from './wait.ts';
+
+export class Containers implements ContainerService {
+  private stopWatching?: () => void;
+
+  constructor(readonly cx: ContainerContext) {
+    cx.exitSeen = (id) => void this.onExit(id);
+  }
+
+  /** Start-up: re-attach, record missed exits, then watch for new ones. */
+  async init(watchExits: (dir: string, onExit: (id: string) => void) => () => void): Promise<void> {
+    const exitDir = this.cx.paths('x').exitDir;
+    await (await import('node:fs/promises')).mkdir(exitDir, { recursive: true, mode: 0o700 });
+    this.stopWatching = watchExits(exitDir, (id) => void this.onExit(id));
+    await recoverContainers(this.cx, { exit: (id) => this.onExit(id), remove: (id) => removeContainer(this.cx, id, { force: true }) });
+  }
+
+  close(): void {
+    this.cx.closing = true;
+    this.stopWatching?.();
+    for (const t of this.cx.restartTimers.values()) clearTimeout(t);
+  }
+
+  private onExit(id: string): Promise<void> {
+    return handleExit(this.cx, id, {
+      remove: (cid) => removeContainer(this.cx, cid, { force: true }),
+      restart: (c) => this.policyRestart(c),
+    }).catch((e) => log.warn('handling an exit failed', { container: id, err: e }));
+  }
+
+  private async policyRestart(c: ContainerRecord): Promise<void> {
+    await this.cx.lock(c.id, async () => {
+      const cur = this.cx.store.get(c.id);
+      if (!cur || cur.state.Running || cur.manuallyStopped || this.cx.closing) return;
+      cur.restartCount++;
+      await startLocked(this.cx, cur).catch((e) => log.warn('restart by policy failed', { container: c.id, err: e }));
+    });
+  }
+
+  create(req: CreateRequest, opts?: { name?: string; platform?: string }) {
+    return createContainer(this.cx, req, opts);
+  }
+  start(idOrName: string) {
+    return startContainer(this.cx, idOrName);
+  }
+  stop(idOrName: string, opts?: { timeout?: number; signal?: string }) {
+    return stopContainer(this.cx, idOrName, opts);
+  }
+  restart(idOrName: string, opts?: { timeout?: number; signal?: string }) {
+    return restartContainer(this.cx, idOrName, opts);
+  }
+  kill(idOrName: string, signal?: string) {
+    return killContainer(this.cx, idOrName, signal);
+  }
+  remove(idOrName: string, opts?: { force?: boolean; volumes?: boolean; link?: boolean }) {
+    return removeContainer(this.cx, idOrName, opts);
+  }
+  pause(idOrName: string) {
+    return pauseContainer(this.cx, idOrName);
+  }
+  unpause(idOrName: string) {
+    return unpauseContainer(this.cx, idOrName);
+  }
+  rename(idOrName: string, newName: string) {
+    return renameContainer(this.cx, idOrName, newName);
+  }
+  wait(idOrName: string, opts?: { condition?: 'not-running' | 'next-exit' | 'removed'; signal?: AbortSignal }) {
+    return waitContainer(this.cx, idOrName, opts);
+  }
+  update(idOrName: string, update: HostConfig) {
+    return updateContainer(this.cx, idOrName, update);
+  }
+  list(opts?: { all?: boolean; limit?: number; size?: boolean; filters?: Filters }) {
+    return listContainers(this.cx, opts);
+  }
+  inspect(idOrName: string, opts?: { size?: boolean }) {
+    return inspectContainer(this.cx, idOrName, opts);
+  }
+  top(idOrName: string, psArgs?: string) {
+    return topContainer(this.cx, idOrName, psArgs);
+  }
+  stats(idOrName: string, opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal }) {
+    return containerStats(this.cx, idOrName, opts);
+  }
+  logs(idOrName: string, opts: LogOptions & { signal?: AbortSignal }) {
+    return containerLogs(this.cx, idOrName, opts);
+  }
+  async export(_idOrName: string): Promise<Readable> {
+    throw notImplemented('export is not implemented yet');
+  }
+  async archiveStat(_idOrName: string, _path: string): Promise<never> {
+    throw notImplemented('copying files from containers is not implemented yet');
+  }
+  async archiveGet(_idOrName: string, _path: string): Promise<never> {
+    throw notImplemented('copying files from containers is not implemented yet');
+  }
+  async archivePut(_idOrName: string, _path: string, _tar: Readable): Promise<void> {
+    throw notImplemented('copying files into containers is not implemented yet');
+  }
+  async changes(_idOrName: string): Promise<never> {
+    throw notImplemented('diff is not implemented yet');
+  }
+  async commit(_opts: { container: string; config?: ContainerConfig }): Promise<never> {
+    throw notImplemented('commit is not implemented yet');
+  }
+  prune(filters?: Filters) {
+    return pruneContainers(this.cx, filters);
+  }
+  attach(idOrName: string, opts: { stdin?: boolean; stdout?: boolean; stderr?: boolean; stream?: boolean; logs?: boolean; detachKeys?: string }) {
+    return attachContainer(this.cx, idOrName, opts);
+  }
+  resize(idOrName: string, height: number, width: number) {
+    return resizeContainer(this.cx, idOrName, height, width);
+  }
+  execCreate(idOrName: string, cfg: ExecConfig) {
+    return execCreate(this.cx, idOrName, cfg);
+  }
+  execStart(execId: string, opts: { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }) {
+    return execStart(this.cx, execId, opts);
+  }
+  execInspect(execId: string) {
+    return execInspect(this.cx, execId);
+  }
+  execResize(execId: string, height: number, width: number) {
+    return execResize(this.cx, execId, height, width);
+  }
+}

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { is } from '../errdefs/index.ts';
+import { Runc, runcMessage } from './runc.ts';
+
+test('runcMessage pulls msg out of logrus lines', () => {
+  const line = 'time="2026-11-27T08:19:11Z" level=error msg="runc create failed: unable to start container process: exec: \\"/nonexistent\\": stat /nonexistent: no such file or directory"\n';
+  assert.equal(runcMessage(line), 'runc create failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: no such file or directory');
+  assert.equal(runcMessage('plain text\n'), 'plain text');
+});
+
+const RUNC = '/usr/sbin/runc';
+
+test('runc errors carry a kind and runc’s message', { skip: (!existsSync(RUNC) && 'runc is not installed') || (process.getuid?.() !== 0 && 'needs root') }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'joey-runc-'));
+  try {
+    const runc = new Runc({ binary: RUNC, root });
+    assert.deepEqual(runc.runtimeArgs, ['--root', root]);
+    await assert.rejects(runc.state('nope'), (e) => is(e, 'not-found') && /container does not exist/.test((e as Error).message));
+    await assert.rejects(runc.kill('nope', 'KILL'), (e) => is(e, 'not-found'));
+    await runc.delete('nope', true); // force on an unknown id is done, as runc says
+    assert.deepEqual(await runc.list(), []);
+    const missing = new Runc({ binary: '/nonexistent/runc', root });
+    await assert.rejects(missing.state('x'), (e) => is(e, 'unavailable'));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

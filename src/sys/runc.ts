@@ -1,0 +1,151 @@
+// Thin wrappers over the runc CLI (1.1.x). Every call passes `--root`: joey
+// keeps its own state dir (<exec-root>/runc) so that several daemons, and
+// podman or docker on the same host, never see each other's containers.
+import { type JoeyError, conflict, internal, notFound } from '../errdefs/index.ts';
+import { type ExecResult, run } from './exec.ts';
+
+export interface RuncOptions {
+  /** The runc binary (or a compatible runtime that takes the same CLI). */
+  binary: string;
+  /** runc's state dir (--root). */
+  root: string;
+  /** Extra global flags, before the subcommand (e.g. --debug). */
+  globalArgs?: string[];
+}
+
+/** `runc state` output. */
+export interface RuncState {
+  ociVersion: string;
+  id: string;
+  /** 0 once stopped. */
+  pid: number;
+  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+/** The `data` of `runc events --stats` (libcontainer's types.Stats, abridged). */
+export interface RuncStats {
+  cpu?: {
+    usage?: { total?: number; percpu?: number[]; kernel?: number; user?: number };
+    throttling?: { periods?: number; throttled_periods?: number; throttled_time?: number };
+  };
+  memory?: {
+    cache?: number;
+    usage?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    raw?: Record<string, number>;
+  };
+  pids?: { current?: number; limit?: number };
+  blkio?: Record<string, Array<{ major: number; minor: number; op: string; value: number }> | undefined>;
+  [key: string]: unknown;
+}
+
+export class Runc {
+  readonly binary: string;
+  readonly root: string;
+  private readonly globalArgs: string[];
+
+  constructor(opts: RuncOptions) {
+    this.binary = opts.binary;
+    this.root = opts.root;
+    this.globalArgs = ['--root', opts.root, ...(opts.globalArgs ?? [])];
+  }
+
+  /** The global flags conmon must hand to runc (as --runtime-arg) so that its
+   * `runc create`/`runc exec` use the same state dir. */
+  get runtimeArgs(): string[] {
+    return this.globalArgs;
+  }
+
+  async start(id: string): Promise<void> {
+    await this.call(['start', id], id);
+  }
+
+  async kill(id: string, signal: string | number, all = false): Promise<void> {
+    await this.call(all ? ['kill', '--all', id, String(signal)] : ['kill', id, String(signal)], id);
+  }
+
+  /** `force` kills a running container first; runc then treats an unknown id as done. */
+  async delete(id: string, force = false): Promise<void> {
+    await this.call(force ? ['delete', '--force', id] : ['delete', id], id);
+  }
+
+  async state(id: string): Promise<RuncState> {
+    return parseJson(await this.call(['state', id], id), 'state', id) as RuncState;
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.call(['pause', id], id);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.call(['resume', id], id);
+  }
+
+  /** `resources` in the OCI LinuxResources shape, fed on stdin. */
+  async update(id: string, resources: Record<string, unknown>): Promise<void> {
+    await this.call(['update', '--resources', '-', id], id, JSON.stringify(resources));
+  }
+
+  /** Host pids of every process in the container's cgroup. */
+  async ps(id: string): Promise<number[]> {
+    const out = parseJson(await this.call(['ps', '--format', 'json', id], id), 'ps', id);
+    return Array.isArray(out) ? (out as number[]) : [];
+  }
+
+  /** One sample of `runc events --stats`. */
+  async stats(id: string): Promise<RuncStats> {
+    const ev = parseJson(await this.call(['events', '--stats', id], id), 'events --stats', id) as { data?: RuncStats };
+    return ev.data ?? {};
+  }
+
+  /** Every container in this root (for recovery at start-up). */
+  async list(): Promise<RuncState[]> {
+    const out = parseJson(await this.call(['list', '--format', 'json']), 'list', '');
+    return Array.isArray(out) ? (out as RuncState[]) : [];
+  }
+
+  private async call(args: string[], id?: string, input?: string): Promise<string> {
+    const r = await run(this.binary, [...this.globalArgs, ...args], input === undefined ? { allowFailure: true } : { input, allowFailure: true });
+    if (r.code !== 0) throw runcError(this.binary, args[0]!, id, r);
+    return r.stdout;
+  }
+}
+
+/** runc logs `time=… level=error msg="…"`; the msg is what people need to read. */
+export function runcMessage(text: string): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const msgs: string[] = [];
+  for (const line of lines) {
+    const m = /\bmsg="((?:[^"\\]|\\.)*)"/.exec(line);
+    if (!m) {
+      msgs.push(line.trim());
+      continue;
+    }
+    try {
+      msgs.push(JSON.parse(`"${m[1]}"`) as string);
+    } catch {
+      msgs.push(m[1]!);
+    }
+  }
+  return msgs.join('; ');
+}
+
+function runcError(binary: string, op: string, id: string | undefined, r: ExecResult): JoeyError {
+  const msg = runcMessage(r.stderr) || r.stdout.trim() || `exit ${r.code}`;
+  const what = `${binary} ${op}${id ? ` ${id}` : ''}: ${msg}`;
+  if (/container does not exist|container with id .* does not exist/i.test(msg)) return notFound(what);
+  if (/not running|not paused|not stopped|is paused|paused container|is not running|already (paused|running)/i.test(msg)) return conflict(what);
+  return internal(what);
+}
+
+function parseJson(text: string, op: string, id: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw internal(`runc ${op} ${id}: unreadable output ${JSON.stringify(text.slice(0, 200))}`, e);
+  }
+}
