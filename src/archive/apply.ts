@@ -1,124 +1,170 @@
-// applyLayer: stream a layer (compressed or not) from its source through a
-// decompressor into the tar reader and onto disk, hashing the uncompressed
-// bytes on the way for the diff id. Back-pressure comes from awaiting each
-// chunk's entries before pulling the next chunk.
-import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
-import { Readable, pipeline } from 'node:stream';
-import type { Duplex } from 'node:stream';
-import { JoeyError, canceled, dataLoss, wrap } from '../errdefs/index.ts';
-import { MAGIC_LENGTH, decompressor, detectCompression, isDecompressError } from './decompress.ts';
-import { TarReader } from './tar-reader.ts';
-import type { ApplyLayer, ApplyOptions, ApplyResult, Compression } from './types.ts';
-import { LayerWriter } from './writer.ts';
+// applyLayer: unpacks a layer in an archive worker thread (worker.ts), which
+// decompresses, hashes, parses and writes with synchronous filesystem calls.
+// This thread only forwards the input's bytes, copied into buffers that are
+// transferred to the worker, and keeps at most WINDOW bytes ahead of what
+// the worker has acknowledged: the input is not read further until it has.
+import { resolve as resolvePath } from 'node:path';
+import { finished } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { ERROR_KINDS, JoeyError, canceled, internal, wrap } from '../errdefs/index.ts';
+import { log } from '../util/log.ts';
+import { acquireWorker, releaseWorker } from './pool.ts';
+import type { ArchiveWorker } from './pool.ts';
+import type { FromWorker } from './protocol.ts';
+import type { ApplyLayer, ApplyOptions, ApplyResult } from './types.ts';
+
+/** Input bytes sent to the worker and not yet acknowledged, at most (plus one message). */
+const WINDOW = 8 << 20;
+/** Input bytes gathered into one message, at most (unless one chunk is bigger). */
+const MESSAGE = 1 << 20;
+
+let jobs = 0;
 
 /** Unpacks a layer into the empty directory `dir`: see ApplyLayer in types.ts. */
-export async function applyLayer(input: Readable, dir: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const { signal, onProgress } = opts;
-  // The input may fail before we first read it (while the target is being
-  // checked): without a listener that would be an uncaught exception. Reading
-  // rethrows the error anyway.
+export function applyLayer(input: Readable, dir: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  // The input may fail before the worker reads it: without a listener that
+  // would be an uncaught exception. The failure is seen through finished().
   input.on('error', ignore);
-  const writer = new LayerWriter(resolve(dir));
-  let decoder: Duplex | undefined;
-  let compression: Compression = 'none';
-  let aborted: JoeyError | undefined;
-  const onAbort = (): void => {
-    aborted = canceled('layer apply aborted');
-    // A pending read then fails (premature close); `aborted` is what we throw.
-    decoder?.destroy();
+  if (opts.signal?.aborted) {
     input.destroy();
-  };
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    if (aborted) throw aborted;
-    await writer.init();
-    const source = input[Symbol.asyncIterator]() as AsyncIterator<unknown>;
-    const head = await readHead(source, MAGIC_LENGTH);
-    compression = detectCompression(head.bytes);
-    let plain: AsyncIterable<Buffer> = chunks(head, source);
-    if (compression !== 'none') {
-      decoder = decompressor(compression);
-      // Errors of either side surface through the decoder's iteration.
-      pipeline(Readable.from(plain, { objectMode: false }), decoder, () => {});
-      plain = decoder;
-    }
-    const hash = createHash('sha256');
-    const reader = new TarReader();
-    let total = 0;
-    for await (const chunk of plain) {
-      hash.update(chunk);
-      total += chunk.length;
-      onProgress?.(total);
-      if (reader.ended) continue; // padding after the end-of-archive: hashed, not parsed
-      reader.push(chunk);
-      for (let tok = reader.next(); tok !== undefined; tok = reader.next()) {
-        await writer.token(tok);
-        if (aborted) throw aborted;
-      }
-    }
-    reader.finish();
-    await writer.finish();
-    if (aborted) throw aborted;
-    return { diffId: `sha256:${hash.digest('hex')}`, size: writer.size, compression };
-  } catch (err) {
-    input.destroy();
-    decoder?.destroy();
-    await writer.abort();
-    throw classifyError(aborted ?? err, compression);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
+    return Promise.reject(canceled('layer apply aborted'));
   }
+  return new Promise((resolve, reject) => new Forward(input, resolvePath(dir), opts, resolve, reject).start());
 }
 applyLayer satisfies ApplyLayer;
 
+class Forward {
+  private readonly job = ++jobs;
+  private worker: ArchiveWorker | undefined;
+  private inFlight = 0;
+  private inputDone = false;
+  /** Set on abort or an input error; the worker is then told to stop. */
+  private failure: JoeyError | undefined;
+  private settled = false;
+  private unwatch: (() => void) | undefined;
+
+  constructor(
+    private readonly input: Readable,
+    private readonly dir: string,
+    private readonly opts: ApplyOptions,
+    private readonly resolve: (r: ApplyResult) => void,
+    private readonly reject: (e: JoeyError) => void,
+  ) {}
+
+  start(): void {
+    try {
+      this.worker = acquireWorker({ message: (m) => this.onMessage(m), exit: (err) => this.onExit(err) });
+    } catch (err) {
+      this.input.destroy();
+      this.settle(internal(`starting a layer worker: ${(err as Error).message}`, err));
+      return;
+    }
+    this.worker.post({ t: 'start', job: this.job, dir: this.dir, progress: this.opts.onProgress !== undefined });
+    this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.input.on('readable', this.pump);
+    this.unwatch = finished(this.input, this.onInputDone);
+    this.pump();
+  }
+
+  /** Sends what the input has, as long as the window allows. */
+  private readonly pump = (): void => {
+    try {
+      while (!this.inputDone && !this.failure && !this.settled && this.inFlight < WINDOW) {
+        const parts: Uint8Array[] = [];
+        let n = 0;
+        while (n < MESSAGE) {
+          const chunk: unknown = this.input.read();
+          if (chunk === null) break;
+          const b = toBytes(chunk);
+          if (b.length === 0) continue;
+          parts.push(b);
+          n += b.length;
+        }
+        if (n === 0) return;
+        // A copy: the input's buffers may be shared (a pool, a tee into the content store).
+        const buf = new ArrayBuffer(n);
+        const view = new Uint8Array(buf);
+        let off = 0;
+        for (const p of parts) {
+          view.set(p, off);
+          off += p.length;
+        }
+        this.inFlight += n;
+        this.worker!.post({ t: 'data', job: this.job, buf }, [buf]);
+      }
+    } catch (err) {
+      this.fail(wrap(err, 'reading layer'));
+    }
+  };
+
+  private readonly onInputDone = (err?: Error | null): void => {
+    if (this.failure || this.settled) return;
+    if (err) {
+      this.fail(err instanceof JoeyError ? err : wrap(err, 'reading layer'));
+      return;
+    }
+    this.inputDone = true;
+    this.worker!.post({ t: 'end', job: this.job });
+  };
+
+  private readonly onAbort = (): void => this.fail(canceled('layer apply aborted'));
+
+  /** A failure on this side: the worker stops, and once it reports, `err` is the outcome. */
+  private fail(err: JoeyError): void {
+    if (this.failure || this.settled) return;
+    this.failure = err;
+    this.input.destroy();
+    this.worker!.post({ t: 'abort', job: this.job });
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.job !== this.job || this.settled) return;
+    switch (m.t) {
+      case 'ack':
+        this.inFlight -= m.n;
+        this.pump();
+        return;
+      case 'progress':
+        if (!this.failure) this.opts.onProgress?.(m.total);
+        return;
+      case 'log':
+        log.warn(m.msg, m.fields);
+        return;
+      case 'done':
+        this.settle(this.failure, m.result);
+        return;
+      case 'fail': {
+        this.input.destroy();
+        const kind = (ERROR_KINDS as readonly string[]).includes(m.kind) ? m.kind : 'internal';
+        this.settle(this.failure ?? new JoeyError(kind, m.message));
+        return;
+      }
+    }
+  }
+
+  /** The worker thread ended in the middle of the job (it no longer writes anything). */
+  private onExit(err: Error): void {
+    if (this.settled) return;
+    this.input.destroy();
+    this.settle(this.failure ?? internal(`layer worker died: ${err.message}`, err));
+  }
+
+  private settle(err: JoeyError | undefined, result?: ApplyResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+    this.input.off('readable', this.pump);
+    this.unwatch?.();
+    if (this.worker) releaseWorker(this.worker);
+    if (err) this.reject(err);
+    else this.resolve(result!);
+  }
+}
+
 function ignore(): void {}
 
-function classifyError(err: unknown, compression: Compression): JoeyError {
-  if (err instanceof JoeyError) return err;
-  if (isDecompressError(err)) return dataLoss(`layer: corrupt ${compression} stream: ${(err as Error).message}`, err);
-  return wrap(err, 'reading layer');
-}
-
-interface Head {
-  bytes: Buffer;
-  done: boolean;
-}
-
-/** At least `n` bytes from the start of the source (fewer only if it ends). */
-async function readHead(source: AsyncIterator<unknown>, n: number): Promise<Head> {
-  const parts: Buffer[] = [];
-  let len = 0;
-  while (len < n) {
-    const r = await source.next();
-    if (r.done) return { bytes: Buffer.concat(parts), done: true };
-    const b = toBuffer(r.value);
-    parts.push(b);
-    len += b.length;
-  }
-  return { bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts), done: false };
-}
-
-/** The head, then the rest of the source. */
-async function* chunks(head: Head, source: AsyncIterator<unknown>): AsyncGenerator<Buffer> {
-  let finished = head.done;
-  try {
-    if (head.bytes.length > 0) yield head.bytes;
-    while (!finished) {
-      const r = await source.next();
-      if (r.done) finished = true;
-      else yield toBuffer(r.value);
-    }
-  } finally {
-    // Stopped early: this destroys the input stream.
-    if (!finished) await source.return?.();
-  }
-}
-
-function toBuffer(v: unknown): Buffer {
-  if (Buffer.isBuffer(v)) return v;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+function toBytes(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
   if (typeof v === 'string') return Buffer.from(v);
   throw new TypeError('layer stream yielded a non-byte chunk');
 }

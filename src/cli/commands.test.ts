@@ -238,7 +238,8 @@ test('inspect: a 4-space indented array, json, templates, and not-found errors',
   const tmpl = await joey(['inspect', '--format', '{{.Os}} {{.Config.Entrypoint}} {{index .Config.Labels "org.x"}}', 'busybox', 'nope', 'busybox']);
   assert.equal(tmpl.code, 1);
   assert.equal(tmpl.stdout, 'linux [] y\nlinux [] y\n');
-  assert.equal(tmpl.stderr, 'Error response from daemon: No such image: nope\n');
+  // the generic inspect tries containers, then images, then networks and volumes
+  assert.equal(tmpl.stderr, 'Error: No such object: nope\n');
   const missing = await joey(['image', 'inspect', 'nope']);
   assert.equal(missing.stdout, '[]\n');
   const parse = await joey(['image', 'inspect', '-f', '{{if}}', 'busybox']);

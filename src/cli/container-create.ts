@@ -56,7 +56,7 @@ export function createBodyFor(cli: Cli, image: string, args: string[], opts: Rec
 /** containerd's platform normalization, for the create/pull query. */
 export function normalizePlatform(p: string): string {
   const parts = p.toLowerCase().split('/');
-  if (parts.length > 3 || parts.some((x) => x === '')) throw new Error(`error parsing specified platform: "${p}": unknown operating system or architecture: invalid argument`);
+  if (parts.length > 3 || parts.some((x) => x === '')) throw new Error(`error parsing specified platform: "${p}": cannot parse platform specifier: invalid argument`);
   const arch = (a: string) => ({ x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', i386: '386' })[a] ?? a;
   if (parts.length === 1) return `linux/${arch(parts[0]!)}`;
   const [os, a, variant] = [parts[0]!, arch(parts[1]!), parts[2]];

@@ -82,8 +82,9 @@ export async function runRun(cli: Cli, image: string, args: string[], opts: RunO
     const attachStderr = body.AttachStderr === true;
     const attach = attachStdin || attachStdout || attachStderr;
     if (!attach) {
-      await startOrFail(cli, id, undefined, undefined);
+      // docker prints the id while the start is under way, so even when it fails
       cli.out(id + '\n');
+      await startOrFail(cli, id, undefined, undefined);
       return;
     }
 

@@ -35,7 +35,10 @@ export const INSPECT = {
   Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
 };
 
-export function historyEntries(nowSeconds = Math.floor(Date.now() / 1000)) {
+// Fixed once per process: docker and joey must see the same absolute times.
+const NOW_SECONDS = Math.floor(Date.now() / 1000);
+
+export function historyEntries(nowSeconds = NOW_SECONDS) {
   return [
     { Id: IMAGE_ID, Created: nowSeconds - 3600 * 30 - 600, CreatedBy: '/bin/sh -c #(nop)  CMD ["sh"]', Tags: ['busybox:latest'], Size: 0, Comment: '' },
     {

@@ -581,7 +581,8 @@ class JoeyCommand extends Command {
     return this.helpText();
   }
 
-  /** Flags end at the first argument (run, exec, top, commit). */
+  /** Flags end at the first argument: run, exec, top, commit, and the
+   * program and groups, whose first argument is a command. */
   positional = false;
 
   /** pflag accepts --quiet=true, --human=false and -p=80; commander does not. */
@@ -793,6 +794,7 @@ function addGroup(program: JoeyCommand, group: (typeof GROUPS)[number], state: R
   cmd.description(group.short).argument('[command...]');
   configure(cmd, state);
   cmd.enablePositionalOptions();
+  cmd.positional = true;
   for (const s of group.subs) addLeaf(cmd, s.name, s.spec, `joey ${group.name} ${s.name}`, state, program, s.aliases);
   cmd.helpText = () =>
     `Usage:  joey ${group.name} COMMAND\n\n${group.short}\n` +
@@ -818,6 +820,7 @@ export function buildProgram(state: RunState): JoeyCommand {
   program.usageLine = 'joey [OPTIONS] COMMAND';
   configure(program, state);
   program.enablePositionalOptions();
+  program.positional = true;
   program.helpCommand(false);
   program.version(`Joey version ${VERSION}`, '-v, --version', 'Print version information and quit');
   for (const o of GLOBAL_OPTIONS) program.addOption(makeOption(o, () => program));

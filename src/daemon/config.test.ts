@@ -29,6 +29,7 @@ test('defaults, with no config file at the default path', () => {
     registryMirrors: [],
     maxConcurrentDownloads: 8,
     maxConcurrentUploads: 5,
+    cgroupParent: '/joey',
     labels: [],
     debug: false,
     hosts: ['unix:///run/joey/joeyd.sock'],

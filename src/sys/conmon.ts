@@ -2,7 +2,7 @@
 // outlives joeyd; it runs `runc create`/`runc exec` and reports over a sync
 // pipe (fd 3). See docs/notes/conmon-runc.md for the protocol.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { internal, unavailable } from '../errdefs/index.ts';
 import { runcMessage } from './runc.ts';
@@ -66,7 +66,7 @@ export async function conmonCreate(opts: ConmonOptions): Promise<ConmonStarted> 
     // In create mode the pipe stays open until conmon exits: let it go.
     sync.close();
     await sp.exit;
-    return { pid, conmonPid: await readConmonPid(opts.conmonPidFile) };
+    return { pid, conmonPid: readConmonPid(opts.conmonPidFile) };
   } finally {
     sync.close();
   }
@@ -109,7 +109,7 @@ export async function conmonExec(opts: ConmonOptions, attach?: { beforeStart: ()
     });
     code.catch(() => {}); // the caller may never look
     await sp.exit;
-    return { pid, conmonPid: await readConmonPid(opts.conmonPidFile), exited: code };
+    return { pid, conmonPid: readConmonPid(opts.conmonPidFile), exited: code };
   } catch (e) {
     sync.close();
     throw e;
@@ -194,9 +194,10 @@ function dataOf(msg: SyncMessage | undefined, what: string, detail: string): num
   throw internal(`OCI runtime ${what} failed: ${detail}`);
 }
 
-async function readConmonPid(file: string | undefined): Promise<number> {
+function readConmonPid(file: string | undefined): number {
   if (!file) return 0;
-  const n = Number((await readFile(file, 'utf8')).trim());
+  // Sync: a few bytes, written before the first conmon process exited.
+  const n = Number(readFileSync(file, 'utf8').trim());
   if (!Number.isInteger(n) || n <= 0) throw internal(`conmon pidfile ${file} holds no pid`);
   return n;
 }

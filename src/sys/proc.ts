@@ -1,6 +1,7 @@
 // Reading /proc: liveness and identity of processes joeyd does not parent
 // (conmon, container init), so that live restore can trust a stored pid.
-import { readFile } from 'node:fs/promises';
+// procfs answers from memory, so reads are synchronous (no thread-pool trip).
+import { readFileSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
@@ -17,7 +18,7 @@ export async function readProcStat(pid: number): Promise<ProcStat | undefined> {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   let text: string;
   try {
-    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch (e) {
     if (isGone(e)) return undefined;
     throw e;
@@ -60,7 +61,7 @@ export async function processStartTime(pid: number): Promise<number | null> {
 export async function readProcStatus(pid: number): Promise<Record<string, string> | undefined> {
   let text: string;
   try {
-    text = await readFile(`/proc/${pid}/status`, 'utf8');
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch (e) {
     if (isGone(e)) return undefined;
     throw e;

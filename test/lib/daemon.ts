@@ -63,6 +63,8 @@ export interface Daemon {
   readonly pid: number;
   /** Whether the daemon process is still alive (false after a crash, kill9 or stop). */
   readonly running: boolean;
+  /** The environment the docker and joey runners use (DOCKER_HOST, DOCKER_CONFIG, …), for other clients such as docker-py or a shell in a terminal. */
+  clientEnv(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** Runs the docker CLI against this daemon; resolves whatever the exit code. */
   docker(args: string[], opts?: CmdOptions): Promise<CmdResult>;
   /** Like `docker` but requires exit 0; the error shows the output and the daemon's log. */
@@ -212,6 +214,7 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
     get running() {
       return !!child && child.exitCode === null && child.signalCode === null;
     },
+    clientEnv,
     docker,
     dockerOk: async (args, o) => withDiag(await docker(args, o)),
     dockerJson: async (args, o) => JSON.parse(withDiag(await docker(args, o)).stdout),

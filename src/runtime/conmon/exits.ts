@@ -12,6 +12,8 @@ export interface WatchExitsOptions {
   /** Report exit files already present when the watch starts (exits that
    * happened while joeyd was down). Default true. */
   initial?: boolean;
+  /** Keep the process alive while watching (default false: a daemon has its servers for that). */
+  persistent?: boolean;
 }
 
 /** GLib's g_file_set_contents temp name: the target plus a dot and six characters. */
@@ -57,7 +59,7 @@ export function watchExits(exitDir: string, onExit: (id: string) => void, opts: 
 
   const startWatch = () => {
     try {
-      watcher = watch(exitDir, { persistent: false }, (_event, name) => {
+      watcher = watch(exitDir, { persistent: !!opts.persistent }, (_event, name) => {
         if (name) void check(name.toString());
         else void scan(); // overflow: the kernel did not say what changed
       });

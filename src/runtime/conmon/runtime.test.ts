@@ -273,6 +273,24 @@ describe('ConmonRuntime (conmon + runc)', { skip }, () => {
     await assert.rejects(sb.runtime.stats(id), (e) => is(e, 'not-found'));
   });
 
+  test('the exit command runs after the exit, and a bad log path fails the create', async () => {
+    const marker = join(sb.dir, 'exit-command-ran');
+    const id = newId('excmd');
+    const paths = sb.paths(id);
+    const c = await sb.runtime.create({ id, name: 'excmd', spec: sb.spec(['true'], { id }), paths, stdin: false, tty: false, exitCommand: ['/bin/sh', '-c', `echo ran > ${marker}`] });
+    sb.track(c.monitorPid);
+    await sb.runtime.start(id);
+    await waitFor(() => readFile(marker, 'utf8').catch(() => undefined), 'the exit command');
+    assert.equal(await exitOf(id, paths), 0);
+    await sb.runtime.delete(id);
+
+    const bad = newId('badlog');
+    await assert.rejects(
+      sb.runtime.create({ id: bad, name: 'badlog', spec: sb.spec(['true'], { id: bad }), paths: { ...sb.paths(bad), logPath: join(sb.dir, 'missing', 'log') }, stdin: false, tty: false }),
+      /Failed to open log file/,
+    );
+  });
+
   test('watchExits reports each exit once, including exits from before the watch', async () => {
     const seen: string[] = [];
     const first = await create('w1', ['true']);

@@ -137,7 +137,12 @@ export class Sandbox {
     }
     // Let the killed conmons go before their cgroups and dirs.
     for (let i = 0; i < 50 && (await Promise.all([...this.pids].map((p) => isAlive(p)))).some(Boolean); i++) await new Promise((r) => setTimeout(r, 20));
-    await removeCgroup(this.cgroupParent).catch(() => undefined);
+    // A cgroup stays busy for a moment after its last process is reaped.
+    for (let i = 0; i < 50; i++) {
+      const { busy } = await removeCgroup(this.cgroupParent).catch(() => ({ busy: ['?'] }));
+      if (busy.length === 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

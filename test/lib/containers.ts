@@ -1,0 +1,73 @@
+// A private daemon for container tests: a cgroup parent of its own
+// (/joey-it-<pid>-<tag>), so that the host can read each container's cgroup
+// files and nothing is left behind, and a teardown that removes containers,
+// monitors, mounts and cgroups even when the daemon crashed or kept them alive.
+import { TEST_ENGINE, startJoeyd, type Daemon, type DaemonOptions } from './daemon.ts';
+import { removeCgroupTree } from './cgroups.ts';
+import { orphansMentioning, pidAlive } from './host.ts';
+import { waitFor } from './proc.ts';
+
+export interface ContainerDaemon {
+  d: Daemon;
+  /** The daemon's --cgroup-parent, e.g. /joey-it-1234-main. */
+  cgroupParent: string;
+}
+
+export interface ContainerDaemonOptions extends DaemonOptions {
+  /**
+   * Containers must outlive the daemon (joeyd always does this; dockerd
+   * needs --live-restore for it, which this adds for dockerd only).
+   */
+  liveRestore?: boolean;
+}
+
+/** Starts a daemon for container tests: insecure 127.0.0.0/8 registries and a private cgroup parent. */
+export async function startContainerDaemon(tag: string, opts: ContainerDaemonOptions = {}): Promise<ContainerDaemon> {
+  const cgroupParent = `/joey-it-${process.pid}-${tag}`;
+  const engine = opts.engine ?? TEST_ENGINE;
+  const args = [
+    '--insecure-registry', '127.0.0.0/8',
+    '--cgroup-parent', cgroupParent,
+    ...(opts.liveRestore && engine === 'dockerd' ? ['--live-restore'] : []),
+    ...(opts.args ?? []),
+  ];
+  try {
+    return { d: await startJoeyd({ ...opts, args }), cgroupParent };
+  } catch (e) {
+    await removeCgroupTree(cgroupParent);
+    throw e;
+  }
+}
+
+/** `docker rm -f -v` of every container (no-op if the daemon is down). */
+export async function removeAllContainers(d: Daemon): Promise<void> {
+  if (!d.running) return;
+  const ids = (await d.docker(['ps', '-aq', '--no-trunc'], { timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
+  if (ids.length) await d.docker(['rm', '-f', '-v', ...ids], { timeoutMs: 60_000 });
+}
+
+/**
+ * Removes containers, stops the daemon, ends what it left running (container
+ * processes in its cgroup parent; monitors under its exec root), unmounts and
+ * removes its dirs (failing on leaked mounts, as `cleanup` does) and its cgroups.
+ */
+export async function teardownContainerDaemon(cd: ContainerDaemon | undefined): Promise<void> {
+  if (!cd) return;
+  const { d, cgroupParent } = cd;
+  await removeAllContainers(d).catch(() => undefined);
+  await d.stop();
+  const leftCgroups = await removeCgroupTree(cgroupParent);
+  for (const o of await orphansMentioning(d.execRoot)) {
+    try {
+      process.kill(o.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  await waitFor('monitors under the exec root to exit', async () => {
+    for (const o of await orphansMentioning(d.execRoot)) if (await pidAlive(o.pid)) return false;
+    return true;
+  }, 10_000).catch(() => undefined);
+  await d.cleanup();
+  if (leftCgroups.length) throw new Error(`could not remove cgroups:\n${leftCgroups.join('\n')}`);
+}
