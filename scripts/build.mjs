@@ -1,5 +1,8 @@
 // Bundles the two entry points so that joeyd and joey start without resolving
-// hundreds of modules. Native and optional modules stay external.
+// hundreds of modules, and the layer unpacker's worker thread, which needs an
+// entry point of its own: src/archive/pool.ts starts dist/archive-worker.mjs,
+// found from its own place in dist/ or dist/chunks/ (keep those names in
+// step). Native and optional modules stay external.
 import { build } from 'esbuild';
 
 const common = {
@@ -17,7 +20,7 @@ const common = {
 
 await build({
   ...common,
-  entryPoints: { joeyd: 'src/daemon/main.ts', joey: 'src/cli/main.ts' },
+  entryPoints: { joeyd: 'src/daemon/main.ts', joey: 'src/cli/main.ts', 'archive-worker': 'src/archive/worker.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   splitting: true,

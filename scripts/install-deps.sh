@@ -28,6 +28,9 @@ fi
 stamp=node_modules/.joey-lock-stamp
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   echo "installing npm packages"
-  npm_config_nodedir="${npm_config_nodedir:-/usr}" npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: node-unix-socket lists optional per-platform
+  # packages that the registry does not have, which `npm ci` refuses; with the
+  # lock file in place `npm install` still installs exactly the locked versions.
+  npm_config_nodedir="${npm_config_nodedir:-/usr}" npm install --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi

@@ -84,6 +84,9 @@ export interface ExecOptions {
   dir: string;
   /** Detached execs just start; attached ones hand back the attach socket. */
   detach: boolean;
+  /** Attached execs: runs once the attach socket exists and before the
+   * process starts, so that a client connected there misses no output. */
+  beforeStart?: (attachSocket: string) => Promise<void>;
 }
 
 export interface ExecSession {

@@ -85,6 +85,7 @@ export async function conmonExec(opts: ConmonOptions, attach?: { beforeStart: ()
   try {
     if (attach) {
       const start = child.stdio[4] as Writable;
+      start.on('error', () => {}); // EPIPE when conmon died: the sync pipe tells why
       const ready = new JsonLines((child.stdio as unknown as Readable[])[5]!);
       try {
         // First byte: conmon reads it before forking (podman moves conmon into a cgroup here).
@@ -93,7 +94,15 @@ export async function conmonExec(opts: ConmonOptions, attach?: { beforeStart: ()
         if (!msg || msg.data !== 0) {
           dataOf(msg ?? { data: -1 }, 'exec attach', await failureDetail(sp, msg));
         }
-        await attach.beforeStart();
+        try {
+          await attach.beforeStart();
+        } catch (e) {
+          // conmon would take EOF on the start pipe as a go: stop it instead.
+          await sp.exit.catch(() => 0);
+          killQuietly(opts.conmonPidFile);
+          start.destroy();
+          throw e;
+        }
         // Second byte: the daemonized conmon now runs `runc exec`.
         start.end('1');
       } finally {
@@ -192,6 +201,17 @@ async function failureDetail(sp: Spawned, msg: SyncMessage | undefined): Promise
 function dataOf(msg: SyncMessage | undefined, what: string, detail: string): number {
   if (msg && typeof msg.data === 'number' && msg.data >= 0) return msg.data;
   throw internal(`OCI runtime ${what} failed: ${detail}`);
+}
+
+/** conmon is a session leader (setsid); its child that will exec runc waits in
+ * the same process group, so kill the group, not only conmon. */
+function killQuietly(pidFile: string | undefined): void {
+  try {
+    const pid = readConmonPid(pidFile);
+    if (pid > 0) process.kill(-pid, 'SIGKILL');
+  } catch {
+    // no pidfile or already gone
+  }
 }
 
 function readConmonPid(file: string | undefined): number {

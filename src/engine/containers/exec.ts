@@ -74,7 +74,7 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
       dir: join(paths.bundle, 'execs', execId.slice(0, 12)),
       detach,
       ...(pipe ? { beforeStart: (socket: string) => pipe.connect(socket) } : {}),
-    } as Parameters<ReturnType<typeof cx.runtimeOf>['exec']>[1]);
+    });
   } catch (e) {
     ex.running = false;
     ex.exitCode = 126;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { is } from '../../errdefs/index.ts';
-import { AttachConnection, resizeTerminal } from '../../sys/attach.ts';
+import { AttachConnection } from '../../sys/attach.ts';
 import { cgroupPaths, readCgroupLimits } from '../../sys/cgroups.ts';
 import { isAlive } from '../../sys/proc.ts';
 import type { AttachPacket } from '../../sys/attach.ts';
@@ -149,12 +149,17 @@ describe('ConmonRuntime (conmon + runc)', { skip }, () => {
     await sb.runtime.delete(id);
   });
 
-  test('tty: the size set through ctl is what the container sees', async () => {
-    const { id, paths } = await create('tty', ['stty', 'size'], { tty: true });
-    await sb.runtime.resize(paths, 40, 100);
+  test('tty: a resize through ctl reaches the running container', async () => {
+    // The ctl FIFO is asynchronous: poll the size until the new one shows.
+    const { id, paths } = await create('tty', ['sh', '-c', 'while :; do stty size; sleep 0.02; done'], { tty: true });
     await sb.runtime.start(id);
-    assert.equal(await exitOf(id, paths), 0);
-    assert.match(await readFile(paths.logPath, 'utf8'), / stdout F 40 100\r$/m);
+    const logShows = (size: string) => waitFor(async () => ((await readFile(paths.logPath, 'utf8')).includes(` stdout F ${size}\r\n`) ? true : undefined), size);
+    await sb.runtime.resize(paths, 40, 100);
+    await logShows('40 100');
+    await sb.runtime.resize(paths, 25, 80);
+    await logShows('25 80');
+    await sb.runtime.kill(id, 'KILL');
+    assert.equal(await exitOf(id, paths), 137);
     await sb.runtime.delete(id);
   });
 
@@ -207,19 +212,44 @@ describe('ConmonRuntime (conmon + runc)', { skip }, () => {
 
     let tconn: AttachConnection | undefined;
     const t = await sb.runtime.exec(id, {
-      process: { ...process0, args: ['stty', 'size'] },
+      process: { ...process0, args: ['sh', '-c', 'while :; do stty size; sleep 0.02; done'] },
       tty: true,
       stdin: false,
       dir: execDir('t'),
       detach: false,
       beforeStart: async (sock) => {
-        await resizeTerminal(join(execDir('t'), 'ctl'), 30, 90);
         tconn = await AttachConnection.connect(sock);
       },
     });
     sb.track(t.monitorPid);
-    assert.equal((await collect(tconn!)).out, '30 90\r\n');
-    assert.equal(await t.exited, 0);
+    await t.resize(30, 90);
+    let seen = '';
+    for await (const p of tconn!.packets()) {
+      assert.equal(p.stream, 1); // a tty has one stream
+      seen += p.data.toString();
+      if (seen.includes('30 90\r\n')) break;
+    }
+    tconn!.close();
+    process.kill(t.pid, 'SIGKILL'); // a host pid
+    assert.equal(await t.exited, 137);
+
+    // A failed attach stops the exec before it runs.
+    const marker = join(sb.rootfs, 'tmp', `ran-${id}`);
+    await assert.rejects(
+      sb.runtime.exec(id, {
+        process: { ...process0, args: ['sh', '-c', `echo > /tmp/ran-${id}`] },
+        tty: false,
+        stdin: false,
+        dir: execDir('x'),
+        detach: false,
+        beforeStart: async () => {
+          throw new Error('client went away');
+        },
+      }),
+      /client went away/,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    await assert.rejects(readFile(marker), { code: 'ENOENT' });
 
     await assert.rejects(
       sb.runtime.exec(id, { process: { ...process0, args: ['/nonexistent'] }, tty: false, stdin: false, dir: execDir('f'), detach: true }),
@@ -258,6 +288,9 @@ describe('ConmonRuntime (conmon + runc)', { skip }, () => {
       return p.length >= 3 ? p : undefined;
     }, 'three processes');
     assert.ok(pids.includes(st.pid));
+
+    const viaRunc = await sb.runtime.runc.stats(id); // the fallback source agrees
+    assert.equal(viaRunc.memory?.usage?.limit, 96 * MiB);
 
     const s = await sb.runtime.stats(id);
     assert.ok(s.memory.usage > 0);

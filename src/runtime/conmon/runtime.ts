@@ -8,6 +8,7 @@ import { access, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { internal, notFound } from '../../errdefs/index.ts';
 import { reopenLog, resizeTerminal } from '../../sys/attach.ts';
+import { toOciJson } from '../spec/json.ts';
 import { type CgroupPaths, cgroupPaths, cgroupPathsOfPid, cgroupProcs, readCgroupStats } from '../../sys/cgroups.ts';
 import { conmonCreate, conmonExec } from '../../sys/conmon.ts';
 import { isAlive, processStartTime, readProcStat } from '../../sys/proc.ts';
@@ -68,15 +69,12 @@ export class ConmonRuntime implements OciRuntime {
     // runc refuses a console socket unless process.terminal matches -t.
     let spec = opts.spec;
     if (spec.process && !!spec.process.terminal !== opts.tty) spec = { ...spec, process: { ...spec.process, terminal: opts.tty } };
-    prepareDir(b, [
-      // Leftovers of an earlier run would be read as this run's exit or OOM,
-      // and a stale FIFO or socket would be reused.
-      join(paths.exitDir, id),
-      join(paths.persistDir, 'exit'),
-      join(paths.persistDir, 'oom'),
-      ...['oom', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid'].map((f) => join(b, f)),
-    ], [paths.persistDir, paths.exitDir]);
-    writeFileSync(join(b, 'config.json'), JSON.stringify(spec));
+    // Leftovers of an earlier run would be read as this run's exit or OOM, and
+    // a stale FIFO or socket would be reused.
+    const stale = [join(paths.exitDir, id), join(paths.persistDir, 'exit'), join(paths.persistDir, 'oom')];
+    for (const f of ['oom', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid']) stale.push(join(b, f));
+    prepareDir(b, stale, [paths.persistDir, paths.exitDir]);
+    writeFileSync(join(b, 'config.json'), toOciJson(spec));
     const cgroupsPath = (spec.linux as { cgroupsPath?: unknown } | undefined)?.cgroupsPath;
     if (typeof cgroupsPath === 'string') this.cgroupsPaths.set(id, cgroupsPath);
     this.cgroups.delete(id);
@@ -95,6 +93,7 @@ export class ConmonRuntime implements OciRuntime {
         logSizeMax: opts.logSizeMax,
         conmonPidFile: join(b, 'conmon.pid'),
         stdin: opts.stdin,
+        leaveStdinOpen: opts.leaveStdinOpen,
         tty: opts.tty,
         exitCommand: opts.exitCommand,
         cwd: b,
@@ -166,7 +165,7 @@ export class ConmonRuntime implements OciRuntime {
     const sessionId = basename(dir);
     const spec = join(dir, 'process.json');
     prepareDir(dir, [id, 'attach', 'ctl', 'winsz', 'oom', 'pid', 'conmon.pid'].map((f) => join(dir, f)));
-    writeFileSync(spec, JSON.stringify({ ...opts.process, terminal: opts.tty }));
+    writeFileSync(spec, toOciJson({ ...opts.process, terminal: opts.tty }));
     const attached = !opts.detach;
     // Attach and resize channels only when someone will use them: a detached
     // exec without a tty needs neither.
