@@ -10,12 +10,17 @@ JOEYD_PID=""
 REG_PID=""
 
 cleanup() {
+  if [ -n "$JOEYD_PID" ] && [ -S "$SOCK" ]; then
+    DOCKER_HOST="unix://$SOCK" docker rm -f $(DOCKER_HOST="unix://$SOCK" docker ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+  fi
   [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null || true
   if [ -n "$JOEYD_PID" ]; then
     kill -TERM "$JOEYD_PID" 2>/dev/null || true
     wait "$JOEYD_PID" 2>/dev/null || true
   fi
   rm -rf "$ROOT"
+  for d in /sys/fs/cgroup/*/joey-demo /sys/fs/cgroup/joey-demo; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+  true
 }
 trap cleanup EXIT
 
@@ -32,7 +37,7 @@ joey version
 step "make a rootfs from the host's busybox and import it"
 mkdir -p "$ROOT/rootfs/bin" "$ROOT/rootfs/etc" "$ROOT/rootfs/tmp"
 cp /bin/busybox "$ROOT/rootfs/bin/busybox"
-for app in sh ls cat echo uname id hostname; do ln -s busybox "$ROOT/rootfs/bin/$app"; done
+for app in sh ls cat echo uname id hostname sleep ps; do ln -s busybox "$ROOT/rootfs/bin/$app"; done
 echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/rootfs/etc/passwd"
 echo 'hello from a joey image' >"$ROOT/rootfs/etc/motd"
 tar -C "$ROOT/rootfs" -czf "$ROOT/rootfs.tar.gz" .
@@ -66,6 +71,14 @@ echo "+ docker save | docker load"
 docker save -o "$ROOT/saved.tar" "127.0.0.1:$PORT/demo/busybox:1"
 docker rmi "127.0.0.1:$PORT/demo/busybox:1" >/dev/null
 docker load -i "$ROOT/saved.tar"
+
+step "run a container from it: conmon + runc, a memory limit, the engine's own /etc/hostname"
+docker run --rm --network none --memory 64m --hostname demo-box --cgroup-parent /joey-demo "127.0.0.1:$PORT/demo/busybox:1" \
+  sh -c 'cat /etc/motd; echo "hostname: $(hostname)"; echo "memory limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"'
+docker run -d --name demo-sleeper --network none --cgroup-parent /joey-demo "127.0.0.1:$PORT/demo/busybox:1" sleep 300 >/dev/null
+echo "+ docker exec demo-sleeper ps"; docker exec demo-sleeper ps
+echo "+ docker ps"; docker ps
+docker rm -f demo-sleeper >/dev/null
 
 step "metrics"
 curl -s --unix-socket "$SOCK" http://joey/metrics | grep -E '^joey_(images|image_pulls_total|image_pushes_total) '

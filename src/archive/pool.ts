@@ -69,15 +69,21 @@ export class ArchiveWorker {
 }
 
 const idle: ArchiveWorker[] = [];
+const all = new Set<ArchiveWorker>();
 
 function forget(w: ArchiveWorker): void {
+  all.delete(w);
   const i = idle.indexOf(w);
   if (i !== -1) idle.splice(i, 1);
 }
 
 /** A worker for one job: an idle one, or a new one (whose start overlaps the job's first messages). */
 export function acquireWorker(l: JobListener): ArchiveWorker {
-  const w = idle.pop() ?? new ArchiveWorker(forget);
+  let w = idle.pop();
+  if (!w) {
+    w = new ArchiveWorker(forget);
+    all.add(w);
+  }
   w.attach(l);
   return w;
 }
@@ -102,9 +108,10 @@ export function idleWorkers(): number {
   return idle.length;
 }
 
-/** Ends the idle workers (tests; a process may also just exit). */
-export async function closeIdleWorkers(): Promise<void> {
-  await Promise.all(idle.splice(0).map((w) => w.terminate()));
+/** Ends every worker; the jobs of busy ones fail (tests; a process may also just exit). */
+export async function terminateWorkers(): Promise<void> {
+  idle.length = 0;
+  await Promise.all([...all].map((w) => w.terminate()));
 }
 
 function startThread(): Worker {
@@ -113,9 +120,15 @@ function startThread(): Worker {
   if (here.endsWith('.ts')) {
     // The source tree under tsx (tests, development). On Node 20 tsx's hooks
     // do not reach a worker's entry module, so a bootstrap registers them.
-    const api = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./worker.ts', here).href;
-    const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+    const entry = new URL('./worker.ts', here);
+    let api: string | undefined;
+    try {
+      api = import.meta.resolve('tsx/esm/api');
+    } catch {
+      // No tsx: a runtime that loads .ts files by itself.
+    }
+    if (api === undefined) return new Worker(entry, { name });
+    const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
     return new Worker(boot, { eval: true, name });
   }
   // The bundle (scripts/build.mjs): this code is in dist/ or dist/chunks/,

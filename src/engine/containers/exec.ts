@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { conflict, notFound, invalid } from '../../errdefs/index.ts';
-import { capabilitySets, detectHost, resolveCapabilities, resolveUser } from '../../runtime/spec/index.ts';
+import { DEFAULT_PATH, capabilitySets, detectHost, resolveCapabilities, resolveUser } from '../../runtime/spec/index.ts';
 import type { OciProcess } from '../../runtime/types.ts';
 import { log } from '../../util/log.ts';
 import { AttachPipe } from './attach.ts';
@@ -51,6 +51,7 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
   const host = detectHost();
   const caps = resolveCapabilities({ capAdd: c.hostConfig.CapAdd, capDrop: c.hostConfig.CapDrop, privileged: !!(c.hostConfig.Privileged || cfg.Privileged), capLastCap: host.capLastCap });
   const env = mergeEnv(mergeEnv(c.config.Env ?? [], tty ? ['TERM=xterm'] : []), cfg.Env ?? []);
+  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/'}`);
   const process: OciProcess = {
     terminal: tty,
