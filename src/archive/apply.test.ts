@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { JoeyError } from '../errdefs/index.ts';
 import { run } from '../sys/exec.ts';
 import { getXattr } from '../sys/xattr.ts';
 import { applyLayer } from './apply.ts';
-import { gzip, makeTar, paxEntry, sandbox, sha256 } from './test-fixtures.ts';
+import { idleWorkers, terminateWorkers } from './pool.ts';
+import { gzip, makeTar, paxEntry, rawEntry, sandbox, sha256 } from './test-fixtures.ts';
 import type { RawBlocks, Sandbox, TestEntry } from './test-fixtures.ts';
 
 const T2001 = new Date('2001-02-03T04:05:06Z');
@@ -563,5 +565,122 @@ describe('applyLayer: stream', () => {
     const input = Readable.from([tar]);
     await assert.rejects(applyLayer(input, s.layer, { signal: AbortSignal.abort() }), { kind: 'canceled' });
     assert.ok(input.destroyed);
+  });
+});
+
+describe('applyLayer: worker threads', () => {
+  after(() => terminateWorkers());
+
+  test('workers are reused, one per concurrent layer', async () => {
+    await terminateWorkers();
+    const tar = await makeTar([{ name: 'a/f', data: 'x' }]);
+    for (let i = 0; i < 3; i++) await apply(tar);
+    assert.equal(idleWorkers(), 1);
+    const boxes = await Promise.all([0, 1, 2].map(() => sandbox()));
+    try {
+      const tars = await Promise.all([0, 1, 2].map((i) => makeTar([{ name: `f${i}`, data: Buffer.alloc(300_000 + i, i) }])));
+      const results = await Promise.all(boxes.map((b, i) => applyLayer(Readable.from([gzip(tars[i]!)]), b.layer)));
+      for (const [i, r] of results.entries()) {
+        assert.equal(r.diffId, sha256(tars[i]!));
+        assert.equal((await fsp.stat(join(boxes[i]!.layer, `f${i}`))).size, 300_000 + i);
+      }
+      assert.equal(idleWorkers(), 3);
+    } finally {
+      await Promise.all(boxes.map((b) => b.cleanup()));
+    }
+  });
+
+  test("the daemon's event loop stays free while a layer is unpacked", async () => {
+    const entries: TestEntry[] = [];
+    for (let i = 0; i < 3000; i++) entries.push({ name: `d${i % 30}/f${i}`, data: Buffer.alloc(2000, i) });
+    const tar = gzip(await makeTar(entries));
+    const s = await fresh();
+    const elu0 = performance.eventLoopUtilization();
+    await applyLayer(Readable.from([tar]), s.layer);
+    const elu = performance.eventLoopUtilization(elu0);
+    // Unpacked on this thread, the loop would be busy nearly all the time.
+    assert.ok(elu.utilization < 0.5, `event loop utilization ${elu.utilization.toFixed(2)}`);
+    assert.equal((await fsp.readdir(join(s.layer, 'd7'))).length, 100);
+  });
+
+  test('the input is read at most a bounded window ahead of the worker', async () => {
+    const size = 48 << 20;
+    const header = rawEntry({ name: 'big', typeflag: '0', size }).raw;
+    const chunk = Buffer.alloc(64 << 10, 0x5a);
+    let produced = 0;
+    let seen = 0;
+    let ahead = 0;
+    let sent = 0;
+    const input = new Readable({
+      highWaterMark: 64 << 10,
+      read() {
+        ahead = Math.max(ahead, produced - seen);
+        if (sent === 0) {
+          sent = 1;
+          produced += header.length;
+          this.push(header);
+        } else if (produced < header.length + size) {
+          produced += chunk.length;
+          this.push(chunk);
+        } else {
+          this.push(Buffer.alloc(1024));
+          this.push(null);
+        }
+      },
+    });
+    const s = await fresh();
+    const result = await applyLayer(input, s.layer, { onProgress: (n) => (seen = n) });
+    assert.equal(result.size, size);
+    assert.equal((await fsp.stat(join(s.layer, 'big'))).size, size);
+    assert.ok(ahead <= 10 << 20, `read ${ahead} bytes ahead of the worker`);
+  });
+
+  test('a worker that dies fails the apply; the next one gets a new worker', async () => {
+    const s = await fresh();
+    const input = new PassThrough();
+    let started!: () => void;
+    const progressed = new Promise<void>((resolve) => (started = resolve));
+    const p = applyLayer(input, s.layer, { onProgress: () => started() });
+    input.write(await makeTar([{ name: 'a', data: 'x' }]).then((t) => t.subarray(0, 1024)));
+    await progressed;
+    const outcome = assert.rejects(p, (err: JoeyError) => {
+      assert.equal(err.kind, 'internal');
+      assert.match(err.message, /layer worker died/);
+      return true;
+    });
+    await terminateWorkers();
+    await outcome;
+    assert.ok(input.destroyed);
+    const { at } = await apply([{ name: 'after', data: 'ok' }]);
+    assert.equal(await fsp.readFile(at('after'), 'utf8'), 'ok');
+  });
+
+  test('a throwing progress callback fails the apply', async () => {
+    const s = await fresh();
+    const input = Readable.from([await makeTar([{ name: 'f', data: 'x' }])]);
+    const onProgress = () => {
+      throw new Error('display gone');
+    };
+    await assert.rejects(applyLayer(input, s.layer, { onProgress }), /display gone/);
+    assert.ok(input.destroyed);
+  });
+
+  test('abort in the middle of a big file closes it', async () => {
+    const fds = async () => (await fsp.readdir('/proc/self/fd')).length;
+    await apply([{ name: 'warm', data: 'x' }]); // a worker is started and idle
+    const before = await fds();
+    const s = await fresh();
+    const tar = await makeTar([{ name: 'big', data: Buffer.alloc(3_000_000, 1) }]);
+    const input = new PassThrough();
+    const ac = new AbortController();
+    let half!: () => void;
+    const halfway = new Promise<void>((resolve) => (half = resolve));
+    const p = applyLayer(input, s.layer, { signal: ac.signal, onProgress: (n) => n > 1_000_000 && half() });
+    input.write(tar.subarray(0, 2_000_000));
+    await halfway;
+    ac.abort();
+    await assert.rejects(p, { kind: 'canceled' });
+    assert.ok(input.destroyed);
+    assert.equal(await fds(), before, 'file descriptors left open');
   });
 });

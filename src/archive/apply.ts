@@ -81,14 +81,15 @@ class Forward {
           n += b.length;
         }
         if (n === 0) return;
-        // A copy: the input's buffers may be shared (a pool, a tee into the content store).
-        const buf = new ArrayBuffer(n);
-        const view = new Uint8Array(buf);
+        // A copy: the input's buffers may be shared (a pool, a tee into the
+        // content store). allocUnsafeSlow: its own ArrayBuffer, not zeroed.
+        const copy = Buffer.allocUnsafeSlow(n);
         let off = 0;
         for (const p of parts) {
-          view.set(p, off);
+          copy.set(p, off);
           off += p.length;
         }
+        const buf = copy.buffer as ArrayBuffer;
         this.inFlight += n;
         this.worker!.post({ t: 'data', job: this.job, buf }, [buf]);
       }
@@ -125,7 +126,13 @@ class Forward {
         this.pump();
         return;
       case 'progress':
-        if (!this.failure) this.opts.onProgress?.(m.total);
+        if (this.failure) return;
+        try {
+          this.opts.onProgress?.(m.total);
+        } catch (err) {
+          // As if thrown by the apply itself, not out of a message handler.
+          this.fail(wrap(err, 'layer progress'));
+        }
         return;
       case 'log':
         log.warn(m.msg, m.fields);

@@ -29,5 +29,8 @@ export interface ApplyResult {
  * entry: absolute paths, `..` escapes, an entry whose parent is a symlink,
  * hardlinks whose target is outside the layer or not yet extracted, device
  * nodes. Nothing outside `dir` is ever created, changed or followed.
+ *
+ * The work happens in a worker thread; once the promise settles, the worker
+ * no longer touches `dir`.
  */
 export type ApplyLayer = (input: Readable, dir: string, opts?: ApplyOptions) => Promise<ApplyResult>;

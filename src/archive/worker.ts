@@ -98,7 +98,10 @@ class Job {
         reader.push(chunk);
         for (let tok = reader.next(); tok !== undefined; tok = reader.next()) {
           const pending = this.writer.token(tok);
-          if (pending) await pending;
+          if (pending === undefined) continue;
+          // Only here (and between chunks) can an abort message have come in.
+          await pending;
+          if (this.stopped) throw this.stopped;
         }
         if (this.stopped) throw this.stopped;
       }

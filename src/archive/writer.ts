@@ -10,7 +10,6 @@
 // only we write to it), which replaces the lstat calls other unpackers make
 // and tells a symlink parent apart without ever following it.
 import * as fs from 'node:fs';
-import { constants as fsc } from 'node:fs';
 import { JoeyError, dataLoss, invalid, wrap } from '../errdefs/index.ts';
 import { makeFifo, mknodWhiteouts } from '../sys/mknod.ts';
 import { setOpaque, setXattrsBatch } from '../sys/xattr.ts';
@@ -21,7 +20,8 @@ import type { TarEntry, TarToken } from './tar-reader.ts';
 const S_ISGID = 0o2000;
 const SPECIAL_BITS = 0o7000;
 /** O_EXCL: the path is known to be free, and an O_CREAT|O_EXCL open never follows a symlink. */
-const CREATE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+const CREATE_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
 
 /** Where the writer's warnings go (the worker forwards them to the daemon's log). */
 export type Warn = (msg: string, fields: Record<string, unknown>) => void;

@@ -207,9 +207,6 @@ export function monitorTtySize(cli: Cli, resizePath: string, initial?: { rows: n
   return () => (out as unknown as NodeJS.EventEmitter).removeListener('resize', onResize);
 }
 
-// SIGCHLD, SIGPIPE and SIGURG stay with us, as in docker's ForwardAllSignals.
-export const FORWARDED_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR2', 'SIGALRM', 'SIGTSTP', 'SIGCONT', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH'];
-
 /** Passes the signals we receive on to the container (`--sig-proxy`). */
 export function forwardSignals(cli: Cli, containerId: string): () => void {
   const sub = cli.io.onSignal;

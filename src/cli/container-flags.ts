@@ -17,8 +17,13 @@ export const CONTAINER_FLAGS: OptSpec[] = [
   { flags: '--cgroup-parent <string>', desc: 'Optional parent cgroup for the container' },
   {
     flags: '--cgroupns <string>',
-    desc:
-      "Cgroup namespace to use (host|private)\n                                     'host':    Run the container in the Docker host's cgroup namespace\n                                     'private': Run the container in its own private cgroup namespace\n                                     '':        Use the cgroup namespace as configured by the\n                                                default-cgroupns-mode option on the daemon (default)",
+    desc: [
+      'Cgroup namespace to use (host|private)',
+      "'host':    Run the container in the Docker host's cgroup namespace",
+      "'private': Run the container in its own private cgroup namespace",
+      "'':        Use the cgroup namespace as configured by the",
+      '           default-cgroupns-mode option on the daemon (default)',
+    ].join('\n'),
   },
   { flags: '--cidfile <string>', desc: 'Write the container ID to the file' },
   { flags: '--cpu-count <int>', desc: 'CPU count (Windows only)', kind: 'int', hidden: true },
@@ -39,7 +44,7 @@ export const CONTAINER_FLAGS: OptSpec[] = [
   list('--device-write-iops <list>', 'Limit write rate (IO per second) to a device', { kind: 'iops-device' }),
   list('--disk-quota <list>', 'Set disk quota for the container ("size" or "path=size")'),
   list('--dns <list>', 'Set custom DNS servers', { kind: 'ip' }),
-  list('--dns-opt <list>', 'Set DNS options', { hidden: true }),
+  list('--dns-opt <list>', 'Set DNS options', { hidden: true, aliasOf: '--dns-option' }),
   list('--dns-option <list>', 'Set DNS options'),
   list('--dns-search <list>', 'Set custom DNS search domains', { kind: 'dns-search' }),
   { flags: '--domainname <string>', desc: 'Container NIS domain name' },
@@ -83,8 +88,8 @@ export const CONTAINER_FLAGS: OptSpec[] = [
   { flags: '--memory-swap <bytes>', desc: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", kind: 'swap' },
   { flags: '--memory-swappiness <int>', desc: 'Tune container memory swappiness (0 to 100)', defaultText: '-1', kind: 'int' },
   list('--mount <mount>', 'Attach a filesystem mount to the container', { kind: 'mount' }),
-  list('--net <network>', 'Connect a container to a network', { hidden: true, kind: 'network' }),
-  list('--net-alias <list>', 'Add network-scoped alias for the container', { hidden: true }),
+  list('--net <network>', 'Connect a container to a network', { hidden: true, kind: 'network', aliasOf: '--network' }),
+  list('--net-alias <list>', 'Add network-scoped alias for the container', { hidden: true, aliasOf: '--network-alias' }),
   list('--network <network>', 'Connect a container to a network', { kind: 'network' }),
   list('--network-alias <list>', 'Add network-scoped alias for the container'),
   { flags: '--no-healthcheck', desc: 'Disable any container-specified HEALTHCHECK' },
@@ -155,4 +160,11 @@ export const UPDATE_FLAGS: OptSpec[] = [
   { flags: '--memory-swap <bytes>', desc: 'Swap limit equal to memory plus swap: -1 to enable unlimited swap', kind: 'swap' },
   { flags: '--pids-limit <int>', desc: 'Tune container pids limit (set -1 for unlimited)', kind: 'int' },
   { flags: '--restart <string>', desc: 'Restart policy to apply when a container exits' },
+];
+
+/** `stop` and `restart`. */
+export const STOP_FLAGS: OptSpec[] = [
+  { flags: '-s, --signal <string>', desc: 'Signal to send to the container' },
+  { flags: '-t, --timeout <int>', desc: 'Seconds to wait before killing the container', kind: 'int' },
+  { flags: '--time <int>', desc: 'Seconds to wait before killing the container (deprecated: use --timeout)', kind: 'int', hidden: true },
 ];

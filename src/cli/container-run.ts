@@ -25,9 +25,11 @@ export function runStatusError(err: unknown): StatusError {
 }
 
 /** POST /wait with the condition; resolves once the daemon has taken it
- * (headers back), and gives the exit status later, as docker's ContainerWait. */
-export async function waitExit(cli: Cli, id: string, condition: 'next-exit' | 'removed' | undefined): Promise<{ status: Promise<number> }> {
-  const res = await cli.client.stream('POST', `/containers/${escapePath(id)}/wait`, { query: { condition } });
+ * (headers back), and gives the exit status later, as docker's ContainerWait.
+ * `cancel` gives up waiting without a word (the user detached). */
+export async function waitExit(cli: Cli, id: string, condition: 'next-exit' | 'removed' | undefined): Promise<{ status: Promise<number>; cancel: () => void }> {
+  const abort = new AbortController();
+  const res = await cli.client.stream('POST', `/containers/${escapePath(id)}/wait`, { query: { condition }, signal: abort.signal });
   const status = (async () => {
     const chunks: Buffer[] = [];
     try {
@@ -40,11 +42,18 @@ export async function waitExit(cli: Cli, id: string, condition: 'next-exit' | 'r
       }
       return result.StatusCode ?? 0;
     } catch (err) {
+      if (abort.signal.aborted) return 0;
       cli.err(`ERRO[0000] error waiting for container: ${displayError(err)}\n`);
       return 125;
     }
   })();
-  return { status };
+  return {
+    status,
+    cancel: () => {
+      abort.abort();
+      res.destroy();
+    },
+  };
 }
 
 export function attachQuery(o: { stdin: boolean; stdout: boolean; stderr: boolean; detachKeys?: string }) {
@@ -109,7 +118,8 @@ export async function runRun(cli: Cli, image: string, args: string[], opts: RunO
     );
 
     const autoRemove = body.HostConfig.AutoRemove === true;
-    const { status } = await waitExit(cli, id, autoRemove ? 'removed' : 'next-exit');
+    const { status, cancel: stopWaiting } = await waitExit(cli, id, autoRemove ? 'removed' : 'next-exit');
+    stops.push(stopWaiting);
     await startOrFail(cli, id, () => {
       cancel.abort();
       return streamResult;

@@ -56,7 +56,8 @@ async function startAttached(cli: Cli, name: string, opts: StartOptions): Promis
       () => undefined,
       (err: unknown) => err,
     );
-    const { status } = await waitExit(cli, c.Id, c.HostConfig.AutoRemove ? 'removed' : 'next-exit');
+    const { status, cancel: stopWaiting } = await waitExit(cli, c.Id, c.HostConfig.AutoRemove ? 'removed' : 'next-exit');
+    stops.push(stopWaiting);
     try {
       await cli.client.post(containerPath(c.Id, '/start'));
     } catch (err) {

@@ -10,7 +10,7 @@
 import type { Socket } from 'node:net';
 import tar from 'tar-stream';
 import type { ServerResponse } from 'node:http';
-import { apiError, json, jsonLines, upgraded } from '../client/fake-api.ts';
+import { apiError, json, jsonLines, upgradeError, upgraded } from '../client/fake-api.ts';
 import type { FakeApi, RecordedRequest } from '../client/fake-api.ts';
 import { frame } from './stdcopy.ts';
 import { PULL_STREAM } from './fake-daemon.ts';
@@ -241,10 +241,7 @@ export function containerDaemon(api: FakeApi, opts: { images?: string[] } = {}):
 
   api.upgrade('POST', /^\/containers\/[^/]+\/attach$/, (req, socket) => {
     const c = byPath(req);
-    if (!c) {
-      socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 31\r\n\r\n{"message":"No such container"}');
-      return;
-    }
+    if (!c) return upgradeError(404, `No such container: ${req.path.split('/')[2]}`)(req, socket);
     upgraded(socket, !c.body.Tty);
     // the streams asked for: dockerd sends no stderr to an attach without stderr=1
     (socket as Socket & { streams?: Set<number> }).streams = new Set([req.query.get('stdout') === '1' ? 1 : 0, req.query.get('stderr') === '1' ? 2 : 0]);
@@ -256,7 +253,8 @@ export function containerDaemon(api: FakeApi, opts: { images?: string[] } = {}):
     }
   });
 
-  api.route('GET', '/containers/json', json(containerList()));
+  api.route('GET', '/containers/json', (req, res) => json(containerList())(req, res));
+  api.route('GET', '/info', json({ OSType: 'linux', Swarm: { ControlAvailable: false, LocalNodeState: 'inactive' } }));
 
   api.route('GET', /^\/containers\/[^/]+\/logs$/, (req, res) => {
     const c = byPath(req);
@@ -295,10 +293,10 @@ export function containerDaemon(api: FakeApi, opts: { images?: string[] } = {}):
       res.end(JSON.stringify(statsSample(c.name, c.id)) + '\n');
       return;
     }
-    let n = 0;
+    // the same numbers every time, so that any frame shows the same table
     const tick = () => {
       if (res.destroyed) return;
-      res.write(JSON.stringify(statsSample(c.name, c.id, n++)) + '\n');
+      res.write(JSON.stringify(statsSample(c.name, c.id)) + '\n');
       setTimeout(tick, 200).unref();
     };
     tick();
@@ -421,10 +419,7 @@ export function containerDaemon(api: FakeApi, opts: { images?: string[] } = {}):
   api.upgrade('POST', /^\/exec\/[^/]+\/start$/, (req, socket) => {
     const execId = req.path.split('/')[2]!;
     const e = d.execs.get(execId);
-    if (!e) {
-      socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n{"message":"No such exec"}\n');
-      return;
-    }
+    if (!e) return upgradeError(404, `No such exec instance: ${execId}`)(req, socket);
     upgraded(socket, !e.body.Tty);
     void execRun(execId, () => [socket], e.body.AttachStdin ? socket : undefined).then(() => socket.end());
   });

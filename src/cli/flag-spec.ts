@@ -38,6 +38,9 @@ export interface OptSpec {
   collect?: 'list' | 'filter';
   hidden?: boolean;
   kind?: FlagKind;
+  /** Another name of a flag ("--net" of "--network"): its values go to the
+   * same list, in the order given. */
+  aliasOf?: string;
 }
 
 /** "-m, --memory" from "-m, --memory <bytes>": the name pflag's errors use. */

@@ -9,9 +9,23 @@ for (const s of [process.stdout, process.stderr]) {
   });
 }
 
+// What --sig-proxy passes on: everything but SIGCHLD, SIGPIPE and the
+// signals Node keeps for itself.
+const PROXIED = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR2', 'SIGALRM', 'SIGTSTP', 'SIGCONT', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH'] as const;
+
+function onSignal(handler: (signal: string) => void): () => void {
+  const listeners = PROXIED.map((sig) => [sig, () => handler(sig)] as const);
+  for (const [sig, fn] of listeners) process.on(sig, fn);
+  return () => {
+    for (const [sig, fn] of listeners) process.removeListener(sig, fn);
+  };
+}
+
 process.exitCode = await runCli(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
+  onSignal,
+  cwd: process.cwd(),
 });

@@ -7,7 +7,7 @@ import type { Cli, CliIo, GlobalOptions } from './context.ts';
 import { VERSION } from './build-info.ts';
 import { parseFilterArg } from './filters.ts';
 import type { OptSpec } from './flag-spec.ts';
-import { CONTAINER_FLAGS, CREATE_FLAGS, RUN_FLAGS, UPDATE_FLAGS } from './container-flags.ts';
+import { CONTAINER_FLAGS, CREATE_FLAGS, RUN_FLAGS, STOP_FLAGS, UPDATE_FLAGS } from './container-flags.ts';
 
 // Options are typed by each command module; here they are passed through.
 type Opts = Record<string, any>;
@@ -30,6 +30,7 @@ interface CmdSpec {
 const FORMAT_HELP = "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or 'TEMPLATE'";
 const INSPECT_FORMAT_HELP = "Format output using a custom template: 'json' or 'TEMPLATE'";
 const quiet: OptSpec = { flags: '-q, --quiet', desc: 'Suppress verbose output' };
+const trustFlag: OptSpec = { flags: '--disable-content-trust', desc: 'Skip image verification', default: true, hidden: true };
 const detachKeys: OptSpec = { flags: '--detach-keys <string>', desc: 'Override the key sequence for detaching a container' };
 const CONTAINERS = 'CONTAINER [CONTAINER...]';
 
@@ -44,19 +45,12 @@ const checkWith =
 
 const RUN_OPTIONS: OptSpec[] = [...CONTAINER_FLAGS, ...CREATE_FLAGS.filter((o) => !o.flags.startsWith('--pull')), ...RUN_FLAGS];
 const CREATE_OPTIONS: OptSpec[] = [...CONTAINER_FLAGS, ...CREATE_FLAGS];
-const STOP_OPTIONS: OptSpec[] = [
-  { flags: '-s, --signal <string>', desc: 'Signal to send to the container' },
-  { flags: '-t, --timeout <int>', desc: 'Seconds to wait before killing the container', kind: 'int' },
-  { flags: '--time <int>', desc: 'Seconds to wait before killing the container (deprecated: use --timeout)', kind: 'int', hidden: true },
-];
 
-/** docker's --time: still accepted, with cobra's deprecation notice. */
+/** docker's --time: still accepted, with cobra's deprecation notice (on stdout, as cobra prints it). */
 function deprecatedTime(cli: Cli, o: Opts): Opts {
-  if (o.time !== undefined) cli.err('Flag --time has been deprecated, use --timeout instead\n');
+  if (o.time !== undefined) cli.out('Flag --time has been deprecated, use --timeout instead\n');
   return o;
 }
-const trustFlag: OptSpec = { flags: '--disable-content-trust', desc: 'Skip image verification', default: true, hidden: true };
-
 const COMMANDS = {
   version: {
     usage: '[OPTIONS]',
@@ -250,16 +244,16 @@ const COMMANDS = {
     usage: `[OPTIONS] ${CONTAINERS}`,
     short: 'Stop one or more running containers',
     args: [1, Infinity],
-    options: STOP_OPTIONS,
-    validate: checkWith(STOP_OPTIONS),
+    options: STOP_FLAGS,
+    validate: checkWith(STOP_FLAGS),
     run: async (cli, a, o) => (await import('./container-stop.ts')).runStop(cli, a, deprecatedTime(cli, o)),
   },
   restart: {
     usage: `[OPTIONS] ${CONTAINERS}`,
     short: 'Restart one or more containers',
     args: [1, Infinity],
-    options: STOP_OPTIONS,
-    validate: checkWith(STOP_OPTIONS),
+    options: STOP_FLAGS,
+    validate: checkWith(STOP_FLAGS),
     run: async (cli, a, o) => (await import('./container-stop.ts')).runRestart(cli, a, deprecatedTime(cli, o)),
   },
   kill: {
@@ -382,6 +376,7 @@ const COMMANDS = {
       { flags: '-a, --archive', desc: 'Archive mode (copy all uid/gid information)' },
       { flags: '-L, --follow-link', desc: 'Always follow symbol link in SRC_PATH' },
       { flags: '-q, --quiet', desc: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached' },
+      { flags: '--no-quiet', desc: '', hidden: true },
     ],
     run: async (cli, a, o) => (await import('./container-cp.ts')).runCp(cli, a[0]!, a[1]!, o),
   },
@@ -401,6 +396,7 @@ const COMMANDS = {
       { flags: '-w, --workdir <string>', desc: 'Working directory inside the container' },
     ],
     positional: true,
+    validate: checkWith([{ flags: '-e, --env <list>', desc: '', collect: 'list', kind: 'env' }], false),
     run: async (cli, a, o) => (await import('./container-exec.ts')).runExec(cli, a[0]!, a.slice(1), o),
   },
   attach: {
@@ -585,12 +581,18 @@ class JoeyCommand extends Command {
    * program and groups, whose first argument is a command. */
   positional = false;
 
+  /** Other names of flags ("--net" → "--network"), sharing one list. */
+  renames = new Map<string, string>();
+
   /** pflag accepts --quiet=true, --human=false and -p=80; commander does not. */
   override parseOptions(argv: string[]): { operands: string[]; unknown: string[] } {
     const out: string[] = [];
     const takesValue = (flag: string) => this.options.find((o) => o.long === flag || o.short === flag)?.required === true;
     for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i]!;
+      let arg = argv[i]!;
+      const name = arg.replace(/=.*$/s, '');
+      const renamed = this.renames.get(name);
+      if (renamed) arg = renamed + arg.slice(name.length);
       if (arg === '--' || (this.positional && !arg.startsWith('-'))) {
         out.push(...argv.slice(i));
         break;
@@ -691,7 +693,7 @@ function optionsHelp(title: string, specs: OptSpec[]): string {
   const lines = visible.map((o, i) => {
     const shown = o.defaultText ?? (o.default !== undefined && o.default !== false ? String(o.default) : undefined);
     const def = shown !== undefined ? ` (default ${shown})` : '';
-    return labels[i]!.padEnd(width) + o.desc + def;
+    return labels[i]!.padEnd(width) + o.desc.replace(/\n/g, '\n' + ' '.repeat(width)) + def;
   });
   return `\n${title}:\n${lines.join('\n')}\n`;
 }
@@ -764,7 +766,10 @@ function addLeaf(parent: JoeyCommand, name: string, specName: CmdName, path: str
     cmd.positional = true;
     cmd.passThroughOptions();
   }
-  for (const o of spec.options) cmd.addOption(makeOption(o, () => cmd));
+  for (const o of spec.options) {
+    if (o.aliasOf) cmd.renames.set(/--[\w-]+/.exec(o.flags)![0], o.aliasOf);
+    else cmd.addOption(makeOption(o, () => cmd));
+  }
   const alias = aliasLine(specName);
   const help: OptSpec = spec.longHelpOnly ? { flags: '--help', desc: 'Print usage' } : { flags: '-h, --help', desc: 'Print usage', hidden: true };
   cmd.helpText = () =>

@@ -50,7 +50,7 @@ export class Demuxer {
 }
 
 /** Copies a multiplexed stream to the two sinks until it ends. */
-export async function demultiplex(input: AsyncIterable<Buffer | string>, stdout: Sink | undefined, stderr: Sink | undefined): Promise<void> {
+export async function demultiplex(input: AsyncIterable<Buffer | string> | Iterable<Buffer>, stdout: Sink | undefined, stderr: Sink | undefined): Promise<void> {
   const d = new Demuxer(stdout, stderr);
   for await (const chunk of input) await d.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
 }

@@ -13,13 +13,16 @@ export interface FakeIoOptions {
   stdinTTY?: boolean;
   stdoutTTY?: boolean;
   columns?: number;
+  rows?: number;
   env?: Record<string, string | undefined>;
+  cwd?: string;
 }
 
 class Capture extends Writable {
   chunks: Buffer[] = [];
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
     this.chunks.push(Buffer.from(chunk));
     cb();
@@ -36,6 +39,7 @@ export function fakeIo(opts: FakeIoOptions = {}): { io: CliIo; stdout: () => str
   const stdout = new Capture();
   stdout.isTTY = opts.stdoutTTY;
   stdout.columns = opts.columns;
+  stdout.rows = opts.rows;
   const stderr = new Capture();
   return {
     io: {
@@ -43,6 +47,7 @@ export function fakeIo(opts: FakeIoOptions = {}): { io: CliIo; stdout: () => str
       stdout: stdout as unknown as OutStream,
       stderr: stderr as unknown as OutStream,
       env: { HOME: '/nonexistent-home', ...opts.env },
+      cwd: opts.cwd,
     },
     stdout: () => stdout.text(),
     stderr: () => stderr.text(),

@@ -44,6 +44,17 @@ export function upgraded(socket: Socket, multiplexed = true): void {
   socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${type}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
 }
 
+/** An ordinary HTTP answer to a hijack request: an error as dockerd sends one. */
+export function rawAnswer(socket: Socket, status: number, body: string, type = 'application/json'): void {
+  const payload = Buffer.from(body);
+  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: ${type}\r\nContent-Length: ${payload.length}\r\n\r\n`), payload]));
+}
+
+export const upgradeError =
+  (status: number, message: string): UpgradeHandler =>
+  (_req, socket) =>
+    rawAnswer(socket, status, JSON.stringify({ message }) + '\n');
+
 export interface FakeApi {
   socketPath: string;
   host: string;
@@ -148,7 +159,7 @@ export async function startFakeApi(opts: { apiVersion?: string; routes?: Route[]
       requests.push(rec);
       const r = [...upgrades].reverse().find((u) => matches(u, rec));
       if (!r) {
-        socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 29\r\n\r\n{"message":"page not found"}\n');
+        rawAnswer(socket, 404, '{"message":"page not found"}\n');
         return;
       }
       Promise.resolve(r.upgrade(rec, socket)).catch(() => socket.destroy());

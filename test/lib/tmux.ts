@@ -1,6 +1,7 @@
 // A real terminal for interactive tests: a private tmux server (its own socket
 // in a temp dir, no config file) running a host shell in one pane. Tests type
 // into it, read the screen, resize it and send control keys.
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, removeDir, run, runOk, waitFor } from './proc.ts';
 
@@ -28,13 +29,18 @@ export interface TerminalOptions {
   env: NodeJS.ProcessEnv;
   /** The pane's program; default `sh`. */
   command?: string;
+  /** The prompt of the pane's shell (set through an $ENV file: dash resets PS1 from the environment for root). Default `host$ `. */
+  prompt?: string;
 }
 
 export async function startTerminal(opts: TerminalOptions): Promise<Terminal> {
   const dir = await makeTempDir('joey-it-tmux-');
   const sock = join(dir, 'tmux.sock');
-  const tmux = (args: string[]): Promise<unknown> => runOk('tmux', ['-S', sock, ...args], { env: opts.env, timeoutMs: 10_000 });
-  const tmuxOut = async (args: string[]): Promise<string> => (await runOk('tmux', ['-S', sock, ...args], { env: opts.env, timeoutMs: 10_000 })).stdout;
+  const rc = join(dir, 'shrc');
+  await writeFile(rc, `PS1='${(opts.prompt ?? 'host$ ').replace(/'/g, `'\\''`)}'\n`);
+  const env = { ...opts.env, ENV: rc };
+  const tmux = (args: string[]): Promise<unknown> => runOk('tmux', ['-S', sock, ...args], { env, timeoutMs: 10_000 });
+  const tmuxOut = async (args: string[]): Promise<string> => (await runOk('tmux', ['-S', sock, ...args], { env, timeoutMs: 10_000 })).stdout;
   try {
     await tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 'it', '-x', String(opts.cols ?? 100), '-y', String(opts.rows ?? 40), opts.command ?? 'sh']);
     await tmux(['set-option', '-g', 'status', 'off']);
@@ -74,7 +80,7 @@ export async function startTerminal(opts: TerminalOptions): Promise<Terminal> {
       await tmux(['resize-window', '-t', 'it', '-x', String(cols), '-y', String(rows)]);
     },
     close: async () => {
-      await run('tmux', ['-S', sock, 'kill-server'], { env: opts.env, timeoutMs: 10_000 });
+      await run('tmux', ['-S', sock, 'kill-server'], { env, timeoutMs: 10_000 });
       await removeDir(dir);
     },
   };
