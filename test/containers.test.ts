@@ -355,6 +355,7 @@ describe('containers with the docker CLI', () => {
       assert.equal(s.Paused, true);
       assert.ok(await isFrozen(pid), 'the cgroup is frozen');
       assert.match((await dkOk(d, ['ps', '--filter', `name=${n}`, '--format', '{{.Status}}'])).stdout, /\(Paused\)/);
+      await sleep(300); // lines written just before the freeze may still be on their way to the log
       const c1 = await count();
       await sleep(600);
       assert.equal(await count(), c1, 'no output while paused');

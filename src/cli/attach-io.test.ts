@@ -47,7 +47,11 @@ test('run -it: raw mode while attached, the size sent, ctrl-p ctrl-q detaches wi
   f.io.stdin = stdin as unknown as InStream;
   const running = runCli(['run', '-it', 'busybox', 'cat', 'exit:9'], f.io);
   setTimeout(() => stdin.write('hello'), 150);
-  setTimeout(() => stdin.write(Buffer.from([16, 17])), 300);
+  // Detach only once the echo is back, so that a slow machine does not race it.
+  void (async () => {
+    for (let i = 0; i < 100 && !f.stdout().includes('hello'); i++) await new Promise((r) => setTimeout(r, 50));
+    stdin.write(Buffer.from([16, 17]));
+  })();
   const code = await running;
   assert.equal(code, 0);
   // nothing more, even once the pending wait is dropped

@@ -34,6 +34,20 @@ export class Containers implements ContainerService {
     await (await import('node:fs/promises')).mkdir(exitDir, { recursive: true, mode: 0o700 });
     this.stopWatching = watchExits(exitDir, (id) => void this.onExit(id));
     await recoverContainers(this.cx, { exit: (id) => this.onExit(id), remove: (id) => removeContainer(this.cx, id, { force: true }) });
+    // Docker's rule at daemon start: `always` containers start whatever their
+    // state; `unless-stopped` ones unless a user stopped them.
+    for (const c of this.cx.store.all()) {
+      const policy = c.hostConfig.RestartPolicy?.Name;
+      if (c.state.Running || c.state.Restarting) continue;
+      if (policy === 'always' || (policy === 'unless-stopped' && !c.manuallyStopped)) {
+        void this.cx
+          .lock(c.id, async () => {
+            const cur = this.cx.store.get(c.id);
+            if (cur && !cur.state.Running) await startLocked(this.cx, cur);
+          })
+          .catch((e) => log.warn('starting a container at daemon start failed', { container: c.id, err: e }));
+      }
+    }
   }
 
   close(): void {
@@ -62,7 +76,7 @@ export class Containers implements ContainerService {
     return createContainer(this.cx, req, opts);
   }
   start(idOrName: string) {
-    return startContainer(this.cx, idOrName);
+    return startContainer(this.cx, idOrName, { remove: (id) => removeContainer(this.cx, id, { force: true }) });
   }
   stop(idOrName: string, opts?: { timeout?: number; signal?: string }) {
     return stopContainer(this.cx, idOrName, opts);

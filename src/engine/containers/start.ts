@@ -17,17 +17,24 @@ function startFailure(message: string): { code: number; error: Error } {
   return { code: 128, error: internal(message) };
 }
 
-export async function startContainer(cx: ContainerContext, idOrName: string): Promise<boolean> {
+export async function startContainer(cx: ContainerContext, idOrName: string, hooks: { remove?: (id: string) => Promise<void> } = {}): Promise<boolean> {
   const found = findContainer(cx, idOrName);
-  return cx.lock(found.id, async () => {
-    const c = cx.store.get(found.id);
-    if (!c) throw conflict(`container ${idOrName} was removed`);
-    if (c.state.Paused) throw conflict(`cannot start a paused container, try unpause instead`);
-    if (c.state.Running) return false;
-    if (c.state.Status === 'removing') throw conflict(`container ${c.name} is marked for removal and cannot be started`);
-    await startLocked(cx, c);
-    return true;
-  });
+  try {
+    return await cx.lock(found.id, async () => {
+      const c = cx.store.get(found.id);
+      if (!c) throw conflict(`container ${idOrName} was removed`);
+      if (c.state.Paused) throw conflict(`cannot start a paused container, try unpause instead`);
+      if (c.state.Running) return false;
+      if (c.state.Status === 'removing') throw conflict(`container ${c.name} is marked for removal and cannot be started`);
+      await startLocked(cx, c);
+      return true;
+    });
+  } catch (e) {
+    // As dockerd: a --rm container that failed to start goes away (the
+    // client is waiting for its removal).
+    if (found.hostConfig.AutoRemove && hooks.remove) await hooks.remove(found.id).catch(() => undefined);
+    throw e;
+  }
 }
 
 /** Starts a container that is not running; the caller holds its lock. */
