@@ -1,5 +1,6 @@
 // Human-readable sizes, durations and dates, formatted exactly as docker's
 // go-units and Go's time package print them, so joey's tables match docker's.
+import { humanDuration } from '../util/duration.ts';
 
 const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 const BINARY = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
@@ -49,8 +50,6 @@ export function bytesSize(size: number): string {
 }
 
 /** go-units HumanDuration for a duration in milliseconds. */
-import { humanDuration } from '../util/duration.ts';
-
 export { humanDuration };
 
 /** "3 days ago" for a unix time in seconds. */
