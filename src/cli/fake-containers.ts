@@ -71,8 +71,11 @@ const hex = (c: string) => c.repeat(64);
 export const WEB_ID = hex('a1').slice(0, 64);
 export const TTY_ID = hex('b2').slice(0, 64);
 
+// Fixed once per process: docker and joey must see the same absolute times.
+const NOW_SECONDS = Math.floor(Date.now() / 1000);
+
 /** `docker ps` rows: ports, links, labels, mounts and sizes to format. */
-export function containerList(nowSeconds = Math.floor(Date.now() / 1000)) {
+export function containerList(nowSeconds = NOW_SECONDS) {
   return [
     {
       Id: WEB_ID,

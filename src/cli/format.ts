@@ -295,20 +295,12 @@ function lex(input: string): Item[] {
         pos++;
         emit('pipe', start, pos);
       } else if (c === '"') {
-        pos++;
-        for (;;) {
-          const ch = input[pos];
-          if (ch === '\\') {
-            pos += 2;
-            continue;
-          }
-          if (ch === undefined || ch === '\n') {
-            fail('unterminated quoted string', start);
-            return items;
-          }
-          pos++;
-          if (ch === '"') break;
+        const end = quotedEnd(input, pos, '"');
+        if (end < 0) {
+          fail('unterminated quoted string', start);
+          return items;
         }
+        pos = end;
         emit('string', start, pos);
       } else if (c === '`') {
         const close = input.indexOf('`', pos + 1);
@@ -319,20 +311,12 @@ function lex(input: string): Item[] {
         pos = close + 1;
         emit('rawString', start, pos);
       } else if (c === "'") {
-        pos++;
-        for (;;) {
-          const ch = input[pos];
-          if (ch === '\\') {
-            pos += 2;
-            continue;
-          }
-          if (ch === undefined || ch === '\n') {
-            fail('unterminated character constant', start);
-            return items;
-          }
-          pos++;
-          if (ch === "'") break;
+        const end = quotedEnd(input, pos, "'");
+        if (end < 0) {
+          fail('unterminated character constant', start);
+          return items;
         }
+        pos = end;
         emit('charConstant', start, pos);
       } else if (c === '$') {
         pos++;
@@ -1567,4 +1551,19 @@ export class Template {
 /** Parses then executes in one step. */
 export function render(text: string, data: unknown, opts: TemplateOptions & Partial<ExecOptions> = {}): string {
   return Template.parse(text, opts).execute(data, opts);
+}
+
+/** End (exclusive) of a quoted literal opening at `pos`, honouring backslash
+ * escapes; -1 when a newline or the end of input comes first. */
+function quotedEnd(input: string, pos: number, quote: string): number {
+  for (let i = pos + 1; ; ) {
+    const ch = input[i];
+    if (ch === '\\') {
+      i += 2;
+      continue;
+    }
+    if (ch === undefined || ch === '\n') return -1;
+    i++;
+    if (ch === quote) return i;
+  }
 }

@@ -32,7 +32,7 @@ export async function pull(ctx: ImageContext, refStr: string, opts: PullOptions 
     const root = await repo.resolve();
     progress({ kind: 'message', id: ref.digest ?? ref.tag, text: `Pulling from ${ref.path}` });
     const rootBytes = await repo.fetchManifest(root);
-    const { manifestDesc, manifestBytes } = await selectManifest(repo, ref, root, rootBytes, want, !!opts.platform);
+    const { manifestDesc, manifestBytes } = await selectManifest(repo, ref, root, rootBytes, want);
     const manifest = parseManifest(manifestBytes);
     releases.push(ctx.leases.add([manifest.config.digest, ...manifest.layers.map((l) => l.digest)]));
     const { config, configBytes } = await fetchConfig(ctx, repo, manifest);
@@ -85,7 +85,6 @@ async function selectManifest(
   root: Descriptor,
   rootBytes: Buffer,
   want: Platform,
-  explicit: boolean,
 ): Promise<{ manifestDesc: Descriptor; manifestBytes: Buffer }> {
   const mt = sniffMediaType(rootBytes, root.mediaType);
   if (!isIndex(mt)) return { manifestDesc: { ...root, mediaType: mt }, manifestBytes: rootBytes };
@@ -95,7 +94,6 @@ async function selectManifest(
     const offered = index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : 'unknown')).join(', ');
     throw notFound(`no matching manifest for ${formatPlatform(want)} in the manifest list entries of ${formatReference(ref)} (it has: ${offered || 'none'})`);
   }
-  void explicit;
   const bytes = await repo.fetchManifest(choice);
   const inner = sniffMediaType(bytes, choice.mediaType);
   if (isIndex(inner)) throw invalid(`${formatReference(ref)}: nested image indexes are not supported`);

@@ -100,16 +100,14 @@ export class Unpacker {
           return 'done';
         }
         const local = (await content.info(job.blob.digest)) !== undefined;
-        const tmpKey = await limit(() => this.unpack(job, local));
+        const { key: tmpKey, size } = await limit(() => this.unpack(job, local));
         try {
           await job.parentDone;
-          await this.deps.snapshots.commit(job.chainId, tmpKey, { parent: job.parentChainId, size: this.sizes.get(tmpKey) ?? 0 });
+          await this.deps.snapshots.commit(job.chainId, tmpKey, { parent: job.parentChainId, size });
         } catch (e) {
           await this.deps.snapshots.remove(tmpKey).catch(() => undefined);
           if (is(e, 'already-exists')) return 'done'; // committed by someone else meanwhile
           throw e;
-        } finally {
-          this.sizes.delete(tmpKey);
         }
         job.onProgress?.({ kind: 'layer', id, phase: 'pull-complete' });
         return 'done';
@@ -122,11 +120,9 @@ export class Unpacker {
     }
   }
 
-  private readonly sizes = new Map<string, number>();
-
   /** Downloads (or reads locally) and unpacks into a fresh parentless active
-   * snapshot; returns its key. The blob is committed to the content store. */
-  private async unpack(job: LayerJob, local: boolean): Promise<string> {
+   * snapshot; returns its key and unpacked size. The blob is committed to the content store. */
+  private async unpack(job: LayerJob, local: boolean): Promise<{ key: string; size: number }> {
     const { content, snapshots, applyLayer } = this.deps;
     const id = shortId(job.blob.digest);
     const tmpKey = `unpack-${shortId(job.chainId)}-${process.pid}-${++Unpacker.seq}`;
@@ -145,9 +141,8 @@ export class Unpacker {
       if (result.diffId !== job.diffId) {
         throw dataLoss(`layer ${job.blob.digest}: its content has diff id ${result.diffId}, but the image config says ${job.diffId}`);
       }
-      this.sizes.set(tmpKey, result.size);
       ok = true;
-      return tmpKey;
+      return { key: tmpKey, size: result.size };
     } finally {
       if (!ok) await snapshots.remove(tmpKey).catch(() => undefined);
     }

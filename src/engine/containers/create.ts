@@ -17,14 +17,20 @@ import type { ContainerConfig, CreateRequest, HostConfig } from './types.ts';
 const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 
 /** Docker's merge of the image's config under the container's. */
-export function mergeConfig(image: ImageConfig, req: ContainerConfig): ContainerConfig {
-  const env = [...(image.Env ?? [])];
-  for (const e of req.Env ?? []) {
+/** `extra` over `base`, a variable of the same name replaced in place. */
+export function mergeEnv(base: string[], extra: string[]): string[] {
+  const env = [...base];
+  for (const e of extra) {
     const k = e.split('=')[0];
     const i = env.findIndex((x) => x.split('=')[0] === k);
     if (i >= 0) env[i] = e;
     else env.push(e);
   }
+  return env;
+}
+
+export function mergeConfig(image: ImageConfig, req: ContainerConfig): ContainerConfig {
+  const env = mergeEnv(image.Env ?? [], req.Env ?? []);
   const entrypointGiven = req.Entrypoint !== undefined && req.Entrypoint !== null;
   const cmdGiven = req.Cmd !== undefined && req.Cmd !== null && req.Cmd.length > 0;
   return {

@@ -8,6 +8,7 @@ import type { OciProcess } from '../../runtime/types.ts';
 import { log } from '../../util/log.ts';
 import { AttachPipe } from './attach.ts';
 import type { ContainerContext, ExecRecord } from './context.ts';
+import { mergeEnv } from './create.ts';
 import { findContainer } from './lookup.ts';
 import type { AttachSession, ExecConfig, ExecInspect } from './types.ts';
 
@@ -26,17 +27,6 @@ function execRecord(cx: ContainerContext, execId: string): ExecRecord {
   const ex = cx.execs.get(execId);
   if (!ex) throw notFound(`No such exec instance: ${execId}`);
   return ex;
-}
-
-function mergeEnv(base: string[], extra: string[]): string[] {
-  const env = [...base];
-  for (const e of extra) {
-    const k = e.split('=')[0];
-    const i = env.findIndex((x) => x.split('=')[0] === k);
-    if (i >= 0) env[i] = e;
-    else env.push(e);
-  }
-  return env;
 }
 
 export async function execStart(cx: ContainerContext, execId: string, opts: { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }): Promise<AttachSession | undefined> {

@@ -8,16 +8,15 @@ import { findContainer } from './lookup.ts';
 import { NAME_RE } from './names.ts';
 import type { HostConfig } from './types.ts';
 
-function runningOrThrow(c: { state: { Running: boolean }; id: string }, what: string): void {
+function runningOrThrow(c: { state: { Running: boolean }; id: string }): void {
   if (!c.state.Running) throw conflict(`Container ${c.id} is not running`);
-  void what;
 }
 
 export async function pauseContainer(cx: ContainerContext, idOrName: string): Promise<void> {
   const c = findContainer(cx, idOrName);
   await cx.lock(c.id, async () => {
     const cur = cx.store.get(c.id)!;
-    runningOrThrow(cur, 'pause');
+    runningOrThrow(cur);
     if (cur.state.Paused) throw conflict(`Container ${c.id} is already paused`);
     await cx.runtimeOf(cur).pause(c.id);
     cur.state = { ...cur.state, Paused: true, Status: 'paused' };
