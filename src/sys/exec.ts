@@ -1,7 +1,33 @@
 // Running external binaries. Every call to a program outside Node goes
 // through here (or a sibling module in sys/) so that tests can swap it.
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { JoeyError, unavailable } from '../errdefs/index.ts';
+
+const resolved = new Map<string, string>();
+
+/** `file` as an absolute path, looked up in PATH once per name: the kernel
+ * otherwise tries every PATH entry on every spawn (a dozen failed execve
+ * calls with a long PATH, on hot paths such as mount and umount). A name not
+ * found is left as is, so that spawn reports it missing. */
+export function resolveBinary(file: string): string {
+  if (file.includes('/')) return file;
+  const hit = resolved.get(file);
+  if (hit) return hit;
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, file);
+    try {
+      accessSync(p, constants.X_OK);
+      resolved.set(file, p);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return file;
+}
 
 export interface ExecResult {
   code: number;
@@ -22,7 +48,7 @@ export interface ExecOptions {
  * command and its stderr when it exits non-zero, `unavailable` when it is missing. */
 export function run(file: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
+    const child = spawn(opts.env ? file : resolveBinary(file), args, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 // Mounting and unmounting through the mount(8)/umount(8) binaries, and reading
 // the mount table from /proc/self/mountinfo.
-import { readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { internal, invalid, notFound } from '../errdefs/index.ts';
 import { run } from './exec.ts';
@@ -78,6 +78,21 @@ export async function unmount(target: string, opts: { lazy?: boolean } = {}): Pr
   if (r.code === 0) return;
   if (/not mounted|no mount point specified|not found/i.test(r.stderr)) throw notFound(`nothing is mounted at ${target}`);
   throw internal(`umount ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
+}
+
+/** True when `path` is the root of a filesystem other than its parent's (an
+ * overlay or tmpfs mounted there). Two stat calls instead of a mountinfo
+ * scan, whose cost grows with every running container; it cannot see a bind
+ * mount within one filesystem: use isMountPoint for those. */
+export async function isFilesystemRoot(path: string): Promise<boolean> {
+  const p = resolve(path);
+  try {
+    const [self, parent] = await Promise.all([stat(p), stat(dirname(p))]);
+    return self.dev !== parent.dev || self.ino === parent.ino;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
 }
 
 export async function isMountPoint(path: string): Promise<boolean> {

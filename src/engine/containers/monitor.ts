@@ -18,9 +18,13 @@ export async function handleExit(cx: ContainerContext, id: string, hooks: { remo
     const paths = cx.paths(id);
     const code = (await rt.exitCode(id, { bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath }).catch(() => undefined)) ?? 255;
     const oom = await rt.oomKilled({ bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath }).catch(() => false);
-    await rt.delete(id, { force: true }).catch((e) => log.warn('runtime delete after exit failed', { container: id, err: e }));
-    await unmountRootfs(cx, id).catch((e) => log.warn('unmounting rootfs after exit failed', { container: id, err: e }));
-    await rm(join(paths.exitDir, id), { force: true });
+    // Independent once the process is gone: the runtime's state and cgroup,
+    // the rootfs mount, the exit file.
+    await Promise.all([
+      rt.delete(id, { force: true }).catch((e) => log.warn('runtime delete after exit failed', { container: id, err: e })),
+      unmountRootfs(cx, id).catch((e) => log.warn('unmounting rootfs after exit failed', { container: id, err: e })),
+      rm(join(paths.exitDir, id), { force: true }),
+    ]);
     c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
     if (c.state.Health) c.state.Health = { ...c.state.Health, Status: 'unhealthy' };
     c.monitorPid = null;

@@ -1,7 +1,7 @@
 // Real conmon + runc on a busybox rootfs (root only).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, rename } from 'node:fs/promises';
+import { access, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,23 @@ describe('ConmonRuntime (conmon + runc)', { skip }, () => {
     assert.equal(await sb.runtime.oomKilled(paths), false);
     await sb.runtime.delete(id);
     await assert.rejects(sb.runtime.state(id), (e) => is(e, 'not-found'));
+  });
+
+  test('start without a runc process: the exec fifo is read and removed; a second start is refused; a dead init is reported', async () => {
+    const { id, paths } = await create('fifo', ['sh', '-c', 'exit 4']);
+    const fifo = join(sb.runtime.runc.root, id, 'exec.fifo');
+    await access(fifo);
+    await sb.runtime.start(id);
+    await assert.rejects(access(fifo), /ENOENT/);
+    assert.equal(await exitOf(id, paths), 4);
+    await assert.rejects(sb.runtime.start(id), (e) => is(e, 'conflict') || is(e, 'internal'));
+    await sb.runtime.delete(id);
+
+    // runc's init killed between create and start: start fails (no hang).
+    const dead = await create('fifo-dead', ['true']);
+    process.kill(dead.created.pid, 'SIGKILL');
+    await assert.rejects(sb.runtime.start(dead.id), /dead|stopped|not running|cannot start/);
+    await sb.runtime.delete(dead.id, { force: true });
   });
 
   test('SIGKILL gives 137', async () => {
