@@ -969,6 +969,23 @@ describe('containers with the docker CLI', () => {
       assert.ok(out.length < 30_000, `logs keep at most about max-size (got ${out.length} bytes of ~70000 written)`);
       assert.match(out, /^line 1999 padding padding padding$/m, 'the newest line is kept');
       assert.doesNotMatch(out, /^line 0 /m, 'the oldest are dropped');
+
+      // max-file=3: rotated, not truncated; the newest lines in order without
+      // a gap, and a follower sees every line across the rotations.
+      const r = nm('logrot');
+      await dkOk(d, ['create', '--name', r, '--log-opt', 'max-size=4k', '--log-opt', 'max-file=3', image, 'sh', '-c',
+        'i=0; while [ $i -lt 600 ]; do echo "line $i padding"; i=$((i+1)); usleep 10000; done']);
+      await dkOk(d, ['start', r]);
+      const follower = watch(d, ['logs', '-f', r]); // from the first line, as it runs for 6 s
+      await dkOk(d, ['wait', r]);
+      const followed = lines((await follower.done).stdout);
+      assert.equal(followed.length, 600, 'logs -f saw every line');
+      assert.deepEqual(followed.map((l) => Number(l.split(' ')[1])), [...Array(600).keys()]);
+      const kept = lines((await dkOk(d, ['logs', r])).stdout).map((l) => Number(l.split(' ')[1]));
+      assert.equal(kept[kept.length - 1], 599);
+      assert.deepEqual(kept, kept.map((_, i) => kept[0]! + i), 'contiguous');
+      // A line takes about 60 bytes on disk: one 4k file holds ~65 lines.
+      assert.ok(kept.length > 130 && kept.length < 450, `three files of about 4k keep more than two files' worth and less than everything (${kept.length} lines)`);
     });
 
     it('--pull missing, never, always', async () => {

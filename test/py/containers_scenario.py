@@ -167,7 +167,7 @@ def scenario_exec(ctx):
 
 def scenario_logs(ctx):
     """logs: stdout/stderr apart, tail, timestamps, since/until, follow."""
-    c = ctx.run(["sh", "-c", "echo out1; echo err1 >&2; sleep 1.2; echo out2; echo err2 >&2"], detach=True)
+    c = ctx.run(["sh", "-c", "echo out1; echo err1 >&2; sleep 2.2; echo out2; echo err2 >&2"], detach=True)
     expect(c.wait(timeout=30)["StatusCode"] == 0, "exit")
     expect(c.logs(stdout=True, stderr=False) == b"out1\nout2\n", f"stdout {c.logs(stdout=True, stderr=False)!r}")
     expect(c.logs(stdout=False, stderr=True) == b"err1\nerr2\n", f"stderr {c.logs(stdout=False, stderr=True)!r}")
@@ -177,10 +177,12 @@ def scenario_logs(ctx):
     stamped = c.logs(timestamps=True, stdout=True, stderr=False).decode().splitlines()
     expect(len(stamped) == 2 and stamped[1].endswith(" out2"), f"timestamps: {stamped}")
     ts = stamped[1].split(" ")[0]
+    # docker-py sends since/until as whole seconds (truncated): with 2.2 s
+    # between the lines, out2 - 1 s truncated still falls between them.
     second = datetime.datetime.fromisoformat(ts[:26].rstrip("Z")).replace(tzinfo=datetime.timezone.utc)
-    since = c.logs(since=second - datetime.timedelta(seconds=0.5), stdout=True, stderr=True)
+    since = c.logs(since=second - datetime.timedelta(seconds=1), stdout=True, stderr=True)
     expect(b"out1" not in since and b"out2" in since and b"err2" in since, f"since: {since!r}")
-    until = c.logs(until=second - datetime.timedelta(seconds=0.5), stdout=True, stderr=True)
+    until = c.logs(until=second - datetime.timedelta(seconds=1), stdout=True, stderr=True)
     expect(b"out1" in until and b"out2" not in until, f"until: {until!r}")
 
     f = ctx.run(["sh", "-c", 'trap "echo bye; exit 0" TERM; echo start; sleep 1000 & wait'], detach=True)

@@ -8,6 +8,7 @@ import { imageConfig, resolveImage } from '../../images/query.ts';
 import type { ImageConfig } from '../../images/types.ts';
 import type { ContainerContext } from './context.ts';
 import { writeContainerFiles } from './files.ts';
+import { parseSize } from './logrotate.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { initialState, type ContainerRecord } from './record.ts';
 import { mountRootfs, unmountRootfs } from './rootfs.ts';
@@ -71,6 +72,7 @@ export function normalizeHostConfig(hc: HostConfig | undefined, runtimes: Set<st
   if (h.AutoRemove && h.RestartPolicy.Name !== 'no') throw invalid(`can't create 'AutoRemove' container with restart policy`);
   h.LogConfig = { Type: h.LogConfig?.Type || 'json-file', Config: h.LogConfig?.Config ?? {} };
   if (!['json-file', 'k8s-file', 'none', 'local'].includes(h.LogConfig.Type)) throw invalid(`unknown log driver "${h.LogConfig.Type}": joey supports json-file and none`);
+  validateLogOptions(h.LogConfig.Type, h.LogConfig.Config ?? {});
   h.Runtime = h.Runtime || defaultRuntime;
   if (!runtimes.has(h.Runtime)) throw invalid(`unknown or invalid runtime name: ${h.Runtime}`);
   const net = h.NetworkMode;
@@ -78,6 +80,20 @@ export function normalizeHostConfig(hc: HostConfig | undefined, runtimes: Set<st
     throw invalid(`network ${net} not found`);
   }
   return h;
+}
+
+const JSON_FILE_OPTS = new Set(['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag', 'mode', 'max-buffer-size']);
+
+function validateLogOptions(driver: string, opts: Record<string, string>): void {
+  for (const k of Object.keys(opts)) {
+    if (driver === 'none' || !JSON_FILE_OPTS.has(k)) throw invalid(`unknown log opt '${k}' for ${driver} log driver`);
+  }
+  if (opts['max-size'] !== undefined && opts['max-size'] !== '-1') parseSize(opts['max-size']);
+  const files = opts['max-file'];
+  if (files !== undefined) {
+    if (!/^\d+$/.test(files) || Number(files) < 1) throw invalid(`max-file cannot be less than 1: '${files}'`);
+    if (Number(files) > 1 && !opts['max-size']) throw invalid("max-file cannot be set without max-size");
+  }
 }
 
 export async function createContainer(cx: ContainerContext, req: CreateRequest, opts: { name?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {

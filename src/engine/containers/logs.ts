@@ -1,10 +1,12 @@
 // docker logs: conmon writes the k8s-file format; this reads it back as
 // Docker's entries (stream, time, line), with tail, since/until and follow.
 import { createReadStream, watch } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { ContainerContext } from './context.ts';
 import { findContainer } from './lookup.ts';
+import { logFiles, rotateIfFull, rotationPolicy } from './logrotate.ts';
 import type { LogEntry, LogOptions } from './types.ts';
 
 /** Parses one k8s-file line: "<RFC3339Nano> <stdout|stderr> <P|F> <content>". */
@@ -67,9 +69,9 @@ class Assembler {
   }
 }
 
-async function* readLines(path: string, start: number, end: number): AsyncGenerator<string> {
+async function* readLines(file: string | FileHandle, start: number, end: number): AsyncGenerator<string> {
   if (end <= start) return;
-  const stream = createReadStream(path, { start, end: end - 1 });
+  const stream = typeof file === 'string' ? createReadStream(file, { start, end: end - 1 }) : createReadStream('', { fd: file, start, end: end - 1, autoClose: false });
   const dec = new StringDecoder('utf8');
   let buf = '';
   for await (const chunk of stream) {
@@ -84,6 +86,19 @@ async function* readLines(path: string, start: number, end: number): AsyncGenera
   if (buf) yield buf;
 }
 
+async function openIfThere(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+async function sizeOf(path: string): Promise<number> {
+  return stat(path).then((s) => s.size, () => 0);
+}
+
 export async function containerLogs(cx: ContainerContext, idOrName: string, opts: LogOptions & { signal?: AbortSignal }): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }> {
   const c = findContainer(cx, idOrName);
   const logPath = cx.paths(c.id).logPath;
@@ -96,51 +111,49 @@ export async function containerLogs(cx: ContainerContext, idOrName: string, opts
     if (opts.until !== undefined && opts.until > 0 && t > opts.until) return false;
     return true;
   };
+  // Rotate first, so that what is read is what the policy keeps.
+  await rotateIfFull(cx, c).catch(() => false);
+  const policy = rotationPolicy(c);
+  const rotated = policy ? logFiles(logPath, policy.maxFiles).slice(1).reverse() : [];
   async function* entries(): AsyncGenerator<LogEntry> {
-    let size = 0;
+    // The live file is held open from here on: a rotation renames it, and
+    // follow drains it before moving on to the new one.
+    let fh = await openIfThere(logPath);
     try {
-      size = (await stat(logPath)).size;
-    } catch {
-      size = 0;
-    }
-    const asm = new Assembler();
-    const tail = opts.tail === undefined || opts.tail === 'all' ? Infinity : opts.tail;
-    if (tail > 0) {
-      const ring: LogEntry[] = [];
-      for await (const line of readLines(logPath, 0, size)) {
-        const e = asm.push(line);
-        if (!e || !wanted(e)) continue;
-        ring.push(e);
-        if (ring.length > tail) ring.shift();
+      const size = fh ? (await fh.stat()).size : 0;
+      const asm = new Assembler();
+      const tail = opts.tail === undefined || opts.tail === 'all' ? Infinity : opts.tail;
+      if (tail > 0) {
+        const ring: LogEntry[] = [];
+        const keep = (e: LogEntry | undefined) => {
+          if (!e || !wanted(e)) return;
+          ring.push(e);
+          if (ring.length > tail) ring.shift();
+        };
+        for (const old of rotated) for await (const line of readLines(old, 0, await sizeOf(old))) keep(asm.push(line));
+        if (fh) for await (const line of readLines(fh, 0, size)) keep(asm.push(line));
+        if (!opts.follow) for (const e of asm.flush()) if (wanted(e)) ring.push(e);
+        yield* ring.slice(Math.max(0, ring.length - tail));
       }
-      if (!opts.follow) for (const e of asm.flush()) if (wanted(e)) ring.push(e);
-      yield* ring.slice(Math.max(0, ring.length - tail));
-    }
-    if (!opts.follow) return;
-    // Follow: read what is appended until the container stops and the file is drained.
-    let offset = size;
-    let carry = '';
-    let woke: (() => void) | undefined;
-    const watcher = (() => {
-      try {
-        return watch(logPath, () => woke?.());
-      } catch {
-        return undefined;
-      }
-    })();
-    try {
-      for (;;) {
-        if (opts.signal?.aborted) return;
-        let cur = offset;
+      if (!opts.follow) return;
+      // Follow: read what is appended until the container stops and the file is drained.
+      let offset = size;
+      let carry = '';
+      let woke: (() => void) | undefined;
+      const watcher = (() => {
         try {
-          cur = (await stat(logPath)).size;
+          return watch(dirname(logPath), () => woke?.());
         } catch {
-          cur = offset;
+          return undefined;
         }
-        if (cur < offset) offset = 0; // truncated or rotated: start over
-        if (cur > offset) {
-          const fh = await open(logPath, 'r');
-          try {
+      })();
+      try {
+        for (;;) {
+          if (opts.signal?.aborted) return;
+          if (!fh) fh = await openIfThere(logPath);
+          const cur = fh ? (await fh.stat()).size : 0;
+          if (cur < offset) offset = 0; // truncated in place: start over
+          if (fh && cur > offset) {
             const buf = Buffer.alloc(cur - offset);
             await fh.read(buf, 0, buf.length, offset);
             offset = cur;
@@ -151,27 +164,38 @@ export async function containerLogs(cx: ContainerContext, idOrName: string, opts
               const e = asm.push(line);
               if (e && wanted(e)) yield e;
             }
-          } finally {
-            await fh.close();
+            continue;
           }
-          continue;
+          // Drained: if the path now names another file (rotated, or conmon's
+          // reopen replaced it), go on with that one from its start.
+          const live = await stat(logPath).catch(() => undefined);
+          const mine = fh ? await fh.stat() : undefined;
+          if (live && (!mine || live.ino !== mine.ino)) {
+            // conmon writes to the new file only: drain the old one first.
+            if (mine && mine.size > offset) continue;
+            await fh?.close();
+            fh = await openIfThere(logPath);
+            offset = 0;
+            continue;
+          }
+          const now = cx.store.get(c.id);
+          if (!now || (!now.state.Running && !now.state.Restarting)) {
+            for (const e of asm.flush()) if (wanted(e)) yield e;
+            return;
+          }
+          if (opts.until !== undefined && opts.until > 0 && Date.now() / 1000 > opts.until) return;
+          await new Promise<void>((r) => {
+            woke = r;
+            setTimeout(r, 250);
+            opts.signal?.addEventListener('abort', () => r(), { once: true });
+          });
+          woke = undefined;
         }
-        const now = cx.store.get(c.id);
-        if (!now || (!now.state.Running && !now.state.Restarting)) {
-          for (const e of asm.flush()) if (wanted(e)) yield e;
-          return;
-        }
-        if (opts.until !== undefined && opts.until > 0 && Date.now() / 1000 > opts.until) return;
-        await new Promise<void>((r) => {
-          woke = r;
-          const t = setTimeout(r, 250);
-          opts.signal?.addEventListener('abort', () => r(), { once: true });
-          void t;
-        });
-        woke = undefined;
+      } finally {
+        watcher?.close();
       }
     } finally {
-      watcher?.close();
+      await fh?.close();
     }
   }
   return { tty: !!c.config.Tty, entries: entries() };

@@ -8,6 +8,7 @@ import type { ContainerContext } from './context.ts';
 import { createContainer } from './create.ts';
 import { execCreate, execInspect, execResize, execStart } from './exec.ts';
 import { containerLogs } from './logs.ts';
+import { startLogRotation } from './logrotate.ts';
 import { pauseContainer, renameContainer, resizeContainer, topContainer, unpauseContainer, updateContainer } from './manage.ts';
 import { handleExit } from './monitor.ts';
 import { inspectContainer, listContainers } from './query.ts';
@@ -23,6 +24,7 @@ import { waitContainer } from './wait.ts';
 
 export class Containers implements ContainerService {
   private stopWatching?: () => void;
+  private stopRotating?: () => void;
 
   constructor(readonly cx: ContainerContext) {
     cx.exitSeen = (id) => void this.onExit(id);
@@ -33,6 +35,7 @@ export class Containers implements ContainerService {
     const exitDir = this.cx.paths('x').exitDir;
     await (await import('node:fs/promises')).mkdir(exitDir, { recursive: true, mode: 0o700 });
     this.stopWatching = watchExits(exitDir, (id) => void this.onExit(id));
+    this.stopRotating = startLogRotation(this.cx);
     await recoverContainers(this.cx, { exit: (id) => this.onExit(id), remove: (id) => removeContainer(this.cx, id, { force: true }) });
     // Docker's rule at daemon start: `always` containers start whatever their
     // state; `unless-stopped` ones unless a user stopped them.
@@ -53,6 +56,7 @@ export class Containers implements ContainerService {
   close(): void {
     this.cx.closing = true;
     this.stopWatching?.();
+    this.stopRotating?.();
     for (const t of this.cx.restartTimers.values()) clearTimeout(t);
   }
 

@@ -9,6 +9,7 @@ import type { ContainerRecord } from './record.ts';
 import { mountRootfs, unmountRootfs } from './rootfs.ts';
 import { buildContainerSpec } from './spec.ts';
 import { ZERO_TIME } from './record.ts';
+import { rotationPolicy } from './logrotate.ts';
 
 /** Docker's exit codes for a start that failed before the process ran. */
 function startFailure(message: string): { code: number; error: Error } {
@@ -101,18 +102,10 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
   cx.deps.events.publish({ Type: 'container', Action: 'start', Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef, ...(c.config.Labels ?? {}) } }, status: 'start', id: c.id, from: c.imageRef });
 }
 
+/** With max-file=1 conmon itself truncates at max-size, as json-file does.
+ * With more files joeyd rotates (logrotate.ts) and conmon must not: its byte
+ * counter survives reopens, so its truncation would drop the live file. */
 function logSizeMax(c: ContainerRecord): number | undefined {
-  const cfg = c.hostConfig.LogConfig?.Config ?? {};
-  const size = parseSize(cfg['max-size']);
-  if (!size) return undefined;
-  const files = Math.max(1, Number(cfg['max-file'] ?? 1));
-  return size * files;
-}
-
-export function parseSize(s: string | undefined): number | undefined {
-  if (!s) return undefined;
-  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(s.trim());
-  if (!m) throw invalid(`invalid size: '${s}'`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.floor(Number(m[1]) * mult);
+  const p = rotationPolicy(c);
+  return p && p.maxFiles === 1 ? p.maxSize : undefined;
 }
