@@ -1058,6 +1058,18 @@ describe('containers with the docker CLI', () => {
       assert.equal(notInPath.code, 127, d.diagnose(notInPath));
       assert.match(notInPath.stderr, /not found/i);
       assert.deepEqual(lines((await dkOk(d, ['ps', '-aq'])).stdout), [], '--rm removed the containers that failed to start');
+
+      // exec: the same codes, the runtime's message in the output, the exec
+      // recorded as exited; the container keeps running.
+      const n = nm('execcodes');
+      await runD(d, ['--name', n, image, 'sleep', '1000']);
+      const eNotExec = await dk(d, ['exec', n, '/etc/passwd']);
+      assert.equal(eNotExec.code, 126, d.diagnose(eNotExec));
+      assert.match(eNotExec.stdout + eNotExec.stderr, /permission denied/i);
+      const eMissing = await dk(d, ['exec', n, 'no-such-command']);
+      assert.equal(eMissing.code, 127, d.diagnose(eMissing));
+      assert.match(eMissing.stdout + eMissing.stderr, /not found/i);
+      assert.equal((await inspect(d, n)).State.Running, true);
     });
   });
 

@@ -1,8 +1,8 @@
 // Exec endpoints: create, start (detached, or streamed through hijack.ts as
 // attach is), resize and inspect.
-import { internal, invalid } from '../../errdefs/index.ts';
+import { internal, invalid, messageOf } from '../../errdefs/index.ts';
 import { decodeExecConfig, decodeExecStart } from './bodies.ts';
-import { parseDetachKeys, streamSession } from './hijack.ts';
+import { hijack, muxFrame, parseDetachKeys, streamMediaType, streamSession } from './hijack.ts';
 import { queryInt, readJson, sendEmpty, sendJson } from './http.ts';
 import type { RequestContext, Router } from './router.ts';
 
@@ -22,7 +22,21 @@ async function create({ engine, params, req, res }: RequestContext): Promise<voi
 async function start(ctx: RequestContext): Promise<void> {
   const { engine, params, req, res } = ctx;
   const opts = decodeExecStart(await readJson(req));
-  const session = await engine.containers.execStart(params.id!, opts);
+  let session;
+  try {
+    session = await engine.containers.execStart(params.id!, opts);
+  } catch (e) {
+    // The process could not be started (the exec now shows exit code 126 or
+    // 127). As dockerd, an attached client gets the runtime's message in the
+    // stream and the code from inspect; a detached one gets the error.
+    if (opts.Detach || (await engine.containers.execInspect(params.id!).catch(() => undefined))?.ExitCode == null) throw e;
+    const tty = !!opts.Tty;
+    const conn = hijack(ctx, streamMediaType(tty, ctx.apiVersion));
+    const text = Buffer.from(`${messageOf(e)}\r\n`);
+    await conn.write(tty ? text : muxFrame(1, text));
+    conn.end();
+    return;
+  }
   if (opts.Detach) return sendEmpty(res, 200);
   if (!session) throw internal(`exec ${params.id} started without a session to attach to`);
   // The exec's own DetachKeys are the engine's to know; the adapter watches

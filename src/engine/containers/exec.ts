@@ -2,7 +2,7 @@
 // with the container's identity (user resolved in its rootfs, its env, caps).
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { conflict, notFound, invalid } from '../../errdefs/index.ts';
+import { conflict, invalid, messageOf, notFound } from '../../errdefs/index.ts';
 import { DEFAULT_PATH, capabilitySets, detectHost, resolveCapabilities, resolveUser } from '../../runtime/spec/index.ts';
 import type { OciProcess } from '../../runtime/types.ts';
 import { log } from '../../util/log.ts';
@@ -10,6 +10,7 @@ import { AttachPipe } from './attach.ts';
 import type { ContainerContext, ExecRecord } from './context.ts';
 import { mergeEnv } from './create.ts';
 import { findContainer } from './lookup.ts';
+import { startFailure } from './start.ts';
 import type { AttachSession, ExecConfig, ExecInspect } from './types.ts';
 
 export async function execCreate(cx: ContainerContext, idOrName: string, cfg: ExecConfig): Promise<{ Id: string }> {
@@ -67,8 +68,10 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
       ...(pipe ? { beforeStart: (socket: string) => pipe.connect(socket) } : {}),
     });
   } catch (e) {
+    // As dockerd: 127 for a command that is not there, 126 for one that
+    // cannot run. The exec then shows as exited with that code.
     ex.running = false;
-    ex.exitCode = 126;
+    ex.exitCode = startFailure(messageOf(e)).code === 127 ? 127 : 126;
     throw e;
   }
   ex.pid = session.pid;

@@ -12,7 +12,7 @@ import { ZERO_TIME } from './record.ts';
 import { rotationPolicy } from './logrotate.ts';
 
 /** Docker's exit codes for a start that failed before the process ran. */
-function startFailure(message: string): { code: number; error: Error } {
+export function startFailure(message: string): { code: number; error: Error } {
   if (/executable file not found|no such file or directory|not found/i.test(message)) return { code: 127, error: invalid(message) };
   if (/permission denied/i.test(message)) return { code: 126, error: forbidden(message) };
   return { code: 128, error: internal(message) };
