@@ -78,3 +78,15 @@ function isGone(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ESRCH';
 }
+
+/** Sends `signal` to a host process; false when it is already gone. */
+export function signalProcess(pid: number, signal: NodeJS.Signals | number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw e;
+  }
+}

@@ -6,6 +6,7 @@ import type { Database } from '../../metadata/db.ts';
 import type { OciRuntime } from '../../runtime/types.ts';
 import type { Snapshotter } from '../../snapshots/types.ts';
 import { Mutex } from '../../util/concurrency.ts';
+import type { HealthMonitor } from './health-monitor.ts';
 import { pathsOf, type ContainerRecord, type Paths, type Roots } from './record.ts';
 import { ContainerStore } from './store.ts';
 
@@ -47,6 +48,8 @@ export class ContainerContext {
   /** Restart timers of containers waiting out their back-off. */
   readonly restartTimers = new Map<string, NodeJS.Timeout>();
   closing = false;
+  /** Health-check probing of running containers (set by the service). */
+  health?: HealthMonitor;
   /** Called when a poll finds an exit file the watch missed. */
   exitSeen?: (id: string) => void;
 
@@ -75,6 +78,7 @@ export class ContainerContext {
   }
 
   forget(id: string): void {
+    this.health?.untrack(id);
     this.locks.delete(id);
     this.exitWaiters.delete(id);
     for (const r of this.removeWaiters.get(id) ?? []) r();

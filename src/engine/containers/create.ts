@@ -9,6 +9,7 @@ import type { ImageConfig } from '../../images/types.ts';
 import type { ContainerContext } from './context.ts';
 import { writeContainerFiles } from './files.ts';
 import { parseSize } from './logrotate.ts';
+import { mergeHealthcheck, validateHealthcheck } from './health.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { initialState, type ContainerRecord } from './record.ts';
 import { mountRootfs, unmountRootfs } from './rootfs.ts';
@@ -48,7 +49,7 @@ export function mergeConfig(image: ImageConfig, req: ContainerConfig): Container
     ExposedPorts: { ...(image.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) },
     Volumes: { ...(image.Volumes ?? {}), ...(req.Volumes ?? {}) },
     StopSignal: req.StopSignal || image.StopSignal || undefined,
-    Healthcheck: req.Healthcheck ?? image.Healthcheck,
+    Healthcheck: mergeHealthcheck(image.Healthcheck, req.Healthcheck),
     OnBuild: null,
     Tty: req.Tty ?? false,
     OpenStdin: req.OpenStdin ?? false,
@@ -106,6 +107,7 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   const img = resolveImage(cx.deps.images, req.Image);
   const imgCfg = await imageConfig(cx.deps.images, img.id);
   const { HostConfig: reqHost, NetworkingConfig: _net, ...reqConfig } = req;
+  validateHealthcheck(reqConfig.Healthcheck);
   void _net;
   const config = mergeConfig(imgCfg.config ?? {}, reqConfig);
   if (!config.Cmd?.length && !config.Entrypoint?.length) throw invalid('No command specified');

@@ -18,8 +18,13 @@ export async function pauseContainer(cx: ContainerContext, idOrName: string): Pr
     const cur = cx.store.get(c.id)!;
     runningOrThrow(cur);
     if (cur.state.Paused) throw conflict(`Container ${c.id} is already paused`);
-    await cx.runtimeOf(cur).pause(c.id);
-    cur.state = { ...cur.state, Paused: true, Status: 'paused' };
+    cx.health?.untrack(c.id);
+    await cx.runtimeOf(cur).pause(c.id).catch((e) => {
+      cx.health?.track(c.id);
+      throw e;
+    });
+    // dockerd: a health monitor that stops leaves the status unhealthy.
+    cur.state = { ...cur.state, Paused: true, Status: 'paused', ...(cur.state.Health ? { Health: { ...cur.state.Health, Status: 'unhealthy' as const } } : {}) };
     cx.store.save(cur);
   });
   cx.deps.events.publish({ Type: 'container', Action: 'pause', Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef } }, status: 'pause', id: c.id, from: c.imageRef });
@@ -33,6 +38,7 @@ export async function unpauseContainer(cx: ContainerContext, idOrName: string): 
     await cx.runtimeOf(cur).resume(c.id);
     cur.state = { ...cur.state, Paused: false, Status: 'running' };
     cx.store.save(cur);
+    cx.health?.track(c.id);
   });
   cx.deps.events.publish({ Type: 'container', Action: 'unpause', Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef } }, status: 'unpause', id: c.id, from: c.imageRef });
 }

@@ -14,6 +14,7 @@ export async function handleExit(cx: ContainerContext, id: string, hooks: { remo
   await cx.lock(id, async () => {
     const c = cx.store.get(id);
     if (!c || !c.state.Running) return;
+    cx.health?.untrack(id);
     const rt = cx.runtimeOf(c);
     const paths = cx.paths(id);
     const code = (await rt.exitCode(id, { bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath }).catch(() => undefined)) ?? 255;

@@ -11,6 +11,7 @@ import type { ContainerInspect, ContainerSummary } from './types.ts';
 
 const PS_FILTERS = new Set(['status', 'name', 'label', 'id', 'ancestor', 'exited', 'before', 'since', 'health', 'volume', 'network', 'is-task', 'publish', 'expose']);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
+const HEALTH = new Set(['starting', 'healthy', 'unhealthy', 'none']);
 
 function command(c: ContainerRecord): string {
   return [...(c.config.Entrypoint ?? []), ...(c.config.Cmd ?? [])].join(' ');
@@ -34,6 +35,7 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
 export async function listContainers(cx: ContainerContext, opts: { all?: boolean; limit?: number; size?: boolean; filters?: Filters } = {}): Promise<ContainerSummary[]> {
   const f = checkFilterKeys(opts.filters, PS_FILTERS);
   for (const st of f.status ?? []) if (!STATUSES.has(st)) throw invalid(`invalid filter 'status=${st}'`);
+  for (const h of f.health ?? []) if (!HEALTH.has(h)) throw invalid(`Unrecognised filter value for health: ${h}`);
   let list = cx.store.all();
   const byRef = (ref: string) => {
     try {

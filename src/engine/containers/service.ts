@@ -10,6 +10,8 @@ import { execCreate, execInspect, execResize, execStart } from './exec.ts';
 import { containerLogs } from './logs.ts';
 import { startLogRotation } from './logrotate.ts';
 import { pauseContainer, renameContainer, resizeContainer, topContainer, unpauseContainer, updateContainer } from './manage.ts';
+import { HealthMonitor, realClock } from './health-monitor.ts';
+import { execProbe } from './health-probe.ts';
 import { handleExit } from './monitor.ts';
 import { inspectContainer, listContainers } from './query.ts';
 import type { ContainerRecord } from './record.ts';
@@ -28,6 +30,15 @@ export class Containers implements ContainerService {
 
   constructor(readonly cx: ContainerContext) {
     cx.exitSeen = (id) => void this.onExit(id);
+    cx.health = new HealthMonitor({
+      clock: realClock,
+      probe: execProbe(cx),
+      load: (id) => cx.store.get(id),
+      locked: (id, fn) => cx.lock(id, async () => fn(cx.store.get(id))),
+      save: (c) => cx.store.save(c),
+      statusChanged: (c, status) =>
+        cx.deps.events.publish({ Type: 'container', Action: `health_status: ${status}`, Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef, ...(c.config.Labels ?? {}) } }, status: `health_status: ${status}`, id: c.id, from: c.imageRef }),
+    });
   }
 
   /** Start-up: re-attach, record missed exits, then watch for new ones. */
@@ -37,6 +48,8 @@ export class Containers implements ContainerService {
     this.stopWatching = watchExits(exitDir, (id) => void this.onExit(id));
     this.stopRotating = startLogRotation(this.cx);
     await recoverContainers(this.cx, { exit: (id) => this.onExit(id), remove: (id) => removeContainer(this.cx, id, { force: true }) });
+    // Live restore: probing resumes where it was (status and streak kept).
+    for (const c of this.cx.store.all()) if (c.state.Running && !c.state.Paused) this.cx.health?.track(c.id);
     // Docker's rule at daemon start: `always` containers start whatever their
     // state; `unless-stopped` ones unless a user stopped them.
     for (const c of this.cx.store.all()) {
@@ -57,6 +70,7 @@ export class Containers implements ContainerService {
     this.cx.closing = true;
     this.stopWatching?.();
     this.stopRotating?.();
+    this.cx.health?.close();
     for (const t of this.cx.restartTimers.values()) clearTimeout(t);
   }
 

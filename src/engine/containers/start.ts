@@ -10,6 +10,7 @@ import { mountRootfs, unmountRootfs } from './rootfs.ts';
 import { buildContainerSpec } from './spec.ts';
 import { ZERO_TIME } from './record.ts';
 import { rotationPolicy } from './logrotate.ts';
+import { initialHealth } from './health.ts';
 
 /** Docker's exit codes for a start that failed before the process ran. */
 export function startFailure(message: string): { code: number; error: Error } {
@@ -81,6 +82,7 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
       Error: '',
       StartedAt: new Date().toISOString(),
       FinishedAt: c.state.FinishedAt || ZERO_TIME,
+      Health: initialHealth(c.config, c.state.Health),
     };
     // Saved before `runc start`: should joeyd die right now, start-up finds a
     // monitor to re-attach to instead of a container it never heard of.
@@ -100,6 +102,7 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
     throw error;
   }
   cx.deps.events.publish({ Type: 'container', Action: 'start', Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef, ...(c.config.Labels ?? {}) } }, status: 'start', id: c.id, from: c.imageRef });
+  cx.health?.track(c.id);
 }
 
 /** With max-file=1 conmon itself truncates at max-size, as json-file does.
