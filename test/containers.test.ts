@@ -8,9 +8,10 @@
 // Each daemon gets its own cgroup parent (/joey-it-<pid>-<tag>), which the
 // teardown removes; every container is removed after each test.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
@@ -1318,6 +1319,34 @@ describe('containers across daemon restarts (live restore)', () => {
       assert.equal(await pidAlive(tickerPid), false);
     }, 120_000);
   }
+
+  it('start-up removes what a crash left: a runc container with no record, and its process', async () => {
+    const { d, cgroupParent } = daemon();
+    await d.stop();
+    // What a kill -9 between `runc create` and the record's save leaves.
+    const id = randomBytes(32).toString('hex');
+    const bundle = join(d.execRoot, 'orphan-bundle');
+    await mkdir(join(bundle, 'rootfs', 'bin'), { recursive: true });
+    await copyFile('/bin/busybox', join(bundle, 'rootfs', 'bin', 'busybox'));
+    await chmod(join(bundle, 'rootfs', 'bin', 'busybox'), 0o755);
+    const runcRoot = join(d.execRoot, 'runc');
+    (await run('runc', ['spec', '--bundle', bundle])).code === 0 || assert.fail('runc spec');
+    const spec = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8'));
+    spec.process.terminal = false;
+    spec.process.args = ['/bin/busybox', 'sleep', '1000'];
+    spec.linux.cgroupsPath = `${cgroupParent}/orphan`;
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+    // The container's stdio must not be our pipes: it would hold them open.
+    const created = spawnSync('runc', ['--root', runcRoot, 'create', '--bundle', bundle, id], { stdio: 'ignore' });
+    assert.equal(created.status, 0, 'runc create');
+    const orphanPid = JSON.parse((await run('runc', ['--root', runcRoot, 'state', id])).stdout).pid as number;
+    assert.ok(await pidAlive(orphanPid));
+    await d.restart();
+    const listed = JSON.parse((await run('runc', ['--root', runcRoot, 'list', '--format', 'json'])).stdout || '[]') as Array<{ id: string }>;
+    assert.deepEqual(listed.filter((c) => c.id === id), [], 'the runtime no longer holds it');
+    assert.ok(await waitFor('the orphan process to go', async () => !(await pidAlive(orphanPid)), 10_000));
+    await removeDir(bundle);
+  });
 
   it('restart policies at daemon start: always comes back, unless-stopped stays stopped', async () => {
     const { d } = daemon();

@@ -134,4 +134,6 @@ export interface OciRuntime {
   oomKilled(paths: ContainerPaths): Promise<boolean>;
   /** Whether the monitor process is still alive (live restore). */
   monitorAlive(monitorPid: number): Promise<boolean>;
+  /** Ids of every container the runtime holds state for (start-up reconciliation). */
+  list(): Promise<string[]>;
 }

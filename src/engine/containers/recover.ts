@@ -20,6 +20,9 @@ export async function recoverContainers(cx: ContainerContext, hooks: { exit: (id
     }
     if (!c.state.Running) {
       if (c.state.Restarting) c.state = { ...c.state, Restarting: false, Status: 'exited' };
+      // A start cut short after `runc create` leaves a created container
+      // (and its conmon) behind: remove it before the rootfs goes.
+      await cx.runtimeOf(c).delete(c.id, { force: true }).catch(() => undefined);
       await unmountRootfs(cx, c.id).catch(() => undefined);
       cx.store.save(c);
       continue;
@@ -32,6 +35,14 @@ export async function recoverContainers(cx: ContainerContext, hooks: { exit: (id
     // The monitor is gone: the container exited while joeyd was down (its exit
     // file tells how), or its monitor died with it.
     await hooks.exit(c.id);
+  }
+  // Runtime state of containers with no record (killing what still runs).
+  for (const rt of new Set(cx.deps.runtimes.values())) {
+    for (const id of await rt.list().catch(() => [] as string[])) {
+      if (known.has(id) || !/^[a-f0-9]{64}$/.test(id)) continue;
+      log.info('removing a runtime container with no record', { container: id, runtime: rt.name });
+      await rt.delete(id, { force: true }).catch((e) => log.warn('removing a runtime leftover failed', { container: id, err: e }));
+    }
   }
   // Bundles and data directories of containers with no record: a create that
   // was interrupted before its record was written.

@@ -248,6 +248,10 @@ export class ConmonRuntime implements OciRuntime {
     return st !== undefined && st.comm === basename(this.conmonPath).slice(0, 15);
   }
 
+  async list(): Promise<string[]> {
+    return (await this.runc.list()).map((c) => c.id);
+  }
+
   private forget(id: string): void {
     this.created.delete(id);
     this.cgroups.delete(id);
