@@ -2,7 +2,7 @@
 // with the container's identity (user resolved in its rootfs, its env, caps).
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { conflict, notFound, invalid } from '../../errdefs/index.ts';
+import { conflict, notFound, invalid, messageOf } from '../../errdefs/index.ts';
 import { DEFAULT_PATH, capabilitySets, detectHost, resolveCapabilities, resolveUser } from '../../runtime/spec/index.ts';
 import type { OciProcess } from '../../runtime/types.ts';
 import { log } from '../../util/log.ts';
@@ -39,7 +39,7 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
   const paths = cx.paths(c.id);
   const user = await resolveUser(paths.rootfs, cfg.User || c.config.User || '', c.hostConfig.GroupAdd ?? []);
   const host = detectHost();
-  const caps = resolveCapabilities({ capAdd: c.hostConfig.CapAdd, capDrop: c.hostConfig.CapDrop, privileged: !!(c.hostConfig.Privileged || cfg.Privileged), capLastCap: host.capLastCap });
+  const caps = resolveCapabilities({ capAdd: c.hostConfig.CapAdd, capDrop: c.hostConfig.CapDrop, privileged: !!(c.hostConfig.Privileged || cfg.Privileged), capLastCap: host.capLastCap, bounding: host.capBounding });
   const env = mergeEnv(mergeEnv(c.config.Env ?? [], tty ? ['TERM=xterm'] : []), cfg.Env ?? []);
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/'}`);
@@ -68,7 +68,8 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
     });
   } catch (e) {
     ex.running = false;
-    ex.exitCode = 126;
+    // Docker's codes for a process that could not start: 127 not found, 126 otherwise.
+    ex.exitCode = /executable file not found|no such file or directory/i.test(messageOf(e)) ? 127 : 126;
     throw e;
   }
   ex.pid = session.pid;
