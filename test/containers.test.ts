@@ -818,13 +818,13 @@ describe('containers with the docker CLI', () => {
       const { d } = daemon();
       const hostDev = ['loop-control', 'kmsg', 'mem', 'fuse'].find((x) => existsSync(`/dev/${x}`));
       assert.ok(hostDev, 'the host has a device outside the default set');
-      const r = await dk(d, ['run', '--rm', '--privileged', image, 'sh', '-c', `grep CapEff /proc/1/status; ls /dev; mount -t tmpfs none /mnt && echo mounted`]);
+      const r = await dk(d, ['run', '--rm', '--privileged', image, 'sh', '-c', `grep CapEff /proc/1/status; ls /dev; mkdir -p /mnt; mount -t tmpfs none /mnt && echo mounted`]);
       assert.equal(r.code, 0, `--privileged must work where root lacks some capabilities (CAP_SYS_RESOURCE here)\n${d.diagnose(r)}`);
       const eff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(r.stdout)![1]}`);
       assert.equal(eff.toString(16), (await capabilities('self')).bnd.toString(16), 'CapEff is the bounding set the daemon runs with');
       assert.ok(lines(r.stdout).includes(hostDev), `/dev/${hostDev} is there`);
       assert.match(r.stdout, /^mounted$/m);
-      const plain = await dkOk(d, ['run', '--rm', image, 'sh', '-c', `ls /dev; mount -t tmpfs none /mnt 2>&1 || echo mount-failed`]);
+      const plain = await dkOk(d, ['run', '--rm', image, 'sh', '-c', `ls /dev; mkdir -p /mnt; mount -t tmpfs none /mnt 2>&1 || echo mount-failed`]);
       assert.ok(!lines(plain.stdout).includes(hostDev), `/dev/${hostDev} is not in an unprivileged container`);
       assert.match(plain.stdout, /^mount-failed$/m);
     });

@@ -17,6 +17,7 @@ import { Containers } from './containers/service.ts';
 import { log } from '../util/log.ts';
 import { VERSION } from '../version.ts';
 import { Events } from './events.ts';
+import { Volumes } from './volumes/index.ts';
 import { System } from './system.ts';
 import type { Engine, EngineConfig } from './types.ts';
 
@@ -59,6 +60,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   const runtimes = new Map<string, OciRuntime>([
     ['runc', new ConmonRuntime({ name: 'runc', runtimePath: firstExisting(['/usr/sbin/runc', '/usr/bin/runc']) ?? 'runc', runtimeRoot: join(config.execRoot, 'runc'), conmonPath: firstExisting(['/usr/bin/conmon', '/usr/libexec/podman/conmon']) ?? 'conmon' })],
   ]);
+  const volumes = new Volumes({ db, root: join(config.dataRoot, 'volumes'), events });
   const cx = new ContainerContext({
     db,
     images: ctx,
@@ -70,6 +72,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     cgroupParent: config.cgroupParent ?? '/joey',
     initPath: firstExisting(['/usr/bin/catatonit', '/usr/libexec/podman/catatonit', '/usr/bin/tini-static']),
     seccompProfilePath: firstExisting(['/usr/share/containers/seccomp.json']),
+    volumes,
   });
   ctx.inUse = (imageId) => cx.store.usingImage(imageId);
   const containers = new Containers(cx);
@@ -80,6 +83,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   return {
     images,
     containers,
+    volumes,
     system,
     events,
     async close() {

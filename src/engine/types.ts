@@ -1,6 +1,7 @@
 // The engine: the one thing the API adapters and the daemon wiring call.
 import type { ImageService } from '../images/types.ts';
 import type { ContainerService } from './containers/types.ts';
+import type { VolumeService } from './volumes/types.ts';
 
 /** An event as the Docker API's GET /events sends it. */
 export interface EngineEvent {
@@ -56,6 +57,7 @@ export interface SystemService {
 export interface Engine {
   readonly images: ImageService;
   readonly containers: ContainerService;
+  readonly volumes: VolumeService;
   readonly system: SystemService;
   readonly events: EventBus;
   close(): Promise<void>;

@@ -69,6 +69,22 @@
 //                                    then leave it down until the next start
 //     Paths are derived from the id: the bundle and rootfs mount under the exec
 //     root, logs and hosts/hostname/resolv.conf under data-root/containers/<id>.
+//
+//     volumes                        one row per volume (migration 3)
+//     ├── name                       unique: 64 hex for an anonymous one, or the user's
+//     ├── driver                     "local": data in data-root/volumes/<name>/_data
+//     ├── mountpoint                 host path of the data directory
+//     ├── labels, options            JSON objects of strings
+//     ├── anonymous                  1 for one made for a container (image VOLUME,
+//     │                              `-v /path`): `rm -v` removes it with that container
+//     └── created_at                 RFC 3339
+//     container_mounts               a container's binds, volumes and --mount tmpfs,
+//     │                              resolved at create (migration 3)
+//     ├── (container_id, destination)  CASCADE on container delete
+//     ├── type                       bind | volume | tmpfs
+//     ├── volume → volumes.name      RESTRICT: a volume in use stays
+//     └── mount                      JSON: the Docker MountPoint inspect shows, plus
+//                                    the runtime's options (non-recursive, copy, tmpfs)
 
 export interface Migration {
   version: number;
@@ -155,6 +171,31 @@ CREATE TABLE containers (
   manually_stopped INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX containers_image_id ON containers(image_id);
+`,
+  },
+  {
+    version: 3,
+    description: 'volumes and container mounts',
+    sql: `
+CREATE TABLE volumes (
+  name TEXT PRIMARY KEY CHECK (name <> ''),
+  driver TEXT NOT NULL,
+  mountpoint TEXT NOT NULL,
+  labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels)),
+  options TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(options)),
+  anonymous INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE container_mounts (
+  container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+  destination TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('bind', 'volume', 'tmpfs')),
+  volume TEXT REFERENCES volumes(name) ON DELETE RESTRICT,
+  mount TEXT NOT NULL CHECK (json_valid(mount)),
+  PRIMARY KEY (container_id, destination)
+);
+CREATE INDEX container_mounts_volume ON container_mounts(volume);
 `,
   },
 ];

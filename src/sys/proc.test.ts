@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { isAlive, parseProcStat, processStartTime, readProcStatus } from './proc.ts';
+import { daemonBoundingCaps, isAlive, parseCapMask, parseProcStat, processStartTime, readProcStatus } from './proc.ts';
 
 test('parseProcStat copes with spaces and parentheses in comm', () => {
   const st = parseProcStat('4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 100\n');
@@ -27,4 +27,12 @@ test('isAlive: this process yes, a vanished pid no, a zombie no', async () => {
   } finally {
     child.kill('SIGKILL');
   }
+});
+
+test('capability masks: CapBnd of this process parses, bad text does not', () => {
+  assert.equal(parseCapMask('000001ffffffffff'), (1n << 41n) - 1n);
+  assert.equal(parseCapMask('00000000a80425fb'), 0xa80425fbn);
+  assert.throws(() => parseCapMask('xyz'));
+  assert.ok(daemonBoundingCaps() > 0n);
+  assert.equal(daemonBoundingCaps(), daemonBoundingCaps());
 });

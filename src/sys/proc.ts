@@ -90,3 +90,22 @@ export function signalProcess(pid: number, signal: NodeJS.Signals | number): boo
     throw e;
   }
 }
+
+/** A capability mask as /proc/PID/status prints it (CapBnd, CapEff, …: 16 hex digits). */
+export function parseCapMask(hex: string): bigint {
+  if (!/^[0-9a-fA-F]{1,16}$/.test(hex.trim())) throw new Error(`not a capability mask: ${JSON.stringify(hex)}`);
+  return BigInt(`0x${hex.trim()}`);
+}
+
+let boundingCache: bigint | undefined;
+
+/** joeyd's own capability bounding set (CapBnd of /proc/self/status), read
+ * once: no container can hold a capability outside it (root in a restricted
+ * environment lacks some, e.g. CAP_SYS_RESOURCE), so it is what
+ * --privileged and --cap-add ALL give. */
+export function daemonBoundingCaps(): bigint {
+  if (boundingCache !== undefined) return boundingCache;
+  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapBnd:'));
+  boundingCache = line ? parseCapMask(line.slice('CapBnd:'.length)) : (1n << 64n) - 1n;
+  return boundingCache;
+}

@@ -1,8 +1,9 @@
 // Exec endpoints: create, start (detached, or streamed through hijack.ts as
 // attach is), resize and inspect.
+import type { AttachSession } from '../../engine/containers/types.ts';
 import { internal, invalid, messageOf } from '../../errdefs/index.ts';
 import { decodeExecConfig, decodeExecStart } from './bodies.ts';
-import { hijack, muxFrame, parseDetachKeys, streamMediaType, streamSession } from './hijack.ts';
+import { parseDetachKeys, streamSession } from './hijack.ts';
 import { queryInt, readJson, sendEmpty, sendJson } from './http.ts';
 import type { RequestContext, Router } from './router.ts';
 
@@ -22,20 +23,16 @@ async function create({ engine, params, req, res }: RequestContext): Promise<voi
 async function start(ctx: RequestContext): Promise<void> {
   const { engine, params, req, res } = ctx;
   const opts = decodeExecStart(await readJson(req));
-  let session;
+  let session: AttachSession | undefined;
   try {
     session = await engine.containers.execStart(params.id!, opts);
   } catch (e) {
-    // The process could not be started (the exec now shows exit code 126 or
-    // 127). As dockerd, an attached client gets the runtime's message in the
-    // stream and the code from inspect; a detached one gets the error.
-    if (opts.Detach || (await engine.containers.execInspect(params.id!).catch(() => undefined))?.ExitCode == null) throw e;
-    const tty = !!opts.Tty;
-    const conn = hijack(ctx, streamMediaType(tty, ctx.apiVersion));
-    const text = Buffer.from(`${messageOf(e)}\r\n`);
-    await conn.write(tty ? text : muxFrame(1, text));
-    conn.end();
-    return;
+    // As dockerd: once the process was tried (a missing command, a runtime
+    // error), an attached client gets the message on its stream and the
+    // exit code (126/127) from exec inspect; earlier errors keep their status.
+    const tried = !opts.Detach && (await engine.containers.execInspect(params.id!).catch(() => undefined))?.ExitCode != null;
+    if (!tried) throw e;
+    session = messageSession(`${messageOf(e)}\r\n`, !!opts.Tty);
   }
   if (opts.Detach) return sendEmpty(res, 200);
   if (!session) throw internal(`exec ${params.id} started without a session to attach to`);
@@ -54,4 +51,15 @@ async function resize({ engine, params, query, res }: RequestContext): Promise<v
 
 async function inspect({ engine, params, res }: RequestContext): Promise<void> {
   sendJson(res, 200, await engine.containers.execInspect(params.id!));
+}
+
+/** A session whose only output is one message on stdout. */
+function messageSession(text: string, tty: boolean): AttachSession {
+  return {
+    tty,
+    output: (async function* () {
+      yield { stream: 1 as const, data: Buffer.from(text) };
+    })(),
+    close: () => undefined,
+  };
 }

@@ -5,6 +5,7 @@ import type { Engine, EngineEvent, EventBus, EventFilter, SystemService, Version
 import type { ImageInspect, ImageService, ImageSummary, Progress } from '../../images/types.ts';
 import type { ContainerService } from '../../engine/containers/types.ts';
 import { notFound } from '../../errdefs/index.ts';
+import type { VolumeService } from '../../engine/volumes/types.ts';
 import { createFakeContainers, type FakeContainers } from './fake-containers.ts';
 
 export const FAKE_IMAGE_ID = 'sha256:' + 'ab'.repeat(32);
@@ -248,6 +249,7 @@ export function createFakeEngine(
     system,
     events,
     containers: containers as unknown as ContainerService,
+    volumes: fakeVolumes(),
     fakeContainers,
     knownImages,
     closed: false,
@@ -256,4 +258,19 @@ export function createFakeEngine(
     },
   };
   return engine;
+}
+
+/** No volumes: the volume endpoints' own tests bring theirs. */
+function fakeVolumes(): VolumeService {
+  return {
+    async list() {
+      return { Volumes: [], Warnings: [] };
+    },
+    async inspect(name: string) {
+      throw notFound(`get ${name}: no such volume`);
+    },
+    async remove(name: string, opts?: { force?: boolean }) {
+      if (!opts?.force) throw notFound(`get ${name}: no such volume`);
+    },
+  };
 }

@@ -15,6 +15,7 @@ import { registerImageRoutes } from './images.ts';
 import { HttpMetrics } from './metrics.ts';
 import { Router, type RequestContext } from './router.ts';
 import { registerSystemRoutes } from './system.ts';
+import { registerVolumeRoutes } from './volumes.ts';
 import { API_VERSION, compareApiVersions, MIN_API_VERSION } from './version.ts';
 
 export { API_VERSION, MIN_API_VERSION };
@@ -48,6 +49,7 @@ export function createApiHandler(engine: Engine, opts: ApiOptions = {}): ApiHand
   registerImageRoutes(router);
   registerContainerRoutes(router);
   registerExecRoutes(router);
+  registerVolumeRoutes(router);
 
   const inFlight = new Set<AbortController>();
   // Taken-over connections, which node:http no longer tracks or closes.

@@ -7,6 +7,7 @@ import type { OciRuntime } from '../../runtime/types.ts';
 import type { Snapshotter } from '../../snapshots/types.ts';
 import { Mutex } from '../../util/concurrency.ts';
 import type { HealthMonitor } from './health-monitor.ts';
+import type { Volumes } from '../volumes/index.ts';
 import { pathsOf, type ContainerRecord, type Paths, type Roots } from './record.ts';
 import { ContainerStore } from './store.ts';
 
@@ -23,6 +24,8 @@ export interface ContainerDeps {
   /** Host path of a static init for --init, if one is installed. */
   initPath?: string;
   seccompProfilePath?: string;
+  /** Volumes and the containers' recorded mounts. */
+  volumes: Volumes;
 }
 
 export interface ExecRecord {

@@ -14,6 +14,7 @@ import { NAME_RE, randomName } from './names.ts';
 import { initialState, type ContainerRecord } from './record.ts';
 import { mountRootfs, unmountRootfs } from './rootfs.ts';
 import { buildContainerSpec } from './spec.ts';
+import type { PreparedMounts } from '../volumes/index.ts';
 import type { ContainerConfig, CreateRequest, HostConfig } from './types.ts';
 
 const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
@@ -143,21 +144,27 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   };
 
   await cx.deps.snapshots.prepare(id, img.chainId ?? undefined, { labels: { 'joey.container': name } });
+  let mounts: PreparedMounts | undefined;
   try {
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
     await writeContainerFiles(paths, config.Hostname, hostConfig);
+    mounts = await cx.deps.volumes.prepare(config, hostConfig);
     // Build the spec once now so that bad settings fail the create, as in Docker.
-    await mountRootfs(cx, id);
-    const { warnings } = await buildContainerSpec(cx, rec);
+    const rootfs = await mountRootfs(cx, id);
+    const { warnings } = await buildContainerSpec(cx, rec, { creating: true, mounts: mounts.mounts });
+    await cx.deps.volumes.populate(mounts.mounts, rootfs);
     cx.deps.db.transaction(() => {
       const again = cx.store.nameTaken(name!);
       if (again) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${again}". You have to remove (or rename) that container to be able to reuse that name.`);
       cx.store.insert(rec);
+      cx.deps.volumes.record(id, mounts!);
     });
+    cx.deps.volumes.announce(mounts);
     cx.deps.events.publish({ Type: 'container', Action: 'create', Actor: { ID: id, Attributes: { image: req.Image, name, ...(config.Labels ?? {}) } }, status: 'create', id, from: req.Image });
     return { Id: id, Warnings: warnings };
   } catch (e) {
     await unmountRootfs(cx, id).catch(() => undefined);
+    if (mounts) await cx.deps.volumes.discard(mounts);
     await cx.deps.snapshots.remove(id).catch(() => undefined);
     await rm(paths.dir, { recursive: true, force: true });
     await rm(paths.bundle, { recursive: true, force: true });

@@ -40,7 +40,7 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
   const paths = cx.paths(c.id);
   const user = await resolveUser(paths.rootfs, cfg.User || c.config.User || '', c.hostConfig.GroupAdd ?? []);
   const host = detectHost();
-  const caps = resolveCapabilities({ capAdd: c.hostConfig.CapAdd, capDrop: c.hostConfig.CapDrop, privileged: !!(c.hostConfig.Privileged || cfg.Privileged), capLastCap: host.capLastCap });
+  const caps = resolveCapabilities({ capAdd: c.hostConfig.CapAdd, capDrop: c.hostConfig.CapDrop, privileged: !!(c.hostConfig.Privileged || cfg.Privileged), capLastCap: host.capLastCap, bounding: host.capBounding });
   const env = mergeEnv(mergeEnv(c.config.Env ?? [], tty ? ['TERM=xterm'] : []), cfg.Env ?? []);
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/'}`);

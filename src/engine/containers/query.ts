@@ -8,6 +8,8 @@ import type { ContainerContext } from './context.ts';
 import { findContainer } from './lookup.ts';
 import { ZERO_TIME, type ContainerRecord } from './record.ts';
 import type { ContainerInspect, ContainerSummary } from './types.ts';
+import { mountPointOf } from '../volumes/index.ts';
+import { networkSettings, summaryNetworks } from './network-settings.ts';
 
 const PS_FILTERS = new Set(['status', 'name', 'label', 'id', 'ancestor', 'exited', 'before', 'since', 'health', 'volume', 'network', 'is-task', 'publish', 'expose']);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
@@ -83,8 +85,8 @@ export async function listContainers(cx: ContainerContext, opts: { all?: boolean
       State: c.state.Paused ? 'paused' : c.state.Restarting ? 'restarting' : c.state.Status,
       Status: statusText(c),
       HostConfig: { NetworkMode: c.hostConfig.NetworkMode ?? 'default' },
-      NetworkSettings: { Networks: {} },
-      Mounts: [],
+      NetworkSettings: { Networks: summaryNetworks(c) },
+      Mounts: cx.deps.volumes.mountsOf(c.id).map(mountPointOf),
     };
     if (opts.size) {
       const u = await cx.deps.snapshots.usage(c.id).catch(() => ({ size: 0 }));
@@ -121,28 +123,9 @@ export async function inspectContainer(cx: ContainerContext, idOrName: string, o
     ExecIDs: [...cx.execs.values()].filter((e) => e.containerId === c.id).map((e) => e.id),
     HostConfig: c.hostConfig,
     GraphDriver: { Name: 'overlayfs', Data: { MergedDir: paths.rootfs } },
-    Mounts: [],
+    Mounts: cx.deps.volumes.mountsOf(c.id).map(mountPointOf),
     Config: c.config,
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      HairpinMode: false,
-      LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0,
-      Ports: {},
-      SandboxKey: '',
-      SecondaryIPAddresses: null,
-      SecondaryIPv6Addresses: null,
-      EndpointID: '',
-      Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      IPAddress: '',
-      IPPrefixLen: 0,
-      IPv6Gateway: '',
-      MacAddress: '',
-      Networks: {},
-    },
+    NetworkSettings: networkSettings(c),
   };
   if (opts.size) {
     const u = await cx.deps.snapshots.usage(c.id).catch(() => ({ size: 0 }));

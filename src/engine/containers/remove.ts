@@ -39,7 +39,9 @@ export async function removeContainer(cx: ContainerContext, idOrName: string, op
     }
     await rm(paths.bundle, { recursive: true, force: true });
     await rm(paths.dir, { recursive: true, force: true });
-    cx.deps.db.transaction(() => cx.store.delete(c.id));
+    const mounts = cx.deps.volumes.mountsOf(c.id);
+    cx.deps.db.transaction(() => cx.store.delete(c.id)); // its mount rows go with it
+    if (opts.volumes) await cx.deps.volumes.removeAnonymous(mounts);
     for (const [execId, ex] of cx.execs) if (ex.containerId === c.id) cx.execs.delete(execId);
   });
   cx.deps.events.publish({ Type: 'container', Action: 'destroy', Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef, ...(c.config.Labels ?? {}) } }, status: 'destroy', id: c.id, from: c.imageRef });

@@ -76,7 +76,8 @@ export class Containers implements ContainerService {
 
   private onExit(id: string): Promise<void> {
     return handleExit(this.cx, id, {
-      remove: (cid) => removeContainer(this.cx, cid, { force: true }),
+      // --rm: anonymous volumes go too, as with dockerd's auto-remove.
+      remove: (cid) => removeContainer(this.cx, cid, { force: true, volumes: true }),
       restart: (c) => this.policyRestart(c),
     }).catch((e) => log.warn('handling an exit failed', { container: id, err: e }));
   }
@@ -94,7 +95,7 @@ export class Containers implements ContainerService {
     return createContainer(this.cx, req, opts);
   }
   start(idOrName: string) {
-    return startContainer(this.cx, idOrName, { remove: (id) => removeContainer(this.cx, id, { force: true }) });
+    return startContainer(this.cx, idOrName, { remove: (id) => removeContainer(this.cx, id, { force: true, volumes: true }) });
   }
   stop(idOrName: string, opts?: { timeout?: number; signal?: string }) {
     return stopContainer(this.cx, idOrName, opts);

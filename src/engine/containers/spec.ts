@@ -2,10 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildSpec } from '../../runtime/spec/index.ts';
+import { conflict, invalid } from '../../errdefs/index.ts';
+import { buildSpec, ociMountsOf, type OciMount } from '../../runtime/spec/index.ts';
 import type { OciSpec } from '../../runtime/types.ts';
+import type { ContainerMount } from '../volumes/types.ts';
 import type { ContainerContext } from './context.ts';
+import { findContainer } from './lookup.ts';
 import type { ContainerRecord } from './record.ts';
+import { shmPathOf } from './rootfs.ts';
 
 let seccompCache: { path: string; profile: object } | undefined;
 
@@ -36,9 +40,44 @@ export function cgroupsPathOf(cx: ContainerContext, c: ContainerRecord): string 
   return join(parent.startsWith('/') ? parent : `/${parent}`, c.id);
 }
 
-export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecord): Promise<{ spec: OciSpec; warnings: string[] }> {
+type NsKind = 'net' | 'pid' | 'ipc';
+
+/** The namespace files of the containers that "container:<name|id>" modes
+ * name. At create a stopped peer is fine (Docker checks at start); at start
+ * it must run. */
+function peerNamespaces(cx: ContainerContext, c: ContainerRecord, creating: boolean): { netnsPath?: string; pidnsPath?: string; ipcnsPath?: string; shmPath?: string } {
+  const hc = c.hostConfig;
+  const out: { netnsPath?: string; pidnsPath?: string; ipcnsPath?: string; shmPath?: string } = {};
+  if (hc.IpcMode === 'shareable') out.shmPath = shmPathOf(cx, c.id);
+  const modes: Array<[string | undefined, NsKind, 'netnsPath' | 'pidnsPath' | 'ipcnsPath', string]> = [
+    [hc.NetworkMode, 'net', 'netnsPath', 'network namespace'],
+    [hc.PidMode, 'pid', 'pidnsPath', 'PID namespace'],
+    [hc.IpcMode, 'ipc', 'ipcnsPath', 'IPC namespace'],
+  ];
+  for (const [mode, kind, key, what] of modes) {
+    if (!mode?.startsWith('container:')) continue;
+    const ref = mode.slice('container:'.length);
+    if (!ref) continue; // the spec builder names the bad mode
+    const peer = findContainer(cx, ref);
+    if (peer.id === c.id) throw invalid(`cannot join the ${what} of the container itself (${mode})`);
+    if (kind === 'ipc' && peer.hostConfig.IpcMode !== 'shareable' && peer.hostConfig.IpcMode !== 'host') {
+      throw conflict(`cannot join the IPC namespace of container ${ref}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+    }
+    if (kind === 'ipc' && peer.hostConfig.IpcMode === 'shareable') out.shmPath = shmPathOf(cx, peer.id);
+    if (peer.state.Running && peer.state.Pid > 0 && !peer.state.Restarting) out[key] = `/proc/${peer.state.Pid}/ns/${kind}`;
+    // Only checked here; the spec built at create is thrown away.
+    else if (creating) out[key] = `/proc/self/ns/${kind}`;
+  }
+  return out;
+}
+
+export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecord, opts: { creating?: boolean; mounts?: ContainerMount[] } = {}): Promise<{ spec: OciSpec; warnings: string[] }> {
   const paths = cx.paths(c.id);
+  const mounts = opts.mounts ?? cx.deps.volumes.mountsOf(c.id);
+  const extraMounts: OciMount[] = ociMountsOf(mounts);
   return buildSpec({
+    ...peerNamespaces(cx, c, !!opts.creating),
+    extraMounts,
     id: c.id,
     rootfs: paths.rootfs,
     image: {},

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, allCapabilities, resolveCapabilities } from './capabilities.ts';
+import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, allCapabilities, capabilitiesInMask, resolveCapabilities } from './capabilities.ts';
 
 const LAST = 40;
 const sorted = (a: string[]): string[] => [...a].sort();
@@ -41,6 +41,25 @@ describe('capabilities', () => {
     assert.equal(older.length, 38);
     assert.equal(older.at(-1), 'CAP_AUDIT_READ');
     assert.deepEqual(allCapabilities(0), ['CAP_CHOWN']);
+  });
+
+  test('the daemon\'s bounding set limits privileged, ALL and the defaults', () => {
+    // Root without CAP_SYS_RESOURCE (bit 24) and CAP_MKNOD (27), as in some VMs and CI runners.
+    const mask = ((1n << 41n) - 1n) & ~(1n << 24n) & ~(1n << 27n);
+    const bounding = capabilitiesInMask(mask, LAST);
+    assert.equal(bounding.length, 39);
+    assert.ok(!bounding.includes('CAP_SYS_RESOURCE') && !bounding.includes('CAP_MKNOD'));
+    assert.deepEqual(resolveCapabilities({ privileged: true, capLastCap: LAST, bounding }), bounding);
+    const addAll = resolveCapabilities({ capAdd: ['ALL'], capDrop: ['NET_RAW'], capLastCap: LAST, bounding });
+    assert.deepEqual(addAll, bounding.filter((c) => c !== 'CAP_NET_RAW'));
+    const defaults = resolveCapabilities({ capLastCap: LAST, bounding });
+    assert.deepEqual(sorted(defaults), sorted(DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_MKNOD')));
+    // A capability the kernel knows but the daemon cannot hand out: a clear error, not a runc failure.
+    assert.throws(() => resolveCapabilities({ capAdd: ['SYS_RESOURCE'], capLastCap: LAST, bounding }), { kind: 'invalid', message: /CAP_SYS_RESOURCE is not in joeyd's own capability bounding set/ });
+    // Dropping one the daemon lacks is harmless.
+    assert.ok(!resolveCapabilities({ capDrop: ['SYS_RESOURCE'], capLastCap: LAST, bounding }).includes('CAP_SYS_RESOURCE'));
+    // Bits beyond cap_last_cap are ignored.
+    assert.equal(capabilitiesInMask((1n << 64n) - 1n, 37).length, 38);
   });
 
   test('unknown capabilities are invalid errors naming them', () => {

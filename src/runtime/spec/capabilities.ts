@@ -1,5 +1,7 @@
 // Capabilities: Docker's default set, CapAdd/CapDrop (with "ALL"), and
-// --privileged = every capability the running kernel knows.
+// --privileged = every capability the daemon itself may hold (its bounding
+// set, within what the running kernel knows): runc cannot grant more, and a
+// root without CAP_SYS_RESOURCE is common in containers-in-VMs and CI.
 import { invalid } from '../../errdefs/index.ts';
 
 /** Capability names by number (linux/capability.h). */
@@ -26,6 +28,11 @@ export function allCapabilities(capLastCap: number): string[] {
   return CAPABILITY_NAMES.slice(0, Math.max(0, Math.min(capLastCap, CAPABILITY_NAMES.length - 1)) + 1);
 }
 
+/** The names of the capabilities set in `mask` (a CapBnd-style bit mask), within the kernel's. */
+export function capabilitiesInMask(mask: bigint, capLastCap: number): string[] {
+  return allCapabilities(capLastCap).filter((_, bit) => ((mask >> BigInt(bit)) & 1n) === 1n);
+}
+
 /** "net_admin", "CAP_NET_ADMIN", "Net_Admin" → "CAP_NET_ADMIN"; "all" → "ALL". */
 function normalize(name: string, known: readonly string[], flag: string): string {
   const up = name.trim().toUpperCase();
@@ -40,12 +47,19 @@ function normalize(name: string, known: readonly string[], flag: string): string
 
 /** The capability set after CapAdd/CapDrop, as Docker computes it: add ALL =
  * everything but what is dropped; drop ALL = only what is added; otherwise the
- * defaults minus drops plus adds. Privileged ignores both lists. */
-export function resolveCapabilities(opts: { capAdd?: string[] | null; capDrop?: string[] | null; privileged?: boolean; capLastCap: number }): string[] {
-  const all = allCapabilities(opts.capLastCap);
+ * defaults minus drops plus adds. Privileged ignores both lists. "Everything"
+ * is `bounding` (the daemon's own bounding set; all the kernel knows when not
+ * given); naming a capability outside it is an error rather than a runc
+ * failure at start. */
+export function resolveCapabilities(opts: { capAdd?: string[] | null; capDrop?: string[] | null; privileged?: boolean; capLastCap: number; bounding?: readonly string[] }): string[] {
+  const known = allCapabilities(opts.capLastCap);
+  const all = opts.bounding ? known.filter((c) => opts.bounding!.includes(c)) : known;
   if (opts.privileged) return all;
-  const add = (opts.capAdd ?? []).map((c) => normalize(c, all, 'CapAdd'));
-  const drop = (opts.capDrop ?? []).map((c) => normalize(c, all, 'CapDrop'));
+  const add = (opts.capAdd ?? []).map((c) => normalize(c, known, 'CapAdd'));
+  const drop = (opts.capDrop ?? []).map((c) => normalize(c, known, 'CapDrop'));
+  for (const c of add) {
+    if (c !== 'ALL' && !all.includes(c)) throw invalid(`invalid CapAdd: ${c} is not in joeyd's own capability bounding set, so no container can be given it`);
+  }
   let caps: string[];
   if (add.includes('ALL')) caps = all.filter((c) => !drop.includes(c));
   else if (drop.includes('ALL')) caps = add;

@@ -3,6 +3,8 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, type BigIntStats } from 'node:fs';
 import { availableParallelism, hostname, release } from 'node:os';
 import { join } from 'node:path';
+import { daemonBoundingCaps } from '../../sys/proc.ts';
+import { capabilitiesInMask } from './capabilities.ts';
 import { ULIMIT_NAMES, type HostFacts, type HostLimits, type OciDevice, type UlimitName } from './types.ts';
 
 function read(path: string): string | undefined {
@@ -67,9 +69,11 @@ export function detectHost(): HostFacts {
   const controllers = cgroupV2 ? (read('/sys/fs/cgroup/cgroup.controllers') ?? '').split(/\s+/) : [];
   const cpusOnline = (cgroupV2 ? read('/sys/fs/cgroup/cpuset.cpus.effective') : read('/sys/fs/cgroup/cpuset/cpuset.cpus')) || read('/sys/devices/system/cpu/online') || `0-${availableParallelism() - 1}`;
   const memsOnline = (cgroupV2 ? read('/sys/fs/cgroup/cpuset.mems.effective') : read('/sys/fs/cgroup/cpuset/cpuset.mems')) || read('/sys/devices/system/node/online') || '0';
+  const capLastCap = Number(read('/proc/sys/kernel/cap_last_cap') ?? 40);
   cached = {
     cgroupV2,
-    capLastCap: Number(read('/proc/sys/kernel/cap_last_cap') ?? 40),
+    capLastCap,
+    capBounding: capabilitiesInMask(daemonBoundingCaps(), capLastCap),
     ncpu: availableParallelism(),
     cpusOnline,
     memsOnline,

@@ -8,7 +8,7 @@ import { buildSpec, toOciJson, type SpecInput } from './index.ts';
 import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES } from './capabilities.ts';
 
 const HOST = {
-  cgroupV2: false, capLastCap: 40, ncpu: 2, cpusOnline: '0-1', memsOnline: '0', kernel: '6.1.0', arch: 'x64',
+  cgroupV2: false, capLastCap: 40, capBounding: [...CAPABILITY_NAMES], ncpu: 2, cpusOnline: '0-1', memsOnline: '0', kernel: '6.1.0', arch: 'x64',
   hostname: 'the-host', swapLimit: true, blkioWeight: true, cpuRealtime: false,
   hostDevices: () => [{ path: '/dev/sda', type: 'b' as const, major: 8, minor: 0 }],
 };
@@ -57,7 +57,7 @@ describe('buildSpec', () => {
     assert.deepEqual(p.env, ['PATH=/bin', 'HOSTNAME=c0ffee12']);
     assert.equal(p.cwd, '/home/web');
     assert.equal(p.terminal, false);
-    assert.deepEqual(p.user, { uid: 1000, gid: 1000, additionalGids: [100] });
+    assert.deepEqual(p.user, { uid: 1000, gid: 1000, additionalGids: [1000, 100] });
     assert.deepEqual([...p.capabilities!.bounding!].sort(), [...DEFAULT_CAPABILITIES].sort());
     // A non-root user gets the bounding set only, as from execve.
     assert.deepEqual(Object.keys(p.capabilities!), ['bounding']);
@@ -88,7 +88,7 @@ describe('buildSpec', () => {
     const p = spec.process as OciProcess;
     assert.deepEqual(p.args, ['/sbin/docker-init', '--', '/bin/echo', 'hi']);
     assert.deepEqual(p.env, ['PATH=/bin', 'HOSTNAME=c0ffee12', 'TERM=xterm', 'A=1']);
-    assert.deepEqual(p.user, { uid: 0, gid: 0 });
+    assert.deepEqual(p.user, { uid: 0, gid: 0, additionalGids: [0] });
     assert.equal(p.cwd, '/tmp');
     assert.equal(p.terminal, true);
     assert.deepEqual(p.consoleSize, { height: 30, width: 100 });
@@ -115,6 +115,14 @@ describe('buildSpec', () => {
     assert.deepEqual(linux.devices, [{ path: '/dev/sda', type: 'b', major: 8, minor: 0 }]);
     assert.deepEqual(linux.resources.devices, [{ allow: true, access: 'rwm' }]);
     assert.ok(!spec.mounts!.find((m) => m.destination === '/sys')!.options!.includes('ro'));
+    assert.ok(!spec.mounts!.find((m) => m.destination === '/sys/fs/cgroup')!.options!.includes('ro'));
+  });
+
+  test('privileged where the daemon lacks a capability: the daemon\'s bounding set, no more', async () => {
+    const bounding = CAPABILITY_NAMES.filter((c) => c !== 'CAP_SYS_RESOURCE');
+    const { spec } = await buildSpec(input({ config: { User: 'root' }, hostConfig: { Privileged: true }, host: { ...HOST, capBounding: bounding } }));
+    assert.deepEqual(spec.process!.capabilities!.bounding, bounding);
+    assert.deepEqual(spec.process!.capabilities!.effective, bounding);
   });
 
   test('host UTS and host network take the host\'s name', async () => {

@@ -20,6 +20,7 @@ import { resolveUser } from './user.ts';
 export type { BuiltSpec, HostFacts, HostLimits, OciDevice, OciDeviceRule, OciMount, ResolvedUser, SpecInput } from './types.ts';
 export { resolveUser } from './user.ts';
 export { resourcesFromHostConfig } from './resources.ts';
+export { ociMountOf, ociMountsOf, type MountLike } from './binds.ts';
 export { capabilitySets, resolveCapabilities, DEFAULT_CAPABILITIES } from './capabilities.ts';
 export { detectHost, readHostLimits } from './host.ts';
 export { toOciJson } from './json.ts';
@@ -61,7 +62,7 @@ export async function buildSpec(input: SpecInput): Promise<BuiltSpec> {
   const hostname = plan.hostUts || (plan.hostNetwork && !config.Hostname) ? host.hostname : input.hostname;
 
   const sec = await parseSecurityOpts(hc.SecurityOpt);
-  const caps = resolveCapabilities({ capAdd: hc.CapAdd, capDrop: hc.CapDrop, privileged: hc.Privileged, capLastCap: host.capLastCap });
+  const caps = resolveCapabilities({ capAdd: hc.CapAdd, capDrop: hc.CapDrop, privileged: hc.Privileged, capLastCap: host.capLastCap, bounding: host.capBounding });
   const user = await resolveUser(input.rootfs, config.User || image.User || '', hc.GroupAdd);
   const rlimits = buildRlimits(hc.Ulimits, input.hostLimits);
   const oomAdj = oomScoreAdj(hc.OomScoreAdj, warnings);

@@ -26,6 +26,8 @@ export interface HostFacts {
   cgroupV2: boolean;
   /** /proc/sys/kernel/cap_last_cap */
   capLastCap: number;
+  /** The daemon's capability bounding set (names): the most a container gets (--privileged, --cap-add ALL). */
+  capBounding: string[];
   /** CPUs usable by containers (for --cpus validation). */
   ncpu: number;
   /** Online CPUs and memory nodes in cpuset list form ("0-3"). */
@@ -109,7 +111,7 @@ export interface BuiltSpec {
 export interface ResolvedUser {
   uid: number;
   gid: number;
-  /** Supplementary groups: /etc/group membership (implicit group form only) plus GroupAdd. */
+  /** Supplementary groups: the primary gid, /etc/group membership (implicit group form only), then GroupAdd. */
   additionalGids: number[];
   /** From passwd, "/" when unknown. */
   home: string;

@@ -51,17 +51,18 @@ describe('user resolution', () => {
   test('specs resolve as runc/Docker resolve them', async () => {
     const u = (uid: number, gid: number, additionalGids: number[], home = '/'): ResolvedUser => ({ uid, gid, additionalGids, home });
     const cases: Array<[string, string[] | undefined, ResolvedUser]> = [
-      ['', undefined, u(0, 0, [], '/root')],
-      ['root', undefined, u(0, 0, [], '/root')],
-      ['web', undefined, u(1000, 1000, [1, 50], '/home/web')],
-      ['1000', undefined, u(1000, 1000, [1, 50], '/home/web')],
-      ['1234', undefined, u(1234, 0, [])],
-      ['web:staff', undefined, u(1000, 50, [], '/home/web')], // a named group: no supplementary groups
-      ['web:777', undefined, u(1000, 777, [], '/home/web')],
-      ['1234:5678', undefined, u(1234, 5678, [])],
-      ['daemon:web', undefined, u(1, 1000, [], '/usr/sbin')],
-      ['web', ['video', '4242', 'staff'], u(1000, 1000, [1, 50, 44, 4242], '/home/web')],
-      ['1234', ['44'], u(1234, 0, [44])],
+      ['', undefined, u(0, 0, [0], '/root')],
+      ['root', undefined, u(0, 0, [0], '/root')],
+      ['web', undefined, u(1000, 1000, [1000, 1, 50], '/home/web')],
+      ['1000', undefined, u(1000, 1000, [1000, 1, 50], '/home/web')],
+      ['1234', undefined, u(1234, 0, [0])],
+      ['web:staff', undefined, u(1000, 50, [50], '/home/web')], // a named group: no groups from /etc/group
+      ['web:777', undefined, u(1000, 777, [777], '/home/web')],
+      ['1234:5678', undefined, u(1234, 5678, [5678])], // docker's `id`: groups=5678,
+      ['daemon:web', undefined, u(1, 1000, [1000], '/usr/sbin')],
+      ['web', ['video', '4242', 'staff'], u(1000, 1000, [1000, 1, 50, 44, 4242], '/home/web')],
+      ['1234', ['44'], u(1234, 0, [0, 44])],
+      ['65534:65534', ['1234'], u(65534, 65534, [65534, 1234])], // id -G: 65534 1234,
     ];
     for (const [spec, groupAdd, want] of cases) assert.deepEqual(await resolveUser(rootfs, spec, groupAdd), want, JSON.stringify(spec));
   });
@@ -82,8 +83,8 @@ describe('user resolution', () => {
 
   test('a rootfs without /etc/passwd still takes numeric ids', async () => {
     const bare = makeRootfs('bare', () => undefined);
-    assert.deepEqual(await resolveUser(bare, '', undefined), { uid: 0, gid: 0, additionalGids: [], home: '/' });
-    assert.deepEqual(await resolveUser(bare, '10:20', ['30']), { uid: 10, gid: 20, additionalGids: [30], home: '/' });
+    assert.deepEqual(await resolveUser(bare, '', undefined), { uid: 0, gid: 0, additionalGids: [0], home: '/' });
+    assert.deepEqual(await resolveUser(bare, '10:20', ['30']), { uid: 10, gid: 20, additionalGids: [20, 30], home: '/' });
     await assert.rejects(resolveUser(bare, 'web', undefined), { kind: 'invalid', message: /unable to find user web: no matching entries in passwd file/ });
   });
 
@@ -108,7 +109,7 @@ describe('user resolution', () => {
     mkdirSync(r);
     symlinkSync(outside, join(r, 'etc'));
     await assert.rejects(resolveUser(r, 'web', undefined), { kind: 'invalid', message: /unable to find user web/ });
-    assert.deepEqual(await resolveUser(r, '', undefined), { uid: 0, gid: 0, additionalGids: [], home: '/' });
+    assert.deepEqual(await resolveUser(r, '', undefined), { uid: 0, gid: 0, additionalGids: [0], home: '/' });
   });
 
   test('links inside the rootfs are followed within it', async () => {

@@ -2,6 +2,8 @@
 // container's own /etc/passwd and /etc/group, with the rules of runc's
 // libcontainer/user that Docker uses: numbers need no entry, names do, and
 // supplementary groups come from /etc/group only when no group was named.
+// As dockerd (since 25.0), the primary group is also a supplementary one, so
+// `id` shows `groups=65534(nogroup)` for nobody and `groups=1000` for 1000:1000.
 import { invalid } from '../../errdefs/index.ts';
 import { readFileInRoot } from './rootfs-file.ts';
 import type { ResolvedUser } from './types.ts';
@@ -88,7 +90,7 @@ export function resolveUserFrom(spec: string, passwdText: string | undefined, gr
     else if (n !== undefined) user.additionalGids.push(n);
     else throw invalid(`unable to find group ${add}: no matching entries in group file`);
   }
-  user.additionalGids = [...new Set(user.additionalGids)];
+  user.additionalGids = [...new Set([user.gid, ...user.additionalGids])];
   return user;
 }
 
