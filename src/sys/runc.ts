@@ -82,6 +82,11 @@ export class Runc {
   async startByExecFifo(id: string, initPid: number): Promise<boolean> {
     if (basename(this.binary) !== 'runc' || initPid <= 0) return false;
     const fifo = join(this.root, id, 'exec.fifo');
+    // An init that died before (killed between create and start) will never
+    // write: let `runc start` say what state the container is in. Checked
+    // before the open: once a reader is there, a live init writes and execs
+    // at once, and `true` is gone a moment later, its byte still in the fifo.
+    if (!(await isAlive(initPid))) return false;
     let fd: number;
     try {
       // Non-blocking, so that a dead init (no writer, ever) cannot hang a
@@ -99,14 +104,19 @@ export class Runc {
       pipe.once('error', (e) => reject(internal(`starting container ${id}: reading its exec fifo: ${e.message}`, e)));
     });
     // The writer shows up within microseconds; while it has not, check now and
-    // then that the init is still there to write (runc polls the same way).
+    // then that the init is still there to write (runc polls the same way): a
+    // kill right after the check above would otherwise hang this. A process
+    // that wrote and exited is dead too, its byte and EOF on their way: only
+    // twice dead with nothing read, half a second apart, counts.
+    let deadSeen = 0;
     const watch = setInterval(() => {
       void isAlive(initPid).then((alive) => {
-        if (alive || bytes > 0) return;
+        if (alive || bytes > 0) return void (deadSeen = 0);
+        if (++deadSeen < 2) return;
         dead = true;
         pipe.destroy();
       });
-    }, 100);
+    }, 500);
     try {
       await closed;
     } finally {
