@@ -1,17 +1,17 @@
 // Pull benchmark: times pulling images from a private loopback registry into
 // an empty store, with joey and its peers side by side in one run. See
 // bench/README.md. Run it through bench/pull.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENGINES, isPeer, type Engine } from './lib/engines.ts';
+import { ENGINES, isPeer, unavailable as whyUnavailable, type Engine } from './lib/engines.ts';
 import { mountsUnder, removeTree } from './lib/fsutil.ts';
 import { ensureImage, IMAGES, cacheRoot, type BuiltImage } from './lib/images.ts';
 import { cpuOf, excerpt, installSignalCleanup, onCleanup, onceAsync, run, runCleanups } from './lib/proc.ts';
 import { pushLayout, startRegistry } from './lib/registry.ts';
-import { describeMachine, median, versionOf } from './lib/stats.ts';
+import { describeMachine, engineVersions, median } from './lib/stats.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -88,29 +88,6 @@ interface Cell {
 const fmt = (s: number) => (Number.isFinite(s) ? s.toFixed(2) : '-');
 const mb = (b: number) => (b / 1e6).toFixed(1);
 
-async function commandExists(cmd: string): Promise<boolean> {
-  return (await run(['sh', '-c', `command -v "${cmd}"`])).code === 0;
-}
-
-/** Why an engine cannot run here, or null. */
-async function missing(e: Engine): Promise<string | null> {
-  const need: Record<string, string[]> = {
-    docker: ['dockerd', 'unshare'],
-    ctr: ['containerd', 'ctr'],
-    podman: ['podman', 'unshare'],
-    joey: [],
-    'joey-docker': [],
-  };
-  for (const c of need[e.name] ?? []) if (!(await commandExists(c))) return `${c} not installed`;
-  if (e.name === 'docker' || e.name === 'joey-docker') {
-    if (!existsSync('/usr/local/bin/docker') && !(await commandExists('docker'))) return 'docker CLI not installed';
-  }
-  if (e.name.startsWith('joey') && !existsSync(join(repoRoot, 'dist', 'joeyd.mjs'))) {
-    return 'not built: dist/joeyd.mjs is missing (run `make build`)';
-  }
-  return null;
-}
-
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('bench/pull needs root (it starts dockerd, containerd and podman)');
@@ -124,17 +101,7 @@ async function main(): Promise<void> {
   const T = mkdtempSync(join(tmpBase, 'jbp-'));
   onCleanup('work dir', () => removeTree(T));
   const machine = await describeMachine(T);
-  const versions: Record<string, string> = {
-    dockerd: await versionOf(['dockerd', '--version']),
-    'docker CLI': await versionOf(['docker', '--version']),
-    containerd: await versionOf(['containerd', '--version']),
-    ctr: await versionOf(['ctr', '--version']),
-    podman: await versionOf(['podman', '--version']),
-    runc: await versionOf(['runc', '--version']),
-    registry: await versionOf(['docker-registry', '--version']),
-    skopeo: await versionOf(['skopeo', '--version']),
-    node: process.version,
-  };
+  const versions = await engineVersions();
 
   // images: build once (cached), then push into a fresh registry
   const built: Record<string, BuiltImage> = {};
@@ -166,7 +133,7 @@ async function main(): Promise<void> {
   };
   const unavailable = new Map<string, string>();
   for (const e of engines) {
-    const why = await missing(e);
+    const why = await whyUnavailable(e, repoRoot);
     if (why) unavailable.set(e.name, why);
   }
 

@@ -1,11 +1,25 @@
-// The engines the pull benchmark compares. Each run of each engine gets a
-// fresh private directory: a daemon is started on it before the timed pull
-// and stopped (mounts undone, directory removed) after it, so that every
-// timed pull starts from an empty store and no daemon start is timed.
+// The engines the benchmarks compare. An instance is one engine started on a
+// fresh private directory (daemon, store, sockets, its own cgroup parent);
+// stopping it stops every process it started, undoes its mounts and removes
+// the directory. bench/pull starts one per pull, so that every timed pull
+// starts from an empty store; bench/run and bench/density start one per
+// engine and run containers in it. No daemon start is ever timed.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pidAlive, run, runOk, startDaemon, stopDaemon, stopPid, waitUntil, excerpt, type Daemon } from './proc.ts';
+import {
+  excerpt,
+  killMountNs,
+  mountNsOf,
+  pidAlive,
+  run,
+  runOk,
+  startDaemon,
+  stopDaemon,
+  stopPid,
+  waitUntil,
+  type Daemon,
+} from './proc.ts';
 import { removeTree, treeBytes, withTmpfsOver } from './fsutil.ts';
 import { httpStatus } from './registry.ts';
 
@@ -14,15 +28,47 @@ export interface Context {
   registry: string;
   /** the repository root, for bin/joey and bin/joeyd */
   repoRoot: string;
+  /**
+   * The cgroup the engine's containers go under (/joey-bench-<pid>/<engine>);
+   * without it each engine uses its default (/joey, /docker, /libpod_parent, /bench).
+   */
+  cgroupParent?: string;
 }
 
-export interface PullCommand {
+export interface Command {
   argv: string[];
   env: NodeJS.ProcessEnv;
 }
+/** @deprecated the old name of Command */
+export type PullCommand = Command;
+
+export interface RunOptions {
+  name: string;
+  image: string;
+  args: string[];
+  /** `--rm` and wait (the default), or `-d` */
+  detach?: boolean;
+}
 
 export interface Instance {
-  pull(ref: string): PullCommand;
+  pull(ref: string): Command;
+  /**
+   * The engine's own client with the given arguments: `joey`, the docker CLI,
+   * `podman` (docker's syntax) or `ctr` (its own).
+   */
+  cli(args: string[]): Command;
+  /** `run --rm` (or `-d`) with no network, with whatever flags this host needs */
+  runCommand(o: RunOptions): Command;
+  /** force-remove the named containers (one command) */
+  removeCommand(names: string[]): Command;
+  /** list every container, running or not (`ps -a`) */
+  psCommand(): Command;
+  /** ids of the containers the engine knows, running or not */
+  containers(): Promise<string[]>;
+  /** the containers' main pids (0 when not running), in the order of names */
+  containerPids(names: string[]): Promise<number[]>;
+  /** for engines that speak the Docker API: its socket, and the docker CLI against it */
+  dockerApi?: { socket: string; cli(args: string[]): Command };
   /** null when the image is in the store with its layers unpacked, else what is wrong */
   verify(ref: string, layers: number): Promise<string | null>;
   /** bytes under the engine's data directories */
@@ -40,10 +86,41 @@ export interface Engine {
   start(dir: string, ctx: Context): Promise<Instance>;
 }
 
-const DOCKER_CLI = existsSync('/usr/local/bin/docker') ? '/usr/local/bin/docker' : 'docker';
+export const DOCKER_CLI = existsSync('/usr/local/bin/docker') ? '/usr/local/bin/docker' : 'docker';
 
 function dockerCliEnv(sock: string, configDir: string): NodeJS.ProcessEnv {
   return { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: configDir };
+}
+
+/** A Docker-API engine's client commands, given its CLI, the flags `run` needs and those `rm -f` needs to kill at once. */
+function dockerLike(cli: (args: string[]) => Command, runFlags: string[] = [], rmFlags: string[] = []) {
+  return {
+    cli,
+    runCommand: (o: RunOptions) =>
+      cli(['run', o.detach ? '-d' : '--rm', '--network', 'none', '--name', o.name, ...runFlags, o.image, ...o.args]),
+    removeCommand: (names: string[]) => cli(['rm', '-f', ...rmFlags, ...names]),
+    psCommand: () => cli(['ps', '-a']),
+    async containers() {
+      const c = cli(['ps', '-aq', '--no-trunc']);
+      const r = await run(c.argv, { env: c.env, timeoutSeconds: 120 });
+      if (r.code !== 0) throw new Error(`ps -aq failed: ${excerpt(r.stderr || r.stdout)}`);
+      return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    },
+    async containerPids(names: string[]) {
+      if (names.length === 0) return [];
+      const c = cli(['inspect', '--format', '{{.State.Pid}}', ...names]);
+      const r = await run(c.argv, { env: c.env, timeoutSeconds: 300 });
+      if (r.code !== 0) throw new Error(`inspect failed: ${excerpt(r.stderr || r.stdout)}`);
+      const pids = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => Number.parseInt(l, 10));
+      if (pids.length !== names.length) throw new Error(`inspect gave ${pids.length} pids for ${names.length} containers`);
+      return pids;
+    },
+  };
+}
+
+function dockerCli(sock: string, configDir: string): (args: string[]) => Command {
+  const env = dockerCliEnv(sock, configDir);
+  return (args) => ({ argv: [DOCKER_CLI, ...args], env });
 }
 
 async function pingSocket(sock: string): Promise<boolean> {
@@ -65,7 +142,13 @@ interface Containerd {
   daemon: Daemon;
 }
 
-/** A containerd with root, state, sockets and the opt plugin's directory under dir. */
+/**
+ * A containerd with root, state, sockets and the opt plugin's directory under
+ * dir. It runs in a private mount namespace with a tmpfs over /run: its shims
+ * keep their sockets in /run/containerd/s and runc's state in
+ * /run/containerd/runc whatever the config says, and `ctr run` makes its
+ * FIFOs in /run/containerd/fifo; the clients join that namespace (nsenter).
+ */
 async function startContainerd(dir: string): Promise<Containerd> {
   const sock = join(dir, 'containerd.sock');
   await mkdir(dir, { recursive: true });
@@ -94,7 +177,7 @@ async function startContainerd(dir: string): Promise<Containerd> {
   ].join('\n');
   const configPath = join(dir, 'containerd.toml');
   await writeFile(configPath, config);
-  const daemon = startDaemon(['containerd', '--config', configPath], join(dir, 'containerd.log'));
+  const daemon = startDaemon(withTmpfsOver(['/run'], ['containerd', '--config', configPath]), join(dir, 'containerd.log'));
   await waitUntil(
     'containerd',
     async () => (await run(['ctr', '-a', sock, 'version'], { timeoutSeconds: 5 })).code === 0,
@@ -107,23 +190,49 @@ async function startContainerd(dir: string): Promise<Containerd> {
 export const ctrEngine: Engine = {
   name: 'ctr',
   description:
-    'containerd 1.6 (private root/state/socket, default overlayfs snapshotter) + `ctr images pull --plain-http` (fetch and unpack)',
-  async start(dir) {
+    'containerd 1.6 (private root/state/socket, default overlayfs snapshotter, private mount namespace with tmpfs on /run) + `ctr` (run through `nsenter --mount` into that namespace): `ctr images pull --plain-http` (fetch and unpack), `ctr run --rm IMAGE ID true` (no network: a new network namespace with no interface)',
+  async start(dir, ctx) {
     const cd = await startContainerd(dir);
-    const ctr = ['ctr', '-a', cd.sock, '-n', 'bench'];
+    const cli = (args: string[]): Command => ({
+      argv: ['nsenter', `--mount=/proc/${cd.daemon.pid}/ns/mnt`, '--', 'ctr', '-a', cd.sock, '-n', 'bench', ...args],
+      env: process.env,
+    });
+    const lines = async (args: string[]) => {
+      const c = cli(args);
+      const r = await run(c.argv, { env: c.env, timeoutSeconds: 120 });
+      if (r.code !== 0) throw new Error(`ctr ${args.join(' ')} failed: ${excerpt(r.stderr || r.stdout)}`);
+      return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    };
     return {
-      pull: (ref) => ({ argv: [...ctr, 'images', 'pull', '--plain-http', ref], env: process.env }),
+      pull: (ref) => cli(['images', 'pull', '--plain-http', ref]),
+      cli,
+      runCommand(o) {
+        if (o.detach) throw new Error('ctr: detached runs are not supported by this benchmark');
+        // ctr's --cgroup is the container's whole cgroup path
+        const cg = ctx.cgroupParent ? ['--cgroup', `${ctx.cgroupParent}/${o.name}`] : [];
+        return cli(['run', '--rm', ...cg, o.image, o.name, ...o.args]);
+      },
+      removeCommand: (names) => cli(['containers', 'rm', ...names]),
+      psCommand: () => cli(['containers', 'ls']),
+      containers: () => lines(['containers', 'ls', '-q']),
+      async containerPids(names) {
+        const tasks = await lines(['tasks', 'ls']);
+        return names.map((n) => Number.parseInt(tasks.find((l) => l.split(/\s+/)[0] === n)?.split(/\s+/)[1] ?? '0', 10));
+      },
       async verify(ref, layers) {
-        const img = await run([...ctr, 'images', 'ls', '-q']);
+        const img = await run(cli(['images', 'ls', '-q']).argv);
         if (!img.stdout.split('\n').includes(ref)) return `image ${ref} not listed: ${excerpt(img.stdout + img.stderr)}`;
-        const snaps = await run([...ctr, 'snapshots', '--snapshotter', 'overlayfs', 'ls']);
+        const snaps = await run(cli(['snapshots', '--snapshotter', 'overlayfs', 'ls']).argv);
         const committed = snaps.stdout.split('\n').filter((l) => /\bCommitted\b/.test(l)).length;
         return committed === layers ? null : `${committed} committed snapshots, expected ${layers} (not unpacked?)`;
       },
       storeBytes: () => treeBytes(join(dir, 'root')),
       daemonPids: () => [cd.daemon.pid],
       async stop() {
+        const ns = mountNsOf(cd.daemon.pid);
         await stopDaemon(cd.daemon);
+        // shims of containers that were not removed outlive containerd
+        if (ns) await killMountNs(ns);
         await removeTree(dir);
       },
     };
@@ -135,7 +244,7 @@ export const ctrEngine: Engine = {
 export const dockerEngine: Engine = {
   name: 'docker',
   description:
-    'dockerd 20.10 (private data-root/exec-root/socket, overlay2, its own managed containerd) + docker CLI 28 `docker pull`',
+    'dockerd 20.10 (private data-root/exec-root/socket, overlay2, its own managed containerd, no bridge, --cgroup-parent) + docker CLI 28',
   async start(dir, ctx) {
     const data = join(dir, 'data');
     const exec = join(dir, 'exec');
@@ -169,6 +278,7 @@ export const dockerEngine: Engine = {
       '--userland-proxy=false',
       '--insecure-registry',
       ctx.registry,
+      ...(ctx.cgroupParent ? ['--cgroup-parent', ctx.cgroupParent] : []),
       '--log-level',
       'warn',
     ];
@@ -180,14 +290,19 @@ export const dockerEngine: Engine = {
     // go away with the namespace.
     const daemon = startDaemon(withTmpfsOver(['/run', '/opt'], argv), join(dir, 'dockerd.log'));
     let managedPid = -1;
+    let ns: string | null = null;
     const stop = async () => {
       if (managedPid < 0) managedPid = readPid(join(exec, 'containerd', 'containerd.pid'));
+      ns ??= mountNsOf(daemon.pid);
       await stopDaemon(daemon, 30);
       if (managedPid > 0 && pidAlive(managedPid) && cmdline(managedPid).includes(exec)) await stopPid(managedPid);
+      // shims of containers that were not removed outlive containerd
+      if (ns) await killMountNs(ns);
       await removeTree(dir);
     };
     try {
       await waitUntil('dockerd', () => pingSocket(sock), 60, daemon);
+      ns = mountNsOf(daemon.pid);
       // check that the managed containerd is the private one
       managedPid = readPid(join(exec, 'containerd', 'containerd.pid'));
       const cl = cmdline(managedPid);
@@ -203,8 +318,11 @@ export const dockerEngine: Engine = {
       throw e;
     }
     const env = dockerCliEnv(sock, cliConfig);
+    const cli = dockerCli(sock, cliConfig);
     return {
-      pull: (ref) => ({ argv: [DOCKER_CLI, 'pull', ref], env }),
+      pull: (ref) => cli(['pull', ref]),
+      ...dockerLike(cli),
+      dockerApi: { socket: sock, cli },
       verify: (ref, layers) => dockerApiVerify(env, ref, layers),
       storeBytes: () => treeBytes(data),
       daemonPids: () => [daemon.pid, managedPid],
@@ -232,11 +350,15 @@ function cmdline(pid: number): string {
 
 // ---- podman ----------------------------------------------------------------
 
+// podman 4.3 with runc on this host: crun (its default) refuses hybrid
+// cgroups, and the default rlimits are above root's hard limits here.
+const PODMAN_RUN_FLAGS = ['--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768'];
+
 export const podmanEngine: Engine = {
   name: 'podman',
   description:
-    'podman 4.3 (private --root/--runroot/--tmpdir, overlay driver, TMPDIR in the run dir) `podman pull --tls-verify=false`; no daemon, storage initialised before timing',
-  async start(dir) {
+    'podman 4.3 (private --root/--runroot/--tmpdir, overlay driver, cgroupfs, --runtime runc, TMPDIR in the run dir; run with --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 --cgroup-parent); no daemon, storage initialised before timing',
+  async start(dir, ctx) {
     const tmp = join(dir, 'tmp');
     for (const d of ['root', 'runroot', 'libpod-tmp', 'networks', tmp]) await mkdir(join(dir, d), { recursive: true });
     const base = [
@@ -255,25 +377,34 @@ export const podmanEngine: Engine = {
       'cgroupfs',
       '--events-backend',
       'file',
+      '--runtime',
+      'runc',
     ];
-    // podman 4.3 keeps c/image's blob-info cache in /var/lib/containers/cache
-    // whatever --root says: every podman command runs with a tmpfs over /var/lib
-    // (an empty cache each time, as in an empty store)
-    const podman = (args: string[]) => withTmpfsOver(['/var/lib'], [...base, ...args]);
     // c/image keeps big temporary files in TMPDIR (default /var/tmp, same filesystem here)
     const env = { ...process.env, TMPDIR: tmp };
+    // podman 4.3 keeps c/image's blob-info cache in /var/lib/containers/cache
+    // whatever --root says: pulls run with a tmpfs over /var/lib (an empty
+    // cache each time, as in an empty store). Other commands run as they are:
+    // the wrapper would cost a mount namespace per command, and they write
+    // nothing there.
+    const pullArgv = (args: string[]) => withTmpfsOver(['/var/lib'], [...base, ...args]);
+    const cli = (args: string[]): Command => ({ argv: [...base, ...args], env });
+    const runFlags = [...PODMAN_RUN_FLAGS, ...(ctx.cgroupParent ? ['--cgroup-parent', ctx.cgroupParent] : [])];
     const stop = () => removeTree(dir);
     try {
       // create the store (database, overlay checks) outside the timed section
-      await runOk(podman(['images']), { env, timeoutSeconds: 60 });
+      await runOk(pullArgv(['images']), { env, timeoutSeconds: 60 });
     } catch (e) {
       await stop();
       throw e;
     }
     return {
-      pull: (ref) => ({ argv: podman(['pull', '--tls-verify=false', ref]), env }),
+      pull: (ref) => ({ argv: pullArgv(['pull', '--tls-verify=false', ref]), env }),
+      // `podman rm -f` stops with SIGTERM and a 10 s grace period (sleep as
+      // pid 1 ignores SIGTERM); --time 0 kills at once, as `docker rm -f` does
+      ...dockerLike(cli, runFlags, ['--time', '0']),
       async verify(ref, layers) {
-        const r = await run(podman(['image', 'inspect', '--format', '{{len .RootFS.Layers}}', ref]), { env });
+        const r = await run(cli(['image', 'inspect', '--format', '{{len .RootFS.Layers}}', ref]).argv, { env });
         if (r.code !== 0) return `image inspect failed: ${excerpt(r.stderr || r.stdout)}`;
         return Number.parseInt(r.stdout.trim(), 10) === layers ? null : `image has ${r.stdout.trim()} layers`;
       },
@@ -286,7 +417,15 @@ export const podmanEngine: Engine = {
 
 // ---- joey ------------------------------------------------------------------
 
-async function startJoeyd(dir: string, ctx: Context) {
+interface Joeyd {
+  data: string;
+  sock: string;
+  cliConfig: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startJoeyd(dir: string, ctx: Context): Promise<Joeyd> {
   const data = join(dir, 'data');
   const exec = join(dir, 'exec');
   const sock = join(dir, 'joey.sock');
@@ -294,6 +433,9 @@ async function startJoeyd(dir: string, ctx: Context) {
   await mkdir(data, { recursive: true });
   await mkdir(exec, { recursive: true });
   await mkdir(cliConfig, { recursive: true });
+  // an empty config file, so that the host's /etc/joey/daemon.json never applies
+  const configFile = join(dir, 'daemon.json');
+  await writeFile(configFile, '{}\n');
   const joeyd = join(ctx.repoRoot, 'bin', 'joeyd');
   const daemon = startDaemon(
     [
@@ -306,8 +448,11 @@ async function startJoeyd(dir: string, ctx: Context) {
       `unix://${sock}`,
       '--pidfile',
       join(dir, 'joey.pid'),
+      '--config-file',
+      configFile,
       '--insecure-registry',
       ctx.registry,
+      ...(ctx.cgroupParent ? ['--cgroup-parent', ctx.cgroupParent] : []),
     ],
     join(dir, 'joeyd.log'),
   );
@@ -324,40 +469,56 @@ async function startJoeyd(dir: string, ctx: Context) {
   return { data, sock, cliConfig, stop, pid: daemon.pid };
 }
 
+function joeyInstance(j: Joeyd, ctx: Context, client: 'joey' | 'docker'): Instance {
+  const joey = join(ctx.repoRoot, 'bin', 'joey');
+  const env = dockerCliEnv(j.sock, j.cliConfig);
+  const docker = dockerCli(j.sock, j.cliConfig);
+  const cli = client === 'joey' ? (args: string[]): Command => ({ argv: [joey, '-H', `unix://${j.sock}`, ...args], env: process.env }) : docker;
+  return {
+    pull: (ref) => cli(['pull', ref]),
+    ...dockerLike(cli),
+    dockerApi: { socket: j.sock, cli: docker },
+    verify: (ref, layers) => dockerApiVerify(env, ref, layers),
+    storeBytes: () => treeBytes(j.data),
+    daemonPids: () => [j.pid],
+    stop: j.stop,
+  };
+}
+
 export const joeyEngine: Engine = {
   name: 'joey',
-  description: 'joeyd (private data-root/exec-root/socket) + `joey pull`',
-  async start(dir, ctx) {
-    const j = await startJoeyd(dir, ctx);
-    const joey = join(ctx.repoRoot, 'bin', 'joey');
-    const env = dockerCliEnv(j.sock, j.cliConfig);
-    return {
-      pull: (ref) => ({ argv: [joey, '-H', `unix://${j.sock}`, 'pull', ref], env: process.env }),
-      verify: (ref, layers) => dockerApiVerify(env, ref, layers),
-      storeBytes: () => treeBytes(j.data),
-      daemonPids: () => [j.pid],
-      stop: j.stop,
-    };
-  },
+  description: 'joeyd (private data-root/exec-root/socket, --cgroup-parent) + the joey CLI',
+  start: async (dir, ctx) => joeyInstance(await startJoeyd(dir, ctx), ctx, 'joey'),
 };
 
 export const joeyDockerEngine: Engine = {
   name: 'joey-docker',
-  description: 'joeyd (private data-root/exec-root/socket) + docker CLI 28 `docker pull`',
-  async start(dir, ctx) {
-    const j = await startJoeyd(dir, ctx);
-    const env = dockerCliEnv(j.sock, j.cliConfig);
-    return {
-      pull: (ref) => ({ argv: [DOCKER_CLI, 'pull', ref], env }),
-      verify: (ref, layers) => dockerApiVerify(env, ref, layers),
-      storeBytes: () => treeBytes(j.data),
-      daemonPids: () => [j.pid],
-      stop: j.stop,
-    };
-  },
+  description: 'joeyd (private data-root/exec-root/socket, --cgroup-parent) + docker CLI 28',
+  start: async (dir, ctx) => joeyInstance(await startJoeyd(dir, ctx), ctx, 'docker'),
 };
 
 export const ENGINES: Engine[] = [joeyEngine, joeyDockerEngine, dockerEngine, ctrEngine, podmanEngine];
+
+async function commandExists(cmd: string): Promise<boolean> {
+  return (await run(['sh', '-c', `command -v "${cmd}"`])).code === 0;
+}
+
+/** Why an engine cannot run on this machine, or null. */
+export async function unavailable(e: Engine, repoRoot: string): Promise<string | null> {
+  const need: Record<string, string[]> = {
+    docker: ['dockerd', 'unshare'],
+    ctr: ['containerd', 'ctr', 'unshare', 'nsenter'],
+    podman: ['podman', 'unshare'],
+  };
+  for (const c of need[e.name] ?? []) if (!(await commandExists(c))) return `${c} not installed`;
+  if (e.name === 'docker' || e.name === 'joey-docker') {
+    if (!existsSync('/usr/local/bin/docker') && !(await commandExists('docker'))) return 'docker CLI not installed';
+  }
+  if (e.name.startsWith('joey') && !existsSync(join(repoRoot, 'dist', 'joeyd.mjs'))) {
+    return 'not built: dist/joeyd.mjs is missing (run `make build`)';
+  }
+  return null;
+}
 
 /** Engines that are not joey: the peers whose best median is the yardstick. */
 export function isPeer(e: Engine): boolean {

@@ -2,7 +2,7 @@
 // long-lived daemon in its own process group, stop a process by its pid, and a
 // cleanup stack that also runs on Ctrl-C, SIGTERM and uncaught errors.
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, readdirSync, readlinkSync, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RunResult {
@@ -322,4 +322,40 @@ export function installSignalCleanup(): void {
   };
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
+}
+
+// ---- processes by mount namespace ---------------------------------------
+
+/** The mount namespace of pid ("mnt:[4026532…]"), or null when it is gone. */
+export function mountNsOf(pid: number): string | null {
+  if (pid <= 0) return null;
+  try {
+    return readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * SIGKILLs every process in the mount namespace ns, which must be one this
+ * script created (a daemon's private namespace): what a stopped containerd
+ * leaves running there, such as the shims of containers that were not removed.
+ */
+export async function killMountNs(ns: string): Promise<void> {
+  if (ns === mountNsOf(process.pid) || ns === mountNsOf(1)) throw new Error(`refusing to kill the host's mount namespace ${ns}`);
+  for (let pass = 0; pass < 20; pass++) {
+    const pids = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number)
+      .filter((p) => p !== process.pid && mountNsOf(p) === ns);
+    if (pids.length === 0) return;
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await sleep(100);
+  }
 }

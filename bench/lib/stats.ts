@@ -57,3 +57,33 @@ export async function versionOf(argv: string[]): Promise<string> {
     return 'not installed';
   }
 }
+
+/** The versions of every engine and tool the benchmarks use. */
+export async function engineVersions(): Promise<Record<string, string>> {
+  return {
+    dockerd: await versionOf(['dockerd', '--version']),
+    'docker CLI': await versionOf(['docker', '--version']),
+    containerd: await versionOf(['containerd', '--version']),
+    ctr: await versionOf(['ctr', '--version']),
+    podman: await versionOf(['podman', '--version']),
+    conmon: await versionOf(['conmon', '--version']),
+    runc: await versionOf(['runc', '--version']),
+    registry: await versionOf(['docker-registry', '--version']),
+    skopeo: await versionOf(['skopeo', '--version']),
+    node: process.version,
+  };
+}
+
+/** Rounds to two decimals (for load averages and the JSON). */
+export const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** A plain text table: the first columns (names) left-aligned, numbers right-aligned. */
+export function formatTable(header: string[], rows: string[][], leftColumns = 1): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) =>
+    r
+      .map((x, i) => (i < leftColumns ? x.padEnd(widths[i] ?? 0) : x.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}

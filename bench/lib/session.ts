@@ -1,0 +1,103 @@
+// What bench/run and bench/density share: a private work directory and
+// cgroup parent that are removed at the end whatever happens, the busybox
+// image in a loopback registry, and engines started with that image pulled.
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { cgroupDirs, removeCgroupTree } from './cgroups.ts';
+import { type Context, type Engine, type Instance } from './engines.ts';
+import { mountsUnder, removeTree } from './fsutil.ts';
+import { ensureBusyboxImage } from './images.ts';
+import { excerpt, installSignalCleanup, onCleanup, onceAsync, run, runCleanups } from './proc.ts';
+import { pushLayout, startRegistry } from './registry.ts';
+
+export const log = (s: string): void => void process.stderr.write(s + '\n');
+
+export interface Session {
+  /** the work directory, /tmp/<prefix>XXXXXX */
+  dir: string;
+  /** the cgroup every engine's containers go under, /joey-bench-<pid> */
+  cgroupRoot: string;
+  /** the busybox image in the registry (host:port/bench/busybox:latest) */
+  image: string;
+  registry: string;
+  /** its layer blob (gzip tar), for a runc bundle */
+  layerPath: string;
+  repoRoot: string;
+  /** what was left when the session ended: mounts under dir, cgroups that could not be removed */
+  finish(): Promise<{ mounts: string[]; cgroups: string[] }>;
+}
+
+/** Sets up the session (root only); everything it makes is undone by finish() or on a signal. */
+export async function openSession(name: string, prefix: string, repoRoot: string): Promise<Session> {
+  if (process.getuid?.() !== 0) throw new Error(`bench/${name} needs root (it starts joeyd, dockerd, containerd, podman and runc)`);
+  installSignalCleanup();
+  // short paths: podman refuses a runroot longer than 50 characters, and unix
+  // socket paths must stay under 108
+  const dir = mkdtempSync(join(process.env['JOEY_BENCH_TMP'] || '/tmp', prefix));
+  onCleanup('work dir', () => removeTree(dir));
+  const cgroupRoot = `/joey-bench-${process.pid}`;
+  const cgroupsLeft: string[] = [];
+  onCleanup('cgroups', async () => {
+    cgroupsLeft.push(...(await removeCgroupTree(cgroupRoot)));
+  });
+  const bb = await ensureBusyboxImage(log);
+  const registry = await startRegistry(join(dir, 'registry'));
+  onCleanup('registry', () => registry.stop());
+  const image = `${registry.host}/bench/busybox:latest`;
+  await pushLayout(bb.dir, bb.tag, image, dir);
+  log(`pushed ${image} (${(bb.compressedBytes / 1e6).toFixed(1)} MB)`);
+  return {
+    dir,
+    cgroupRoot,
+    image,
+    registry: registry.host,
+    layerPath: bb.layerPath,
+    repoRoot,
+    async finish() {
+      await runCleanups();
+      return { mounts: mountsUnder(dir), cgroups: cgroupsLeft };
+    },
+  };
+}
+
+/** The engine's context: its own cgroup parent below the session's. */
+export function contextFor(s: Session, engine: string): Context {
+  return { registry: s.registry, repoRoot: s.repoRoot, cgroupParent: `${s.cgroupRoot}/${engine}` };
+}
+
+/** Starts e in dir and pulls the session's image into it (all untimed); stopped at the end at the latest. */
+export async function startWithImage(s: Session, e: Engine, dir: string): Promise<Instance & { stop(): Promise<void> }> {
+  const inst = await e.start(dir, contextFor(s, e.name));
+  const stop = onceAsync(inst.stop);
+  const dereg = onCleanup(`engine ${e.name}`, stop);
+  try {
+    const c = inst.pull(s.image);
+    const r = await run(c.argv, { env: c.env, timeoutSeconds: 300 });
+    if (r.code !== 0) throw new Error(`pull exited ${r.code ?? r.signal}: ${excerpt(r.stderr || r.stdout)}`);
+    const bad = await inst.verify(s.image, 1);
+    if (bad) throw new Error(`pulled, but ${bad}`);
+  } catch (err) {
+    await stop();
+    dereg();
+    throw err;
+  }
+  return {
+    ...inst,
+    stop: async () => {
+      await stop();
+      dereg();
+    },
+  };
+}
+
+/** Cgroup directories left below the engine's cgroup parent (its own directory not counted). */
+export function cgroupsBelow(s: Session, engine: string): string[] {
+  const parent = `${s.cgroupRoot}/${engine}`;
+  const rel = new Set<string>();
+  for (const d of cgroupDirs(parent)) {
+    const i = d.indexOf(parent);
+    const r = d.slice(i + parent.length);
+    if (r) rel.add(r);
+  }
+  return [...rel].sort();
+}

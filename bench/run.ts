@@ -1,0 +1,372 @@
+// Run benchmark: times `run --rm --network none busybox true`, end to end,
+// with joey (its CLI, the docker CLI, the API alone) beside dockerd,
+// containerd (ctr), podman and bare runc, in one run. See bench/README.md.
+// Run it through bench/run.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseOptions } from './lib/args.ts';
+import { DockerApi, runViaApi } from './lib/docker-api.ts';
+import {
+  DOCKER_CLI,
+  ctrEngine,
+  dockerEngine,
+  joeyEngine,
+  podmanEngine,
+  unavailable,
+  type Command,
+  type Engine,
+  type Instance,
+} from './lib/engines.ts';
+import { excerpt, onCleanup, run, runCleanups } from './lib/proc.ts';
+import { prepareRuncBundle, type RuncBundle } from './lib/runc.ts';
+import { cgroupsBelow, log, openSession, startWithImage, type Session } from './lib/session.ts';
+import { describeMachine, engineVersions, formatTable, median, round2 } from './lib/stats.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** One way of running a container: a client against an engine. */
+interface Runner {
+  name: string;
+  /** the engine instance it runs in (several runners share joeyd and dockerd) */
+  engine: 'joey' | 'docker' | 'ctr' | 'podman' | 'runc';
+  /** peers set the yardstick; runc is the floor */
+  role: 'joey' | 'peer' | 'floor';
+  description: string;
+  /** the client binary whose start-up (`--version`) is measured beside, if any */
+  client?: string[];
+}
+
+const RUNNERS: Runner[] = [
+  {
+    name: 'joey',
+    engine: 'joey',
+    role: 'joey',
+    description: 'joey CLI: bin/joey -H unix://SOCK run --rm --network none --name N IMAGE true',
+    client: ['bin/joey', '--version'],
+  },
+  {
+    name: 'joey-docker',
+    engine: 'joey',
+    role: 'joey',
+    description: 'docker CLI 28 against joeyd: DOCKER_HOST=unix://SOCK docker run --rm --network none --name N IMAGE true',
+    client: [DOCKER_CLI, '--version'],
+  },
+  {
+    name: 'joey-api',
+    engine: 'joey',
+    role: 'joey',
+    description:
+      "joeyd's API from the benchmark process: create (AutoRemove, NetworkMode none), wait?condition=removed, start, wait result",
+  },
+  {
+    name: 'joey-api-delete',
+    engine: 'joey',
+    role: 'joey',
+    description: "joeyd's API: create (NetworkMode none), wait?condition=next-exit, start, wait result, DELETE /containers/ID",
+  },
+  {
+    name: 'docker',
+    engine: 'docker',
+    role: 'peer',
+    description: 'dockerd 20.10 + docker CLI 28: docker run --rm --network none --name N IMAGE true',
+    client: [DOCKER_CLI, '--version'],
+  },
+  {
+    name: 'docker-api',
+    engine: 'docker',
+    role: 'peer',
+    description: "dockerd's API from the benchmark process, the same calls as joey-api",
+  },
+  {
+    name: 'docker-api-delete',
+    engine: 'docker',
+    role: 'peer',
+    description: "dockerd's API, the same calls as joey-api-delete",
+  },
+  {
+    name: 'ctr',
+    engine: 'ctr',
+    role: 'peer',
+    description: 'containerd 1.6: nsenter --mount=NS ctr -a SOCK -n bench run --rm --cgroup CG IMAGE N true',
+    client: ['ctr', '--version'],
+  },
+  {
+    name: 'podman',
+    engine: 'podman',
+    role: 'peer',
+    description:
+      'podman 4.3: podman --root … --runtime runc run --rm --network none --name N --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 --cgroup-parent CG IMAGE true',
+    client: ['podman', '--version'],
+  },
+  {
+    name: 'runc',
+    engine: 'runc',
+    role: 'floor',
+    description: 'runc 1.1 alone: runc --root STATE run --bundle B N (busybox rootfs read-only, runc spec defaults, args true)',
+    client: ['runc', '--version'],
+  },
+];
+
+const ENGINE_OF: Record<string, Engine> = { joey: joeyEngine, docker: dockerEngine, ctr: ctrEngine, podman: podmanEngine };
+
+const USAGE = `usage: bench/run [--rounds N] [--runners ${RUNNERS.map((r) => r.name).join(',')}] [--out FILE]
+
+Times \`run --rm --network none IMAGE true\` (a static busybox image) for each
+runner, after one untimed warm-up run each, in N round-robin rounds (default
+10). Prints the median, min and max milliseconds, the ratio to the fastest
+peer (dockerd, ctr, podman) and to bare runc; writes JSON to bench/results/.
+Needs root. Environment: JOEY_BENCH_TMP (where the engines' directories go,
+default /tmp), JOEY_BENCH_CACHE (the image cache, default /var/cache/joey-bench).`;
+
+interface Cell {
+  runner: Runner;
+  ms: number[];
+  load: number[];
+  /** runs after which the container was still listed, but gone within 5 s */
+  lateRemovals: number;
+  failed?: string;
+  clientMs?: number;
+}
+
+/** How a runner does one timed run; throws if the run fails. */
+type Once = (name: string) => Promise<number>;
+
+async function timeCommand(c: Command): Promise<number> {
+  const r = await run(c.argv, { env: c.env, timeoutSeconds: 120 });
+  if (r.code !== 0) throw new Error(`exited ${r.code ?? r.signal}: ${excerpt(r.stderr || r.stdout)}`);
+  return r.seconds * 1000;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2), { rounds: 'int', runners: 'list', out: 'string' }, USAGE);
+  const rounds = (o.get('rounds') as number | undefined) ?? 10;
+  const names = (o.get('runners') as string[] | undefined) ?? RUNNERS.map((r) => r.name);
+  for (const n of names) if (!RUNNERS.some((r) => r.name === n)) throw new Error(`unknown runner ${n}`);
+  const runners = RUNNERS.filter((r) => names.includes(r.name));
+
+  const s: Session = await openSession('run', 'jbr-', repoRoot);
+  const machine = await describeMachine(s.dir);
+  const versions = await engineVersions();
+  const cells: Cell[] = runners.map((runner) => ({ runner, ms: [], load: [], lateRemovals: 0 }));
+
+  // ---- engines, each with the image pulled (untimed) ----------------------
+  const instances = new Map<string, Instance>();
+  let bundle: RuncBundle | undefined;
+  const listers = new Map<string, () => Promise<string[]>>();
+  const engineFailed = new Map<string, string>();
+  for (const engine of new Set(runners.map((r) => r.engine))) {
+    try {
+      if (engine === 'runc') {
+        const dir = join(s.dir, 'runc');
+        const b = await prepareRuncBundle(dir, s.layerPath, ['true'], `${s.cgroupRoot}/runc`);
+        onCleanup('runc bundle', () => b.stop());
+        listers.set('runc', b.containers);
+        bundle = b;
+        continue;
+      }
+      const e = ENGINE_OF[engine];
+      if (!e) throw new Error(`no engine ${engine}`);
+      const why = await unavailable(e, repoRoot);
+      if (why) throw new Error(why);
+      const started = Date.now();
+      const inst = await startWithImage(s, e, join(s.dir, engine));
+      instances.set(engine, inst);
+      listers.set(engine, () => inst.containers());
+      log(`${engine}: started, image pulled (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    } catch (err) {
+      engineFailed.set(engine, (err as Error).message);
+      log(`${engine}: failed (${(err as Error).message})`);
+    }
+  }
+
+  const apis: DockerApi[] = [];
+  const onceOf = (r: Runner): Once | undefined => {
+    if (r.engine === 'runc') {
+      const b = bundle;
+      return b && ((name) => timeCommand(b.runCommand(name)));
+    }
+    const inst = instances.get(r.engine);
+    if (!inst) return undefined;
+    const runArgs = { image: s.image, args: ['true'] };
+    if (r.name.endsWith('-api') || r.name.endsWith('-api-delete')) {
+      if (!inst.dockerApi) return undefined;
+      const api = new DockerApi(inst.dockerApi.socket);
+      apis.push(api);
+      const autoRemove = r.name.endsWith('-api');
+      return async (name) => {
+        const t0 = process.hrtime.bigint();
+        await runViaApi(api, { ...runArgs, name, autoRemove });
+        return Number(process.hrtime.bigint() - t0) / 1e6;
+      };
+    }
+    if (r.name === 'joey-docker') {
+      const api = inst.dockerApi;
+      if (!api) return undefined;
+      return (name) => timeCommand(api.cli(['run', '--rm', '--network', 'none', '--name', name, s.image, 'true']));
+    }
+    return (name) => timeCommand(inst.runCommand({ ...runArgs, name }));
+  };
+
+  /** null when the engine lists no container after the run (waiting up to 5 s), else what is left. */
+  const leftover = async (cell: Cell): Promise<string | null> => {
+    const list = listers.get(cell.runner.engine);
+    if (!list) return null;
+    const deadline = Date.now() + 5000;
+    let first = true;
+    for (;;) {
+      const left = await list();
+      if (left.length === 0) {
+        if (!first) cell.lateRemovals++;
+        return null;
+      }
+      if (Date.now() > deadline) return `still listed after the run: ${left.join(', ')}`;
+      first = false;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  };
+
+  let seq = 0;
+  const uniqueName = (r: Runner, label: string) => `jb-${r.name}-${label}-${process.pid}-${++seq}`;
+  const onces = new Map<Cell, Once>();
+  for (const cell of cells) {
+    const why = engineFailed.get(cell.runner.engine);
+    const once = onceOf(cell.runner);
+    if (why || !once) {
+      cell.failed = why ?? 'engine not started';
+      continue;
+    }
+    if (cell.runner.client) {
+      const argv = cell.runner.client.map((a) => (a.startsWith('bin/') ? join(repoRoot, a) : a));
+      const t: number[] = [];
+      for (let i = 0; i < 5; i++) t.push((await run(argv)).seconds * 1000);
+      cell.clientMs = median(t);
+    }
+    try {
+      const ms = await once(uniqueName(cell.runner, 'warmup'));
+      const bad = await leftover(cell);
+      if (bad) throw new Error(bad);
+      onces.set(cell, once);
+      log(`warm-up  ${cell.runner.name.padEnd(17)} ${ms.toFixed(1)} ms`);
+    } catch (err) {
+      cell.failed = `warm-up: ${(err as Error).message}`;
+      log(`warm-up  ${cell.runner.name.padEnd(17)} failed (${cell.failed})`);
+    }
+  }
+
+  const active = cells.filter((c) => onces.has(c));
+  for (let round = 0; round < rounds; round++) {
+    // rotate the order so that no runner always goes first or last
+    const order = active.map((_c, i) => active[(i + round) % active.length]).filter((c): c is Cell => !!c);
+    const line: string[] = [];
+    for (const cell of order) {
+      const once = onces.get(cell);
+      if (!once || cell.failed) continue;
+      try {
+        const load = loadavg()[0] ?? 0;
+        const ms = await once(uniqueName(cell.runner, `r${round + 1}`));
+        const bad = await leftover(cell);
+        if (bad) throw new Error(bad);
+        cell.ms.push(ms);
+        cell.load.push(round2(load));
+        line.push(`${cell.runner.name} ${ms.toFixed(0)}`);
+      } catch (err) {
+        cell.failed = `round ${round + 1}: ${(err as Error).message}`;
+        log(`round ${round + 1}: ${cell.runner.name} failed (${cell.failed})`);
+      }
+    }
+    log(`round ${round + 1}/${rounds} (load ${round2(loadavg()[0] ?? 0)}): ${line.join(', ')} ms`);
+  }
+
+  for (const api of apis) api.close();
+  const cgroupsLeft = Object.fromEntries(
+    [...new Set(runners.map((r) => r.engine))].map((e) => [e, cgroupsBelow(s, e)] as const).filter(([, l]) => l.length > 0),
+  );
+  const left = await s.finish();
+
+  // ---- report --------------------------------------------------------------
+  const ok = (c: Cell) => !c.failed && c.ms.length > 0;
+  const fastestPeer = cells
+    .filter((c) => ok(c) && c.runner.role === 'peer')
+    .map((c) => ({ name: c.runner.name, m: median(c.ms) }))
+    .sort((a, b) => a.m - b.m)[0];
+  const runcCell = cells.find((c) => c.runner.role === 'floor' && ok(c));
+  const runcMedian = runcCell ? median(runcCell.ms) : undefined;
+  const header = ['runner', 'median ms', 'min', 'max', 'vs fastest peer', 'vs runc', 'cli start ms', 'n'];
+  const table: string[][] = [];
+  const rows = cells.map((c) => {
+    const meanLoad = c.load.length ? round2(c.load.reduce((a, x) => a + x, 0) / c.load.length) : undefined;
+    if (!ok(c)) {
+      table.push([c.runner.name, `failed (${excerpt(c.failed ?? 'no result', 140)})`]);
+      return { runner: c.runner.name, failed: c.failed ?? 'no result', ms: c.ms, meanLoad };
+    }
+    const m = median(c.ms);
+    const ratio = fastestPeer ? m / fastestPeer.m : undefined;
+    const vsRunc = runcMedian ? m / runcMedian : undefined;
+    table.push([
+      c.runner.name,
+      m.toFixed(1),
+      Math.min(...c.ms).toFixed(1),
+      Math.max(...c.ms).toFixed(1),
+      ratio === undefined ? '-' : `${ratio.toFixed(2)}x${fastestPeer?.name === c.runner.name ? ' (fastest)' : ''}`,
+      vsRunc === undefined ? '-' : `${vsRunc.toFixed(2)}x`,
+      c.clientMs === undefined ? '-' : c.clientMs.toFixed(1),
+      String(c.ms.length),
+    ]);
+    return {
+      runner: c.runner.name,
+      role: c.runner.role,
+      medianMs: round2(m),
+      minMs: round2(Math.min(...c.ms)),
+      maxMs: round2(Math.max(...c.ms)),
+      vsFastestPeer: ratio === undefined ? undefined : round2(ratio),
+      vsRunc: vsRunc === undefined ? undefined : round2(vsRunc),
+      clientStartMs: c.clientMs === undefined ? undefined : round2(c.clientMs),
+      lateRemovals: c.lateRemovals,
+      ms: c.ms.map(round2),
+      load: c.load,
+      meanLoad,
+    };
+  });
+  const out: string[] = [
+    '',
+    `run --rm --network none busybox true: ${rounds} rounds after a warm-up, round-robin; wall-clock ms from spawn (or first API call) to exit`,
+    `cli start ms: median of 5 \`CLIENT --version\` (the client's own start-up, included in its runs)`,
+    `machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGiB} GiB, kernel ${machine.kernel}; load at start ${machine.loadAtStart.join(' ')}, at end ${loadavg().map(round2).join(' ')}`,
+    '',
+    formatTable(header, table.filter((r) => r.length > 2)),
+    ...table.filter((r) => r.length <= 2).map((r) => `${(r[0] ?? '').padEnd(17)}  ${r[1] ?? ''}`),
+    '',
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  for (const c of cells) if (c.lateRemovals > 0) log(`note: ${c.runner.name}: the container was still listed right after ${c.lateRemovals} run(s), gone within 5 s`);
+  for (const [e, l] of Object.entries(cgroupsLeft)) log(`note: ${e} left ${l.length} cgroup dir(s) below its parent: ${l.slice(0, 5).join(', ')}`);
+
+  const stamp = new Date().toISOString().replace(/:\d\d\.\d+Z$/, '').replace(':', '');
+  const outPath = (o.get('out') as string | undefined) ?? join(repoRoot, 'bench', 'results', `run-${stamp}.json`);
+  await mkdir(dirname(outPath), { recursive: true });
+  const result = {
+    benchmark: 'run',
+    date: new Date().toISOString(),
+    rounds,
+    machine: { ...machine, loadAtEnd: loadavg().map(round2) },
+    versions,
+    runners: Object.fromEntries(runners.map((r) => [r.name, r.description])),
+    engines: Object.fromEntries(Object.entries(ENGINE_OF).map(([n, e]) => [n, e.description])),
+    fastestPeer: fastestPeer?.name,
+    results: rows,
+    cgroupsLeftBelowParents: cgroupsLeft,
+    leftAtEnd: left,
+  };
+  await writeFile(outPath, JSON.stringify(result, null, 2) + '\n');
+  log(`results: ${relative(process.cwd(), outPath) || outPath}`);
+  if (left.mounts.length > 0) log(`warning: still mounted: ${left.mounts.join(', ')}`);
+  if (left.cgroups.length > 0) log(`warning: cgroups not removed: ${left.cgroups.join(', ')}`);
+}
+
+main().catch(async (e: unknown) => {
+  process.stderr.write(`bench/run: ${e instanceof Error ? e.message : String(e)}\n`);
+  await runCleanups();
+  process.exit(1);
+});
