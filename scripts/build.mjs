@@ -3,6 +3,8 @@
 // entry point of its own: src/archive/pool.ts starts dist/archive-worker.mjs,
 // found from its own place in dist/ or dist/chunks/ (keep those names in
 // step). Native and optional modules stay external.
+import { readdirSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const common = {
@@ -18,11 +20,19 @@ const common = {
   logLevel: 'warning',
 };
 
-await build({
+const result = await build({
   ...common,
+  metafile: true,
   entryPoints: { joeyd: 'src/daemon/main.ts', joey: 'src/cli/main.ts', 'archive-worker': 'src/archive/worker.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
 });
+
+// Chunks of earlier builds pile up under hashed names: keep only this build's.
+const keep = new Set(Object.keys(result.metafile.outputs).map((p) => resolve(p)));
+for (const f of readdirSync('dist/chunks')) {
+  const p = resolve('dist/chunks', f);
+  if (!keep.has(p)) rmSync(p, { force: true });
+}
