@@ -17,12 +17,12 @@ import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { cgroupDirsUnder, cgroupPaths, isFrozen, readLimits, sharesToWeight } from './lib/cgroups.ts';
 import { removeAllContainers, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
-import { DOCKER_BIN, REPO_ROOT, mountsUnder, type Daemon } from './lib/daemon.ts';
+import { DOCKER_BIN, REPO_ROOT, TEST_ENGINE, mountsUnder, type Daemon } from './lib/daemon.ts';
 import { capabilities, namespaceOf, orphansMentioning, pidAlive, procStat } from './lib/host.ts';
 import { TEST_LABEL, pushImage } from './lib/images.ts';
 import { makeTempDir, removeDir, run, sleep, waitFor, type CmdOptions, type CmdResult } from './lib/proc.ts';
 import { startRegistry, type Registry } from './lib/registry.ts';
-import { listTar } from './lib/tar.ts';
+import { listTar, tarBuffer } from './lib/tar.ts';
 import { startTerminal, type Terminal } from './lib/tmux.ts';
 
 const MiB = 1024 * 1024;
@@ -637,6 +637,50 @@ describe('containers with the docker CLI', () => {
       await dkOk(d, ['cp', `${n}:/tmp/out.txt`, join(dir, 'out2.txt')]);
       assert.equal(await readFile(join(dir, 'out2.txt'), 'utf8'), 'from-container\n', 'cp from a stopped container');
       failed(d, await dk(d, ['cp', `${n}:/no/such/file`, join(dir, 'x')]), /Could not find|No such/i, 'cp of a missing path');
+    });
+
+    it('cp keeps hostile archives and container symlinks inside the container', async () => {
+      const { d } = daemon();
+      const n = nm('cp-hostile');
+      const host = await makeTempDir('joey-it-cp-host-', work);
+      await writeFile(join(host, 'sentinel'), 'keep\n');
+      // Symlinks that would lead out of the rootfs if followed on the host.
+      await runD(d, ['--name', n, image, 'sh', '-c', `mkdir -p /target ${host}; ln -s ${host} /hostlink; ln -s ../../../../.. /up; exec sleep 1000`]);
+      await waitFor('the links', async () => (await dk(d, ['exec', n, 'test', '-L', '/up'])).code === 0, 5000);
+      const src = await makeTempDir('joey-it-cp-src-', work);
+      await writeFile(join(src, 'sentinel'), 'overwritten?\n');
+      await dkOk(d, ['cp', join(src, 'sentinel'), `${n}:/hostlink/sentinel`]);
+      await dkOk(d, ['cp', join(src, 'sentinel'), `${n}:/up/up-file`]);
+      assert.equal(await readFile(join(host, 'sentinel'), 'utf8'), 'keep\n', 'the host file behind the link is untouched');
+      assert.equal((await dkOk(d, ['exec', n, 'cat', `${host}/sentinel`])).stdout, 'overwritten?\n', 'written in the container');
+      assert.equal((await dkOk(d, ['exec', n, 'cat', '/up-file'])).stdout, 'overwritten?\n', '".." stops at the container root');
+      assert.ok(!existsSync('/up-file'));
+
+      const escape = await tarBuffer([{ name: '../../../../../../tmp/joey-it-escaped', type: 'file', content: 'x' }]);
+      failed(d, await dk(d, ['cp', '-', `${n}:/target`], { input: escape }), /outside of/, 'an entry climbing out');
+      assert.ok(!existsSync('/tmp/joey-it-escaped'));
+      const viaLink = await tarBuffer([
+        { name: 'root', type: 'symlink', linkname: '/' },
+        { name: 'root/etc/joey-it-hijack', type: 'file', content: 'inside\n' },
+      ]);
+      await dkOk(d, ['cp', '-', `${n}:/target`], { input: viaLink });
+      assert.equal((await dkOk(d, ['exec', n, 'cat', '/etc/joey-it-hijack'])).stdout, 'inside\n', "the archive's symlink resolves in the container");
+      assert.ok(!existsSync('/etc/joey-it-hijack'), 'and not on the host');
+      if (TEST_ENGINE === 'joeyd') {
+        // joey is stricter than dockerd here, which makes the node.
+        const dev = await tarBuffer([{ name: 'sda', type: 'block-device', devmajor: 8, devminor: 0 }]);
+        failed(d, await dk(d, ['cp', '-', `${n}:/target`], { input: dev }), /device/i, 'a device node');
+      }
+
+      // Into a stopped container, and never into a read-only rootfs.
+      await dkOk(d, ['stop', '-t', '0', n]);
+      await writeFile(join(src, 'later.txt'), 'while stopped\n');
+      await dkOk(d, ['cp', join(src, 'later.txt'), `${n}:/target/`]);
+      await dkOk(d, ['start', n]);
+      assert.equal((await dkOk(d, ['exec', n, 'cat', '/target/later.txt'])).stdout, 'while stopped\n');
+      const ro = nm('cp-ro');
+      await runD(d, ['--name', ro, '--read-only', image, 'sleep', '1000']);
+      failed(d, await dk(d, ['cp', join(src, 'later.txt'), `${ro}:/tmp/`]), /read-only/i, 'cp into a read-only rootfs');
     });
 
     it('exec: -i, -t, -u, -w, -e, -d and the exit code', async () => {

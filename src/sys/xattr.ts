@@ -82,3 +82,48 @@ function groupArgs(tuples: string[][]): string[][][] {
   if (cur.length > 0) out.push(cur);
   return out;
 }
+
+/** getfattr escapes special characters of names as \ooo (and "\" as "\\"). */
+function unescapeName(s: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '\\' && /^[0-7]{3}$/.test(s.slice(i + 1, i + 4))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 4), 8));
+      i += 3;
+    } else if (s[i] === '\\' && s[i + 1] === '\\') {
+      bytes.push(0x5c);
+      i++;
+    } else {
+      bytes.push(...Buffer.from(s[i]!));
+    }
+  }
+  return Buffer.from(bytes).toString();
+}
+
+/** Every path under `root` (itself included; symlinks not followed) that has
+ * the attribute `name`, relative to `root` ("" for root itself), with its
+ * value. One getfattr walks the whole tree. */
+export async function findXattr(root: string, name: string): Promise<Map<string, Buffer>> {
+  const pattern = '^' + name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$';
+  const dir = root.length > 1 ? root.replace(/\/+$/, '') : root;
+  const r = await run('getfattr', ['-R', '-P', '-h', '-d', '--absolute-names', '-m', pattern, '-e', 'hex', '--', dir], { allowFailure: true });
+  if (r.code !== 0) throw internal(`getfattr -R ${root}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  return parseGetfattr(r.stdout, dir, name);
+}
+
+export function parseGetfattr(out: string, root: string, name: string): Map<string, Buffer> {
+  const found = new Map<string, Buffer>();
+  const base = root.replace(/\/+$/, '');
+  let file: string | undefined;
+  for (const line of out.split('\n')) {
+    if (line.startsWith('# file: ')) {
+      file = unescapeName(line.slice('# file: '.length));
+      continue;
+    }
+    if (file === undefined || !line.startsWith(`${name}=`)) continue;
+    const hex = line.slice(name.length + 1).replace(/^0x/, '');
+    const rel = file === base ? '' : file.startsWith(base + '/') ? file.slice(base.length + 1) : undefined;
+    if (rel !== undefined) found.set(rel, Buffer.from(hex, 'hex'));
+  }
+  return found;
+}

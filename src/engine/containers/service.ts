@@ -1,9 +1,12 @@
 // The ContainerService: each method is one operation module.
 import type { Readable } from 'node:stream';
-import { notImplemented } from '../../errdefs/index.ts';
 import type { Filters } from '../../images/types.ts';
 import { log } from '../../util/log.ts';
+import { archiveGet, archivePut, archiveStat, exportContainer } from './archive.ts';
 import { attachContainer } from './attach.ts';
+import { containerChanges } from './changes.ts';
+import { cleanupViews } from './fs-view.ts';
+import { commitContainer, type CommitOptions } from './commit.ts';
 import type { ContainerContext } from './context.ts';
 import { createContainer } from './create.ts';
 import { execCreate, execInspect, execResize, execStart } from './exec.ts';
@@ -21,7 +24,7 @@ import { startLocked } from './start.ts';
 import { startContainer } from './start.ts';
 import { containerStats } from './stats.ts';
 import { killContainer, restartContainer, stopContainer } from './stop.ts';
-import type { ContainerConfig, ContainerService, CreateRequest, ExecConfig, HostConfig, LogOptions } from './types.ts';
+import type { ContainerService, CreateRequest, ExecConfig, HostConfig, LogOptions } from './types.ts';
 import { waitContainer } from './wait.ts';
 
 export class Containers implements ContainerService {
@@ -47,6 +50,7 @@ export class Containers implements ContainerService {
     await (await import('node:fs/promises')).mkdir(exitDir, { recursive: true, mode: 0o700 });
     this.stopWatching = watchExits(exitDir, (id) => void this.onExit(id));
     this.stopRotating = startLogRotation(this.cx);
+    await cleanupViews(this.cx);
     await recoverContainers(this.cx, { exit: (id) => this.onExit(id), remove: (id) => removeContainer(this.cx, id, { force: true }) });
     // Live restore: probing resumes where it was (status and streak kept).
     for (const c of this.cx.store.all()) if (c.state.Running && !c.state.Paused) this.cx.health?.track(c.id);
@@ -139,23 +143,23 @@ export class Containers implements ContainerService {
   logs(idOrName: string, opts: LogOptions & { signal?: AbortSignal }) {
     return containerLogs(this.cx, idOrName, opts);
   }
-  async export(_idOrName: string): Promise<Readable> {
-    throw notImplemented('export is not implemented yet');
+  export(idOrName: string) {
+    return exportContainer(this.cx, idOrName);
   }
-  async archiveStat(_idOrName: string, _path: string): Promise<never> {
-    throw notImplemented('copying files from containers is not implemented yet');
+  archiveStat(idOrName: string, path: string) {
+    return archiveStat(this.cx, idOrName, path);
   }
-  async archiveGet(_idOrName: string, _path: string): Promise<never> {
-    throw notImplemented('copying files from containers is not implemented yet');
+  archiveGet(idOrName: string, path: string) {
+    return archiveGet(this.cx, idOrName, path);
   }
-  async archivePut(_idOrName: string, _path: string, _tar: Readable): Promise<void> {
-    throw notImplemented('copying files into containers is not implemented yet');
+  archivePut(idOrName: string, path: string, tar: Readable, opts?: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }) {
+    return archivePut(this.cx, idOrName, path, tar, opts);
   }
-  async changes(_idOrName: string): Promise<never> {
-    throw notImplemented('diff is not implemented yet');
+  changes(idOrName: string) {
+    return containerChanges(this.cx, idOrName);
   }
-  async commit(_opts: { container: string; config?: ContainerConfig }): Promise<never> {
-    throw notImplemented('commit is not implemented yet');
+  commit(opts: CommitOptions) {
+    return commitContainer(this.cx, opts);
   }
   prune(filters?: Filters) {
     return pruneContainers(this.cx, filters);
