@@ -23,9 +23,8 @@ test: setup typecheck test-unit test-integration
 test-unit:
 	node --import tsx --test --test-concurrency=2 $$(find src -name '*.test.ts' | sort)
 
-# The image suites. test/containers.test.ts (issue 3, in progress) runs with
-# `make test-containers` until the container engine passes it.
-INTEGRATION := test/fixtures.test.ts test/images.test.ts
+# The integration suites (root, real runc/conmon/overlayfs, registry, clients).
+INTEGRATION := test/fixtures.test.ts test/images.test.ts test/containers.test.ts
 
 test-integration:
 	node --import tsx --test --test-concurrency=1 $(INTEGRATION)

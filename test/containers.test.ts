@@ -1386,7 +1386,7 @@ describe('containers across daemon restarts (live restore)', () => {
     const orphanPid = JSON.parse((await run('runc', ['--root', runcRoot, 'state', id])).stdout).pid as number;
     assert.ok(await pidAlive(orphanPid));
     await d.restart();
-    const listed = JSON.parse((await run('runc', ['--root', runcRoot, 'list', '--format', 'json'])).stdout || '[]') as Array<{ id: string }>;
+    const listed = (JSON.parse((await run('runc', ['--root', runcRoot, 'list', '--format', 'json'])).stdout || 'null') ?? []) as Array<{ id: string }>; // runc prints null for none
     assert.deepEqual(listed.filter((c) => c.id === id), [], 'the runtime no longer holds it');
     assert.ok(await waitFor('the orphan process to go', async () => !(await pidAlive(orphanPid)), 10_000));
     await removeDir(bundle);
