@@ -2,12 +2,10 @@
 // the container's changes) on top of the container's image. The tar is
 // gzipped into the content store and unpacked into the new chain's snapshot
 // in the same pass, as import does.
-import { createHash, randomBytes } from 'node:crypto';
-import { PassThrough, Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import { is, notFound } from '../errdefs/index.ts';
+import type { Readable } from 'node:stream';
+import { notFound } from '../errdefs/index.ts';
 import type { ImageContext } from './context.ts';
+import { ingestLayer } from './ingest.ts';
 import { MT } from './media-types.ts';
 import { chainIds, sha256, type HistoryItem, type ImageConfigFile, type Manifest } from './oci.ts';
 import { imageConfig } from './query.ts';
@@ -36,50 +34,19 @@ export async function commitImage(ctx: ImageContext, input: CommitImageInput): P
   const baseLayers = ctx.store.layers(base.id);
   const oci = base.manifestMediaType === MT.ociManifest;
 
-  const tmpKey = `unpack-commit-${randomBytes(6).toString('hex')}`;
-  await ctx.snapshots.prepare(tmpKey, undefined, { labels: { 'joey.unpack': '1' } });
-  const writer = await ctx.content.writer(`commit-${tmpKey}`);
-  const releases: Array<() => void> = [];
+  const diffIdsWith = (diffId: string) => [...baseCfg.rootfs.diff_ids, diffId];
+  const layer = await ingestLayer(ctx, input.layer, {
+    purpose: 'commit',
+    gzip: true,
+    keyOf: (diffId) => chainIds(diffIdsWith(diffId)).at(-1)!,
+    parent: base.chainId ?? undefined,
+  });
+  const releases: Array<() => void> = [layer.release];
   try {
-    const dir = await ctx.snapshots.upperDir(tmpKey);
-    const hash = createHash('sha256');
-    let size = 0;
-    const toApply = new PassThrough({ highWaterMark: 1 << 20 });
-    const tee = new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        if (!toApply.write(chunk)) toApply.once('drain', () => cb(null, chunk));
-        else cb(null, chunk);
-      },
-      flush(cb) {
-        toApply.end();
-        cb();
-      },
-    });
-    const count = new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    const applied = ctx.deps.applyLayer(toApply, dir);
-    const stored = pipeline(input.layer, tee, createGzip(), count, writer.stream());
-    stored.catch((e) => toApply.destroy(e as Error));
-    applied.catch((e) => input.layer.destroy(e as Error));
-    const [result] = await Promise.all([applied, stored]);
-    const blobDigest = 'sha256:' + hash.digest('hex');
-    await writer.commit({ digest: blobDigest, size });
-
-    const diffIds = [...baseCfg.rootfs.diff_ids, result.diffId];
+    const diffIds = diffIdsWith(layer.diffId);
     const chains = chainIds(diffIds);
-    const chainId = chains[chains.length - 1]!;
-    releases.push(ctx.leases.add([blobDigest, result.diffId, chainId]));
-    try {
-      await ctx.snapshots.commit(chainId, tmpKey, { parent: base.chainId ?? undefined, size: result.size });
-    } catch (e) {
-      if (!is(e, 'already-exists')) throw e;
-      await ctx.snapshots.remove(tmpKey);
-    }
+    const blobDigest = layer.blobDigest;
+    const size = layer.blobSize;
 
     const now = new Date().toISOString();
     // One history entry per layer at least, so that `docker history` lines up.
@@ -117,11 +84,6 @@ export async function commitImage(ctx: ImageContext, input: CommitImageInput): P
     releases.push(ctx.leases.add([manifest.config.digest, manifestDesc.digest]));
     await recordImage(ctx, { manifestDesc, manifestBytes, manifest, config, configBytes, chains, tags: input.tags, digests: [] });
     return manifest.config.digest;
-  } catch (e) {
-    input.layer.destroy();
-    await writer.abort().catch(() => undefined);
-    await ctx.snapshots.remove(tmpKey).catch(() => undefined);
-    throw e;
   } finally {
     for (const r of releases) r();
   }
