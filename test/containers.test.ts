@@ -705,6 +705,15 @@ describe('containers with the docker CLI', () => {
       const missing = await dk(d, ['exec', n, 'no-such-command']);
       assert.ok([126, 127].includes(missing.code), `exec of a missing command: exit ${missing.code}\n${d.diagnose(missing)}`);
       assert.match(missing.stderr + missing.stdout, /not found|no such file/i);
+      if (TEST_ENGINE === 'joeyd') {
+        // Finished execs leave nothing on disk (their monitors' directories go).
+        const id = (await inspect(d, n)).Id as string;
+        const dirs = await waitFor('finished execs to be cleaned up', async () => {
+          const left = await readdir(join(d.execRoot, 'containers', id, 'execs')).catch(() => [] as string[]);
+          return left.length === 0 ? left : undefined;
+        }, 5000).catch(async () => readdir(join(d.execRoot, 'containers', id, 'execs')));
+        assert.deepEqual(dirs, []);
+      }
       await dkOk(d, ['stop', '-t', '0', n]);
       failed(d, await dk(d, ['exec', n, 'true']), /is not running/i, 'exec in a stopped container');
     });

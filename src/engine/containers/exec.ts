@@ -1,6 +1,7 @@
 // docker exec: a process beside the container's, through the runtime's exec,
 // with the container's identity (user resolved in its rootfs, its env, caps).
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, invalid, messageOf, notFound } from '../../errdefs/index.ts';
 import { DEFAULT_PATH, capabilitySets, detectHost, resolveCapabilities, resolveUser } from '../../runtime/spec/index.ts';
@@ -30,6 +31,9 @@ function execRecord(cx: ContainerContext, execId: string): ExecRecord {
   return ex;
 }
 
+/** How long a finished exec stays inspectable. */
+const FINISHED_EXEC_TTL_MS = 5 * 60_000;
+
 export async function execStart(cx: ContainerContext, execId: string, opts: { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }): Promise<AttachSession | undefined> {
   const ex = execRecord(cx, execId);
   if (ex.running || ex.exitCode !== null) throw conflict(`Exec command ${execId} has already run`);
@@ -55,6 +59,7 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
     ...(tty && opts.ConsoleSize && opts.ConsoleSize[0] > 0 ? { consoleSize: { height: opts.ConsoleSize[0], width: opts.ConsoleSize[1] } } : {}),
   };
   const detach = !!opts.Detach;
+  const execDir = join(paths.bundle, 'execs', execId.slice(0, 12));
   const pipe = detach ? undefined : new AttachPipe({ stdout: cfg.AttachStdout ?? true, stderr: cfg.AttachStderr ?? true, stdin: !!cfg.AttachStdin }, tty);
   ex.running = true;
   let session;
@@ -63,7 +68,7 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
       process,
       tty,
       stdin: !!cfg.AttachStdin,
-      dir: join(paths.bundle, 'execs', execId.slice(0, 12)),
+      dir: execDir,
       detach,
       ...(pipe ? { beforeStart: (socket: string) => pipe.connect(socket) } : {}),
     });
@@ -72,6 +77,7 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
     // cannot run. The exec then shows as exited with that code.
     ex.running = false;
     ex.exitCode = startFailure(messageOf(e)).code === 127 ? 127 : 126;
+    void rm(execDir, { recursive: true, force: true }).catch(() => undefined);
     throw e;
   }
   ex.pid = session.pid;
@@ -89,6 +95,10 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
     ex.exitCode = code;
     ex.pid = 0;
     cx.deps.events.publish({ Type: 'container', Action: 'exec_die', Actor: { ID: c.id, Attributes: { name: c.name, execID: execId, exitCode: String(code) } }, status: 'exec_die', id: c.id });
+    // conmon is gone: its directory can go now; the record stays for inspect
+    // a while, as dockerd keeps finished execs, then goes too.
+    void rm(execDir, { recursive: true, force: true }).catch(() => undefined);
+    setTimeout(() => cx.execs.delete(execId), FINISHED_EXEC_TTL_MS).unref();
   });
   if (!pipe) return undefined;
   // The output ends when the process does; the exit code is recorded before
