@@ -100,7 +100,9 @@ export class ConmonRuntime implements OciRuntime {
         exitCommand: opts.exitCommand,
         cwd: b,
       });
-      this.created.set(id, started.pid);
+      // runc 1.2 runs poststart hooks in `runc start`: keep it for those.
+      const hooks = (spec as { hooks?: { poststart?: unknown[] } }).hooks;
+      if (!hooks?.poststart?.length) this.created.set(id, started.pid);
       return { pid: started.pid, monitorPid: started.conmonPid, monitorStartTime: await processStartTime(started.conmonPid) };
     } catch (e) {
       // runc leaves a failed container `stopped`; the id must be free for a retry.
