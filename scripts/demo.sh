@@ -75,9 +75,17 @@ docker load -i "$ROOT/saved.tar"
 step "run a container from it: conmon + runc, a memory limit, the engine's own /etc/hostname"
 docker run --rm --network none --memory 64m --hostname demo-box --cgroup-parent /joey-demo "127.0.0.1:$PORT/demo/busybox:1" \
   sh -c 'cat /etc/motd; echo "hostname: $(hostname)"; echo "memory limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"'
-docker run -d --name demo-sleeper --network none --cgroup-parent /joey-demo "127.0.0.1:$PORT/demo/busybox:1" sleep 300 >/dev/null
+docker run -d --name demo-sleeper --network none --cgroup-parent /joey-demo \
+  --health-cmd 'test -f /tmp/ready' --health-interval 1s --health-start-period 1s \
+  --log-opt max-size=1k --log-opt max-file=2 \
+  "127.0.0.1:$PORT/demo/busybox:1" sh -c 'touch /tmp/ready; while :; do echo tick; sleep 1; done' >/dev/null
 echo "+ docker exec demo-sleeper ps"; docker exec demo-sleeper ps
-echo "+ docker ps"; docker ps
+for _ in $(seq 1 30); do [ "$(docker inspect -f '{{.State.Health.Status}}' demo-sleeper)" = healthy ] && break; sleep 0.2; done
+echo "+ docker ps   (health checks run as execs, no extra process stays)"; docker ps
+echo "+ docker exec demo-sleeper sh -c 'echo changed > /etc/motd'; docker diff demo-sleeper"
+docker exec demo-sleeper sh -c 'echo changed > /etc/motd'; docker diff demo-sleeper
+echo "+ docker cp demo-sleeper:/etc/motd -"; docker cp demo-sleeper:/etc/motd - | tar -xO
+echo "+ docker logs --tail 2 demo-sleeper   (json-file max-size/max-file rotation)"; docker logs --tail 2 demo-sleeper
 docker rm -f demo-sleeper >/dev/null
 
 step "metrics"
