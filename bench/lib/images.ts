@@ -291,17 +291,9 @@ async function limited<T>(limit: number, fns: (() => Promise<T>)[]): Promise<T[]
   return results;
 }
 
-async function buildLayout(spec: ImageSpec, dir: string, key: string, log: (s: string) => void): Promise<BuiltImage> {
-  const blobsDir = join(dir, 'blobs', 'sha256');
-  await mkdir(blobsDir, { recursive: true });
-  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  const src = new ContentSource();
-  const perLayer = Math.floor(spec.contentBytes / spec.layers);
-  const started = Date.now();
-  const layers = await limited(
-    Math.max(1, availableParallelism()),
-    Array.from({ length: spec.layers }, (_v, i) => () => writeLayer(src, blobsDir, spec.name, i, perLayer)),
-  );
+/** Writes config, manifest, index.json and oci-layout for `layers` (already
+ * in blobsDir) into the OCI layout at dir; returns the manifest's digest. */
+async function writeLayout(dir: string, blobsDir: string, layers: LayerInfo[], label: string, createdBy: (i: number) => string): Promise<string> {
   const created = '2024-01-01T00:00:00Z';
   const config = {
     created,
@@ -310,10 +302,10 @@ async function buildLayout(spec: ImageSpec, dir: string, key: string, log: (s: s
     config: {
       Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
       Cmd: ['/bin/sh'],
-      Labels: { 'org.joey.bench': `pull ${spec.name} ${key}` },
+      Labels: { 'org.joey.bench': label },
     },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map((_l, i) => ({ created, created_by: `joey bench: layer ${i + 1} of ${spec.name}` })),
+    history: layers.map((_l, i) => ({ created, created_by: createdBy(i) })),
   };
   const cfg = await writeBlob(blobsDir, Buffer.from(JSON.stringify(config)));
   const manifest = {
@@ -323,18 +315,28 @@ async function buildLayout(spec: ImageSpec, dir: string, key: string, log: (s: s
     layers: layers.map((l) => ({ mediaType: MEDIA.layer, digest: l.digest, size: l.size })),
   };
   const man = await writeBlob(blobsDir, Buffer.from(JSON.stringify(manifest)));
-  const index = {
-    schemaVersion: 2,
-    manifests: [
-      {
-        mediaType: MEDIA.manifest,
-        digest: man.digest,
-        size: man.size,
-        annotations: { 'org.opencontainers.image.ref.name': 'latest' },
-      },
-    ],
-  };
-  await writeFile(join(dir, 'index.json'), JSON.stringify(index));
+  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  await writeFile(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: MEDIA.manifest, digest: man.digest, size: man.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
+    }),
+  );
+  return man.digest;
+}
+
+async function buildLayout(spec: ImageSpec, dir: string, key: string, log: (s: string) => void): Promise<BuiltImage> {
+  const blobsDir = join(dir, 'blobs', 'sha256');
+  await mkdir(blobsDir, { recursive: true });
+  const src = new ContentSource();
+  const perLayer = Math.floor(spec.contentBytes / spec.layers);
+  const started = Date.now();
+  const layers = await limited(
+    Math.max(1, availableParallelism()),
+    Array.from({ length: spec.layers }, (_v, i) => () => writeLayer(src, blobsDir, spec.name, i, perLayer)),
+  );
+  const manifestDigest = await writeLayout(dir, blobsDir, layers, `pull ${spec.name} ${key}`, (i) => `joey bench: layer ${i + 1} of ${spec.name}`);
   const built: BuiltImage = {
     name: spec.name,
     dir,
@@ -344,7 +346,7 @@ async function buildLayout(spec: ImageSpec, dir: string, key: string, log: (s: s
     compressedBytes: layers.reduce((a, l) => a + l.size, 0),
     uncompressedBytes: layers.reduce((a, l) => a + l.uncompressedSize, 0),
     files: layers.reduce((a, l) => a + l.files, 0),
-    manifestDigest: man.digest,
+    manifestDigest,
   };
   log(`built ${spec.name} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return built;
@@ -426,35 +428,7 @@ export async function ensureBusyboxImage(log: (s: string) => void): Promise<Buil
   const diffId = 'sha256:' + createHash('sha256').update(tar).digest('hex');
   const blob = await writeBlob(blobsDir, gz);
   const layer: LayerInfo = { digest: blob.digest, diffId, size: blob.size, uncompressedSize: tar.length, files: 2 + BUSYBOX_APPLETS.length };
-  const created = '2024-01-01T00:00:00Z';
-  const config = {
-    created,
-    architecture: 'amd64',
-    os: 'linux',
-    config: {
-      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-      Cmd: ['/bin/sh'],
-      Labels: { 'org.joey.bench': `busybox ${key}` },
-    },
-    rootfs: { type: 'layers', diff_ids: [diffId] },
-    history: [{ created, created_by: 'joey bench: static busybox' }],
-  };
-  const cfg = await writeBlob(blobsDir, Buffer.from(JSON.stringify(config)));
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA.manifest,
-    config: { mediaType: MEDIA.config, digest: cfg.digest, size: cfg.size },
-    layers: [{ mediaType: MEDIA.layer, digest: blob.digest, size: blob.size }],
-  };
-  const man = await writeBlob(blobsDir, Buffer.from(JSON.stringify(manifest)));
-  await writeFile(join(tmp, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  await writeFile(
-    join(tmp, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [{ mediaType: MEDIA.manifest, digest: man.digest, size: man.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
-    }),
-  );
+  const manifestDigest = await writeLayout(tmp, blobsDir, [layer], `busybox ${key}`, () => 'joey bench: static busybox');
   const built: BuiltImage = {
     name: 'busybox',
     dir,
@@ -464,7 +438,7 @@ export async function ensureBusyboxImage(log: (s: string) => void): Promise<Buil
     compressedBytes: blob.size,
     uncompressedBytes: tar.length,
     files: layer.files,
-    manifestDigest: man.digest,
+    manifestDigest,
   };
   await writeFile(join(tmp, 'bench-image.json'), JSON.stringify(built, null, 2) + '\n');
   await mkdir(cacheRoot(), { recursive: true });
