@@ -1,11 +1,29 @@
-// Bundles the two entry points so that joeyd and joey start without resolving
-// hundreds of modules, and the layer unpacker's worker thread, which needs an
-// entry point of its own: src/archive/pool.ts starts dist/archive-worker.mjs,
-// found from its own place in dist/ or dist/chunks/ (keep those names in
-// step). Native and optional modules stay external.
+// Bundles joeyd and the layer unpacker's worker thread as ES modules, which
+// needs an entry point of its own: src/archive/pool.ts starts
+// dist/archive-worker.mjs, found from its own place in dist/ or dist/chunks/
+// (keep those names in step). The CLI is bundled apart, as one CommonJS
+// file that bin/joey loads with V8's code cache (see below and
+// docs/notes/cli-startup.md). Native and optional modules stay external.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
+
+// commander loads node:child_process for executable subcommands, which joey
+// has none of; loaded at every start it costs the CLI milliseconds. It is
+// loaded when first used instead.
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      /[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
+      loader: 'js',
+    }));
+  },
+};
 
 const common = {
   bundle: true,
@@ -18,12 +36,13 @@ const common = {
     js: "import { createRequire as __joeyCreateRequire } from 'node:module'; const require = __joeyCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
+  plugins: [lazyChildProcess],
 };
 
 const result = await build({
   ...common,
   metafile: true,
-  entryPoints: { joeyd: 'src/daemon/main.ts', joey: 'src/cli/main.ts', 'archive-worker': 'src/archive/worker.ts' },
+  entryPoints: { joeyd: 'src/daemon/main.ts', 'archive-worker': 'src/archive/worker.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   splitting: true,
@@ -36,3 +55,29 @@ for (const f of readdirSync('dist/chunks')) {
   const p = resolve('dist/chunks', f);
   if (!keep.has(p)) rmSync(p, { force: true });
 }
+
+// The CLI is one CommonJS file, started often and briefly: no module
+// resolution per chunk, and bin/joey can compile it with V8's code cache
+// (only a classic script can have one on Node 20). Commands stay lazy:
+// esbuild turns their import() into functions run on first use, and
+// import() of a builtin into require() (a vm.Script cannot import). Less
+// text to read and compile: whitespace and comments go, names stay (for
+// stack traces and error names).
+const { banner: _esmOnly, ...cjs } = common;
+await build({
+  ...cjs,
+  format: 'cjs',
+  supported: { 'dynamic-import': false },
+  minifyWhitespace: true,
+  minifySyntax: true,
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/joey.cjs',
+});
+for (const f of ['dist/joey.mjs', 'dist/joey.mjs.map', 'dist/joey.cjs.cache']) rmSync(f, { force: true });
+// A first run writes the code cache (bin/joey does when there is none),
+// with the functions it ran: `version` without a daemon goes through the
+// commands, the API client and the templates.
+spawnSync(process.execPath, ['bin/joey', '-H', 'unix:///nonexistent/joey-build.sock', 'version'], {
+  stdio: 'ignore',
+  env: { ...process.env, JOEY_CONFIG: '/nonexistent/joey-build-config' },
+});

@@ -282,3 +282,26 @@ test('info: docker\'s report with joey\'s root dir, mirrors and insecure registr
   assert.equal(r.stderr, 'WARNING: bridge-nf-call-iptables is disabled\n');
   assert.equal((await joey(['info', '--format', '{{.Images}} {{json .RegistryConfig.Mirrors}}'])).stdout, '5 ["http://127.0.0.1:5001/"]\n');
 });
+
+test('events: since/until/filters asked of the daemon; one line per event, in docker\'s form', async (t) => {
+  const { api, joey } = await setup(t);
+  const r = await joey(['events', '--since', '2025-11-27T10:00:00Z', '--until', '1764237700', '-f', 'type=container', '--filter', 'event=start', '-f', 'type=container']);
+  assert.equal(r.code, 0, r.stderr);
+  const req = last(api);
+  assert.equal(req.path, '/events');
+  assert.equal(req.query.get('since'), '1764237600.000000000');
+  assert.equal(req.query.get('until'), '1764237700');
+  assert.deepEqual(JSON.parse(req.query.get('filters')!), { type: ['container'], event: ['start'] });
+  const lines = r.stdout.split('\n');
+  assert.equal(lines.length, 5);
+  // nanoseconds kept exact, attributes sorted, no parentheses without attributes
+  assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.123456789(Z|[+-]\d\d:\d\d) container create (3f2a){16} \(com\.x=a b, image=busybox, name=web\)$/);
+  assert.match(lines[2]!, /\.500000000(Z|[+-]\d\d:\d\d) network connect n1$/);
+  assert.match(lines[3]!, /:03\.000000000(Z|[+-]\d\d:\d\d) daemon reload d1$/);
+
+  const tmpl = await joey(['events', '--format', '{{.TimeNano}} {{json .Actor.Attributes}}']);
+  assert.equal(tmpl.stdout.split('\n')[0], '1764237600123456789 {"com.x":"a b","image":"busybox","name":"web"}');
+  const bad = await joey(['events', '--format', '{{.Nope}}']);
+  assert.equal(bad.code, 64);
+  assert.equal(api.requests.filter((q) => q.path === '/events').length, 2, 'a bad template asks nothing of the daemon');
+});

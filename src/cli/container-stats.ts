@@ -8,6 +8,7 @@ import { goJson, goStruct } from './format.ts';
 import { TABLE, renderRows } from './formatter.ts';
 import { containerPath } from './container-each.ts';
 import { bytesSize, humanSizeWithPrecision, truncateId } from './units.ts';
+import { readLines } from './jsonmessage.ts';
 
 export interface StatsOptions {
   all?: boolean;
@@ -285,14 +286,5 @@ export async function runStats(cli: Cli, names: string[], opts: StatsOptions): P
 }
 
 async function watchEvents(res: IncomingMessage, onEvent: (e: ContainerEvent) => void): Promise<void> {
-  let buf = '';
-  for await (const chunk of res) {
-    buf += (chunk as Buffer).toString('utf8');
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl).trim();
-      buf = buf.slice(nl + 1);
-      if (line) onEvent(JSON.parse(line) as ContainerEvent);
-    }
-  }
+  for await (const line of readLines(res)) onEvent(JSON.parse(line) as ContainerEvent);
 }

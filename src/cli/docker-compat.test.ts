@@ -53,6 +53,16 @@ const CASES: { argv: string[]; stdin?: string }[] = [
   { argv: ['version', '-f', '{{'] },
   { argv: ['info', '-f', '{{.ServerVersion}} {{json .RegistryConfig.Mirrors}} {{.ClientInfo.Context}}'] },
   { argv: ['info', '-f', '{{.Nope}}'] },
+  { argv: ['events'] },
+  { argv: ['events', '--format', 'json'] },
+  { argv: ['events', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes}} {{.Time}} {{.TimeNano}} {{json .Actor}} {{.Status}}'] },
+  { argv: ['events', '--format', '{{.Nope}}'] },
+  { argv: ['events', '--format', '{{'] },
+  { argv: ['events', '--since', 'bogus'] },
+  { argv: ['events', '--until', '2026-13-01'] },
+  { argv: ['events', '-f', 'bogus=1'] },
+  { argv: ['events', '-f', 'nope'] },
+  { argv: ['events', 'x'] },
 ];
 
 test('docker and joey print the same for the same API answers', { skip: !dockerAvailable() && 'docker CLI not installed' }, async (t) => {

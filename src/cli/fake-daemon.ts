@@ -131,6 +131,16 @@ export const INFO_ANSWER = {
   Warnings: ['WARNING: bridge-nf-call-iptables is disabled'],
 };
 
+const CONTAINER_ID = '3f2a'.repeat(16);
+/** GET /events answers as joeyd writes them (raw text: a double cannot hold
+ * timeNano's digits); the stream ends as it does once --until has passed. */
+export const EVENT_LINES = [
+  `{"status":"create","id":"${CONTAINER_ID}","from":"busybox","Type":"container","Action":"create","Actor":{"ID":"${CONTAINER_ID}","Attributes":{"name":"web","image":"busybox","com.x":"a b"}},"scope":"local","time":1764237600,"timeNano":1764237600123456789}`,
+  `{"Type":"image","Action":"tag","Actor":{"ID":"${IMAGE_ID}","Attributes":{"name":"busybox:latest"}},"scope":"local","time":1764237601,"timeNano":1764237601000000001}`,
+  `{"Type":"network","Action":"connect","Actor":{"ID":"n1","Attributes":{}},"scope":"local","time":1764237602,"timeNano":1764237602500000000}`,
+  `{"Type":"daemon","Action":"reload","Actor":{"ID":"d1"},"time":1764237603}`,
+];
+
 const created: Handler = (_req, res) => {
   res.writeHead(201);
   res.end();
@@ -153,6 +163,15 @@ export function daemonRoutes(): Route[] {
     { method: 'POST', path: '/images/busybox/tag', handler: created },
     { method: 'POST', path: '/auth', handler: json({ Status: 'Login Succeeded', IdentityToken: '' }) },
     { method: 'GET', path: '/version', handler: json(VERSION_ANSWER) },
+    {
+      method: 'GET',
+      path: '/events',
+      handler: (req, res) => {
+        if (req.query.get('filters')?.includes('bogus')) return apiError(400, "invalid filter 'bogus'")(req, res);
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(EVENT_LINES.map((l) => l + '\n').join(''));
+      },
+    },
     { method: 'GET', path: '/info', handler: json(INFO_ANSWER) },
     {
       method: 'POST',

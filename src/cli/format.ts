@@ -59,6 +59,7 @@ function goTypeName(v: Value): string {
   if (typeof v === 'string') return 'string';
   if (typeof v === 'boolean') return 'bool';
   if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
+  if (typeof v === 'bigint') return 'int64';
   if (v instanceof TypedNil) return v.kind === 'map' ? 'map[string]string' : '[]string';
   if (isStruct(v)) return v[STRUCT_TYPE];
   if (Array.isArray(v)) return v.every((x) => typeof x === 'string') && v.length > 0 ? '[]string' : '[]interface {}';
@@ -113,7 +114,7 @@ export function goJson(v: Value, html = false): string {
   if (v === undefined || v === null || v instanceof TypedNil) return 'null';
   if (typeof v === 'string') return escapeJsonString(v, html);
   if (typeof v === 'number') return Number.isFinite(v) ? JSON.stringify(v) : 'null';
-  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (Array.isArray(v)) return '[' + v.map((x) => goJson(x, html)).join(',') + ']';
   if (isStruct(v)) {
     const m = v[MARSHAL_JSON];
@@ -134,6 +135,7 @@ export function isTrue(v: Value): boolean {
   if (v instanceof TypedNil) return false;
   if (typeof v === 'boolean') return v;
   if (typeof v === 'number') return v !== 0;
+  if (typeof v === 'bigint') return v !== 0n;
   if (typeof v === 'string') return v.length > 0;
   if (Array.isArray(v)) return v.length > 0;
   if (isStruct(v)) return true;

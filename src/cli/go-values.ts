@@ -1,6 +1,6 @@
 // Flag values as the docker CLI's Go parsers read them, with the same error
 // texts: strconv integers, go-units sizes, big.Rat CPU counts, Go durations,
-// and strconv.Quote for printing.
+// docker's timestamps, and strconv.Quote for printing.
 
 /** Go's strconv.ParseInt/ParseUint (base 0 when `base` is 0: 0x, 0o, 0b and
  * leading-0 octal prefixes, underscores between digits). */
@@ -134,6 +134,43 @@ export function parseGoDuration(s: string): number {
   }
   if (total > 2 ** 63) throw invalid();
   return neg ? -total : total;
+}
+
+/** docker's GetTimestamp: "10m" (ago), RFC 3339 forms (local time when no
+ * zone), or unix seconds passed through; the API's "sec.nanos". */
+export function apiTimestamp(value: string, now = Date.now()): string {
+  if (value !== '0') {
+    try {
+      const d = parseGoDuration(value);
+      return String(Math.floor((now - d / 1e6) / 1000));
+    } catch {
+      // not a duration
+    }
+  }
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?)?(Z|z|[+-]\d{2}:\d{2})?$/.exec(value);
+  if (m) {
+    const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone] = m;
+    // Go's time.Parse range checks, in its order
+    const days = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
+    for (const [name, bad] of [
+      ['month', Number(mo) < 1 || Number(mo) > 12],
+      ['day', Number(d) > 31],
+      ['hour', Number(h) > 23],
+      ['minute', Number(mi) > 59],
+      ['second', Number(s) > 59],
+      ['day', Number(d) < 1 || Number(d) > days],
+    ] as const) {
+      if (bad) throw new Error(`parsing time ${JSON.stringify(value)}: ${name} out of range`);
+    }
+    const iso = `${y}-${mo}-${d}T${h}:${mi}:${s}`;
+    let ms: number;
+    if (zone) ms = Date.parse(`${iso}${zone.toUpperCase() === 'Z' ? 'Z' : zone}`);
+    else ms = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)).getTime();
+    if (!Number.isNaN(ms)) return `${Math.floor(ms / 1000)}.${frac.padEnd(9, '0')}`;
+  }
+  if (value.includes('-')) throw new Error(`parsing time ${JSON.stringify(value)}: cannot parse as RFC 3339`);
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new Error(`failed to parse value as time or duration: ${JSON.stringify(value)}`);
+  return value;
 }
 
 /** Go's strconv.Quote. */

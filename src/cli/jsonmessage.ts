@@ -178,24 +178,28 @@ export async function displayJsonMessages(
 
 /** Splits a stream of concatenated JSON objects (newline separated). */
 export async function* readJsonMessages(input: AsyncIterable<Buffer | string>): AsyncGenerator<JsonMessage> {
-  let buf = '';
-  const decoder = new TextDecoder();
-  const parse = (line: string): JsonMessage => {
+  for await (const line of readLines(input)) {
     try {
-      return JSON.parse(line) as JsonMessage;
+      yield JSON.parse(line) as JsonMessage;
     } catch (err) {
       throw new StreamError(`invalid JSON in the progress stream: ${(err as Error).message}`);
     }
-  };
+  }
+}
+
+/** The non-blank lines of a stream, trimmed, as they arrive. */
+export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+  let buf = '';
+  const decoder = new TextDecoder();
   for await (const chunk of input) {
     buf += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
-      if (line) yield parse(line);
+      if (line) yield line;
     }
   }
   buf += decoder.decode();
-  if (buf.trim()) yield parse(buf.trim());
+  if (buf.trim()) yield buf.trim();
 }

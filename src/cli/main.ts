@@ -1,12 +1,14 @@
-// The `joey` entry point (bundled into dist/joey.mjs).
+// The `joey` entry point, bundled into dist/joey.cjs, which bin/joey loads
+// (CommonJS, without top-level await: V8's code cache needs a classic script).
 import { runCli } from './program.ts';
 
 // `joey images | head -1`: a closed pipe ends the output, not the process with a trace
-for (const s of [process.stdout, process.stderr]) {
+function guarded(s: NodeJS.WriteStream): NodeJS.WriteStream {
   s.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
+  return s;
 }
 
 // What --sig-proxy passes on: everything but SIGCHLD, SIGPIPE and the
@@ -21,11 +23,20 @@ function onSignal(handler: (signal: string) => void): () => void {
   };
 }
 
-process.exitCode = await runCli(process.argv.slice(2), {
-  stdin: process.stdin,
-  stdout: process.stdout,
-  stderr: process.stderr,
+// stdin and stderr are made when first used: making a stream loads modules
+// (tty, net, fs streams) that most commands never need.
+let stderr: NodeJS.WriteStream | undefined;
+void runCli(process.argv.slice(2), {
+  get stdin() {
+    return process.stdin;
+  },
+  stdout: guarded(process.stdout),
+  get stderr() {
+    return (stderr ??= guarded(process.stderr));
+  },
   env: process.env,
   onSignal,
   cwd: process.cwd(),
+}).then((code) => {
+  process.exitCode = code;
 });

@@ -78,3 +78,18 @@ test('no daemon: docker\'s "Cannot connect" with joey\'s names, exit 1', async (
   const level = await runJoey(['-l', 'loud', 'images']);
   assert.equal(level.stderr, 'Unable to parse logging level: loud\n');
 });
+
+test('global flags in all their forms still reach the command', async () => {
+  const want = `Cannot connect to the joey daemon at ${NO_DAEMON}. Is joeyd running?\n`;
+  for (const argv of [
+    ['-D', '-H', NO_DAEMON, 'images'],
+    ['-DH', NO_DAEMON, 'image', 'ls'],
+    [`-H${NO_DAEMON}`, 'container', 'ls'],
+    [`--host=${NO_DAEMON}`, '-l', 'info', 'ps'],
+    ['--tls=false', '-H', NO_DAEMON, 'container', '--help'],
+  ]) {
+    const r = await runJoey(argv);
+    if (argv.includes('--help')) assert.match(r.stdout, /^Usage: {2}joey container COMMAND\n/, argv.join(' '));
+    else assert.equal(r.stderr.replace(/^DEBU .*\n/gm, ''), want, argv.join(' '));
+  }
+});

@@ -7,6 +7,7 @@ import type { Cli, CliIo, GlobalOptions } from './context.ts';
 import { VERSION } from './build-info.ts';
 import { parseFilterArg } from './filters.ts';
 import type { OptSpec } from './flag-spec.ts';
+import { attributeName } from './flag-spec.ts';
 import { CONTAINER_FLAGS, CREATE_FLAGS, RUN_FLAGS, STOP_FLAGS, UPDATE_FLAGS } from './container-flags.ts';
 
 // Options are typed by each command module; here they are passed through.
@@ -38,6 +39,8 @@ const CONTAINERS = 'CONTAINER [CONTAINER...]';
 const checkWith =
   (specs: OptSpec[], parsed = true) =>
   async (io: CliIo, o: Opts): Promise<Opts | void> => {
+    // nothing to check: no need to load the (large) flag parsers
+    if (!specs.some((s) => s.kind && o[attributeName(s.flags)] !== undefined)) return parsed ? o : undefined;
     const { checkFlags } = await import('./container-opts.ts');
     const values = checkFlags(specs, o, { env: io.env, cwd: io.cwd ?? process.cwd() });
     return parsed ? values : undefined;
@@ -432,6 +435,23 @@ const COMMANDS = {
     positional: true,
     run: async (cli, a, o) => (await import('./container-commit.ts')).runCommit(cli, a[0]!, a[1], o),
   },
+  events: {
+    usage: '[OPTIONS]',
+    short: 'Get real time events from the server',
+    args: [0, 0],
+    options: [
+      { flags: '-f, --filter <filter>', desc: 'Filter output based on conditions provided', collect: 'filter' },
+      {
+        flags: '--format <string>',
+        desc:
+          "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given\nGo template.\n" +
+          'Refer to https://docs.docker.com/go/formatting/\nfor more information about formatting output with\ntemplates',
+      },
+      { flags: '--since <string>', desc: 'Show all events created since timestamp' },
+      { flags: '--until <string>', desc: 'Stream events until this timestamp' },
+    ],
+    run: async (cli, _a, o) => (await import('./system-events.ts')).runEvents(cli, o),
+  },
   containerPrune: {
     usage: '[OPTIONS]',
     short: 'Remove all stopped containers',
@@ -463,6 +483,7 @@ const TOP: { name: string; spec: CmdName; group: 'common' | 'other' }[] = [
   { name: 'cp', spec: 'cp', group: 'other' },
   { name: 'create', spec: 'create', group: 'other' },
   { name: 'diff', spec: 'diff', group: 'other' },
+  { name: 'events', spec: 'events', group: 'other' },
   { name: 'export', spec: 'export', group: 'other' },
   { name: 'history', spec: 'history', group: 'other' },
   { name: 'import', spec: 'import', group: 'other' },
@@ -791,8 +812,9 @@ function addLeaf(parent: JoeyCommand, name: string, specName: CmdName, path: str
   });
 }
 
-/** `joey image`, `joey container`: their subcommands, help and unknown names. */
-function addGroup(program: JoeyCommand, group: (typeof GROUPS)[number], state: RunState): void {
+/** `joey image`, `joey container`: their subcommands, help and unknown names.
+ * `only` limits the subcommands registered to the one that will run. */
+function addGroup(program: JoeyCommand, group: (typeof GROUPS)[number], state: RunState, only?: string): void {
   const cmd = program.command(group.name) as JoeyCommand;
   cmd.path = `joey ${group.name}`;
   cmd.usageLine = `joey ${group.name} COMMAND`;
@@ -800,7 +822,10 @@ function addGroup(program: JoeyCommand, group: (typeof GROUPS)[number], state: R
   configure(cmd, state);
   cmd.enablePositionalOptions();
   cmd.positional = true;
-  for (const s of group.subs) addLeaf(cmd, s.name, s.spec, `joey ${group.name} ${s.name}`, state, program, s.aliases);
+  for (const s of group.subs) {
+    if (only !== undefined && s.name !== only && !s.aliases?.includes(only)) continue;
+    addLeaf(cmd, s.name, s.spec, `joey ${group.name} ${s.name}`, state, program, s.aliases);
+  }
   cmd.helpText = () =>
     `Usage:  joey ${group.name} COMMAND\n\n${group.short}\n` +
     commandList(
@@ -819,7 +844,51 @@ function addGroup(program: JoeyCommand, group: (typeof GROUPS)[number], state: R
   });
 }
 
-export function buildProgram(state: RunState): JoeyCommand {
+/** Whether a global flag (as written, "-H" or "--host") takes a value. */
+function globalTakesValue(flag: string): boolean | undefined {
+  const spec = GLOBAL_OPTIONS.find((o) => o.flags.split(/[ ,]+/).includes(flag));
+  return spec ? spec.flags.includes('<') : undefined;
+}
+
+/** The command words that will run ("image", "ls"), found past the global
+ * flags, so that only their commands need building: building all of them
+ * costs more than the rest of start-up. Undefined when unsure: then all are
+ * built. An empty list: no command (help, version, or an unknown flag). */
+export function commandWords(argv: string[]): string[] | undefined {
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return undefined;
+    if (!arg.startsWith('-') || arg === '-') break;
+    if (arg.startsWith('--')) {
+      if (arg.includes('=')) continue;
+      const takes = globalTakesValue(arg);
+      if (takes === undefined) return [];
+      if (takes) i++;
+      continue;
+    }
+    // a cluster of short flags: "-D", "-DH unix:///x", "-Hunix:///x"
+    for (let j = 1; j < arg.length; j++) {
+      const takes = globalTakesValue(`-${arg[j]}`);
+      if (takes === undefined) return [];
+      if (takes) {
+        if (j === arg.length - 1) i++;
+        break;
+      }
+    }
+  }
+  const name = argv[i];
+  if (name === undefined) return [];
+  const group = GROUPS.find((g) => g.name === name);
+  if (!group) return [name];
+  const sub = argv.slice(i + 1).find((a) => !a.startsWith('-'));
+  return sub === undefined ? [name] : [name, sub];
+}
+
+/** The program; with `argv`, only the command it runs is built (the help
+ * texts come from the tables, so they do not change). */
+export function buildProgram(state: RunState, argv?: string[]): JoeyCommand {
+  const words = argv && commandWords(argv);
   const program = new JoeyCommand('joey');
   program.path = 'joey';
   program.usageLine = 'joey [OPTIONS] COMMAND';
@@ -831,9 +900,9 @@ export function buildProgram(state: RunState): JoeyCommand {
   for (const o of GLOBAL_OPTIONS) program.addOption(makeOption(o, () => program));
   program.argument('[command...]');
 
-  for (const t of TOP) addLeaf(program, t.name, t.spec, `joey ${t.name}`, state, program);
+  for (const t of TOP) if (!words || words[0] === t.name) addLeaf(program, t.name, t.spec, `joey ${t.name}`, state, program);
 
-  for (const g of GROUPS) addGroup(program, g, state);
+  for (const g of GROUPS) if (!words || words[0] === g.name) addGroup(program, g, state, words?.[1]);
 
   program.helpText = () =>
     'Usage:  joey [OPTIONS] COMMAND\n\nA container engine for rich containers, speaking the Docker Engine API\n' +
@@ -879,7 +948,7 @@ export function reportError(io: CliIo, err: unknown): number {
 /** Runs `joey` with the given arguments; resolves to the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const state: RunState = { io };
-  const program = buildProgram(state);
+  const program = buildProgram(state, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

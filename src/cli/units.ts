@@ -94,11 +94,22 @@ export function goTimeString(unixSeconds: number): string {
 
 /** Go's time.RFC3339 in local time: "2024-01-02T15:04:05Z" or "...+01:00". */
 export function rfc3339(unixSeconds: number): string {
-  const d = new Date(unixSeconds * 1000);
+  return rfc3339With(new Date(unixSeconds * 1000), '');
+}
+
+/** docker's rfc3339NanoFixed ("2006-01-02T15:04:05.000000000Z07:00") in
+ * local time, for a time in nanoseconds (a bigint: a double loses them). */
+export function rfc3339NanoFixed(unixNanos: bigint): string {
+  const secs = unixNanos / 1_000_000_000n - (unixNanos % 1_000_000_000n < 0n ? 1n : 0n);
+  const frac = unixNanos - secs * 1_000_000_000n;
+  return rfc3339With(new Date(Number(secs) * 1000), '.' + String(frac).padStart(9, '0'));
+}
+
+function rfc3339With(d: Date, fraction: string): string {
   const mins = offsetOf(d);
   const date = `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
   const time = `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
-  return `${date}T${time}${mins === 0 ? 'Z' : zoneOffset(mins, true)}`;
+  return `${date}T${time}${fraction}${mins === 0 ? 'Z' : zoneOffset(mins, true)}`;
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

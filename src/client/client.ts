@@ -2,7 +2,6 @@
 // (optionally TLS). Negotiates the API version once, on first use, and turns
 // error responses back into typed errors with the daemon's message.
 import http from 'node:http';
-import https from 'node:https';
 import { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
@@ -135,10 +134,18 @@ export interface PingResult {
   headers: IncomingHttpHeaders;
 }
 
+/** How requests go out: node:http, or node:https (loaded only for TLS: it
+ * costs the CLI's start-up milliseconds). */
+interface Transport {
+  request: typeof http.request;
+  agent: http.Agent;
+}
+
 export class ApiClient {
   readonly host: string;
   private readonly target: ParsedHost;
-  private readonly agent: http.Agent;
+  private transport?: Promise<Transport>;
+  private agent?: http.Agent;
   private readonly tls?: TlsOptions;
   private readonly userAgent: string;
   private readonly debug?: (line: string) => void;
@@ -152,8 +159,14 @@ export class ApiClient {
     this.userAgent = opts.userAgent ?? 'joey-cli';
     this.debug = opts.debug;
     this.version = opts.version;
+  }
+
+  private getTransport(): Promise<Transport> {
     // One connection reused from the ping to the real request.
-    this.agent = this.tls ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    this.transport ??= this.tls
+      ? import('node:https').then((https) => ({ request: https.request, agent: (this.agent = new https.Agent({ keepAlive: true })) }))
+      : Promise.resolve({ request: http.request, agent: (this.agent = new http.Agent({ keepAlive: true })) });
+    return this.transport;
   }
 
   /** The API version in use, negotiating it on first call. */
@@ -236,7 +249,7 @@ export class ApiClient {
     }
     const full = `/v${version}${path}${encodeQuery(opts.query)}`;
     this.debug?.(`POST ${full} (upgrade)`);
-    const request = this.tls ? https.request : http.request;
+    const { request } = await this.getTransport();
     return new Promise<HijackedConnection>((resolve, reject) => {
       const req = request({ ...this.endpoint(), ...this.tlsRequestOptions(), method: 'POST', path: full, headers, agent: false, signal: opts.signal });
       req.on('error', (err) => reject(this.connectionError(err)));
@@ -266,10 +279,10 @@ export class ApiClient {
 
   /** Drops pooled connections so the process can exit. */
   close(): void {
-    this.agent.destroy();
+    this.agent?.destroy();
   }
 
-  private send(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
+  private async send(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
     const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...opts.headers };
     let body: Buffer | Readable | undefined;
     const b = opts.body;
@@ -291,10 +304,10 @@ export class ApiClient {
 
     const base = this.endpoint();
     const tls = this.tlsRequestOptions();
-    const request = this.tls ? https.request : http.request;
+    const { request, agent } = await this.getTransport();
 
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request({ ...base, ...tls, method, path, headers, agent: this.agent, signal: opts.signal }, resolve);
+      const req = request({ ...base, ...tls, method, path, headers, agent, signal: opts.signal }, resolve);
       req.on('error', (err) => reject(this.connectionError(err)));
       if (body instanceof Readable) {
         body.on('error', (err) => req.destroy(err));
@@ -305,9 +318,11 @@ export class ApiClient {
     });
   }
 
-  private endpoint(): { socketPath?: string; host: string; port?: number } {
+  private endpoint(): { socketPath?: string; host: string; port?: number; servername?: string } {
     const t = this.target;
-    return t.proto === 'unix' ? { socketPath: t.socketPath, host: 'localhost' } : { host: t.hostname, port: t.port };
+    // no TLS name to work out: spares the agent an isIP("localhost"), whose
+    // IPv6 regexp takes milliseconds to compile
+    return t.proto === 'unix' ? { socketPath: t.socketPath, host: 'localhost', servername: '' } : { host: t.hostname, port: t.port };
   }
 
   private tlsRequestOptions(): Record<string, unknown> {
