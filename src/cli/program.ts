@@ -462,6 +462,54 @@ const COMMANDS = {
     ],
     run: async (cli, _a, o) => (await import('./container-prune.ts')).runContainerPrune(cli, o),
   },
+  volumeCreate: {
+    usage: '[OPTIONS] [VOLUME]',
+    short: 'Create a volume',
+    args: [0, 1],
+    options: [
+      { flags: '-d, --driver <string>', desc: 'Specify volume driver name', default: 'local', defaultText: '"local"' },
+      { flags: '--label <list>', desc: 'Set metadata for a volume', collect: 'list' },
+      { flags: '--name <string>', desc: 'Specify volume name', hidden: true },
+      { flags: '-o, --opt <map>', desc: 'Set driver specific options', collect: 'list', defaultText: 'map[]' },
+    ],
+    run: async (cli, a, o) => (await import('./volume.ts')).runVolumeCreate(cli, a, o),
+  },
+  volumeLs: {
+    usage: '[OPTIONS]',
+    short: 'List volumes',
+    args: [0, 0],
+    options: [
+      { flags: '-f, --filter <filter>', desc: "Provide filter values (e.g. 'dangling=true')", collect: 'filter' },
+      { flags: '--format <string>', desc: FORMAT_HELP },
+      { flags: '-q, --quiet', desc: 'Only display volume names' },
+    ],
+    run: async (cli, _a, o) => (await import('./volume.ts')).runVolumeList(cli, o),
+  },
+  volumeInspect: {
+    usage: '[OPTIONS] VOLUME [VOLUME...]',
+    short: 'Display detailed information on one or more volumes',
+    args: [1, Infinity],
+    options: [{ flags: '-f, --format <string>', desc: INSPECT_FORMAT_HELP }],
+    run: async (cli, a, o) => (await import('./volume.ts')).runVolumeInspect(cli, a, o),
+  },
+  volumeRm: {
+    usage: '[OPTIONS] VOLUME [VOLUME...]',
+    short: 'Remove one or more volumes',
+    args: [1, Infinity],
+    options: [{ flags: '-f, --force', desc: 'Force the removal of one or more volumes' }],
+    run: async (cli, a, o) => (await import('./volume.ts')).runVolumeRemove(cli, a, o),
+  },
+  volumePrune: {
+    usage: '[OPTIONS]',
+    short: 'Remove unused local volumes',
+    args: [0, 0],
+    options: [
+      { flags: '-a, --all', desc: 'Remove all unused volumes, not just anonymous ones' },
+      { flags: '--filter <filter>', desc: 'Provide filter values (e.g. "label=<label>")', collect: 'filter' },
+      { flags: '-f, --force', desc: 'Do not prompt for confirmation' },
+    ],
+    run: async (cli, _a, o) => (await import('./volume.ts')).runVolumePrune(cli, o),
+  },
 } satisfies Record<string, CmdSpec>;
 
 type CmdName = keyof typeof COMMANDS;
@@ -556,9 +604,19 @@ const CONTAINER: SubCmd[] = [
   { name: 'wait', spec: 'wait' },
 ];
 
+/** `joey volume …` subcommands and their aliases. */
+const VOLUME: SubCmd[] = [
+  { name: 'create', spec: 'volumeCreate' },
+  { name: 'inspect', spec: 'volumeInspect' },
+  { name: 'ls', spec: 'volumeLs', aliases: ['list'] },
+  { name: 'prune', spec: 'volumePrune' },
+  { name: 'rm', spec: 'volumeRm', aliases: ['remove'] },
+];
+
 const GROUPS: { name: string; short: string; subs: SubCmd[] }[] = [
   { name: 'container', short: 'Manage containers', subs: CONTAINER },
   { name: 'image', short: 'Manage images', subs: IMAGE },
+  { name: 'volume', short: 'Manage volumes', subs: VOLUME },
 ];
 
 /** "joey image ls, joey image list, joey images" for help's Aliases. */

@@ -75,8 +75,12 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     volumes,
   });
   ctx.inUse = (imageId) => cx.store.usingImage(imageId);
+  // Containers recorded as running hold their volumes; recovery releases the
+  // ones that exited meanwhile, then what nobody holds is unmounted.
+  for (const c of cx.store.all()) if (c.state.Running) volumes.adopt(c.id, volumes.mountsOf(c.id));
   const containers = new Containers(cx);
   await containers.init(watchExits);
+  await volumes.reconcile();
 
   const images = new Images(ctx);
   const system = new System(config, ctx, cx);

@@ -74,7 +74,11 @@
 //     ├── name                       unique: 64 hex for an anonymous one, or the user's
 //     ├── driver                     "local": data in data-root/volumes/<name>/_data
 //     ├── mountpoint                 host path of the data directory
-//     ├── labels, options            JSON objects of strings
+//     ├── labels, options            JSON objects of strings; options are the local
+//     │                              driver's (type, device, o): such a volume is
+//     │                              mounted on its _data while a running container
+//     │                              uses it (who does is kept in memory, rebuilt
+//     │                              at start-up from the running containers)
 //     ├── anonymous                  1 for one made for a container (image VOLUME,
 //     │                              `-v /path`): `rm -v` removes it with that container
 //     └── created_at                 RFC 3339

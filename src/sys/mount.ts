@@ -20,6 +20,8 @@ export interface MountPoint {
   options: string;
   /** The filesystem's own ("rw,lowerdir=…,upperdir=…"). */
   superOptions: string;
+  /** Propagation fields ("shared:1", "master:2"), space-separated. */
+  optional?: string;
 }
 
 /** mount(2) copies at most one page of option data. */
@@ -133,7 +135,22 @@ export async function readMountInfo(): Promise<MountPoint[]> {
       fstype: fields[dash + 1]!,
       source: unescape(fields[dash + 2]!),
       superOptions: fields[dash + 3] ?? '',
+      optional: fields.slice(6, dash).join(' '),
     });
   }
   return out;
+}
+
+/** The propagation of the mount that holds `path` (the deepest mount whose
+ * target is a prefix of its real path), as Docker checks a bind source
+ * before a shared or slave bind. */
+export async function propagationOf(path: string): Promise<{ mountpoint: string; shared: boolean; slave: boolean }> {
+  const p = await canonical(path);
+  let best: MountPoint | undefined;
+  for (const m of await readMountInfo()) {
+    const inside = p === m.target || p.startsWith(m.target === sep ? sep : m.target + sep);
+    if (inside && (!best || m.target.length >= best.target.length)) best = m;
+  }
+  const opt = best?.optional ?? '';
+  return { mountpoint: best?.target ?? '/', shared: /(^| )shared:/.test(opt), slave: /(^| )master:/.test(opt) };
 }

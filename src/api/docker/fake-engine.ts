@@ -272,5 +272,12 @@ function fakeVolumes(): VolumeService {
     async remove(name: string, opts?: { force?: boolean }) {
       if (!opts?.force) throw notFound(`get ${name}: no such volume`);
     },
+    async create(req) {
+      const name = req.Name || 'f'.repeat(64);
+      return { Name: name, Driver: 'local', Mountpoint: `/fake/volumes/${name}/_data`, CreatedAt: '2024-01-01T00:00:00Z', Labels: req.Labels ?? {}, Scope: 'local', Options: req.DriverOpts && Object.keys(req.DriverOpts).length ? req.DriverOpts : null };
+    },
+    async prune() {
+      return { VolumesDeleted: [], SpaceReclaimed: 0 };
+    },
   };
 }

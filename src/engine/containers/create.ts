@@ -14,7 +14,8 @@ import { NAME_RE, randomName } from './names.ts';
 import { initialState, type ContainerRecord } from './record.ts';
 import { mountRootfs, unmountRootfs } from './rootfs.ts';
 import { buildContainerSpec } from './spec.ts';
-import type { PreparedMounts } from '../volumes/index.ts';
+import { parseVolumesFrom, type PreparedMounts } from '../volumes/index.ts';
+import { findContainer } from './lookup.ts';
 import type { ContainerConfig, CreateRequest, HostConfig } from './types.ts';
 
 const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
@@ -102,6 +103,7 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   if (!req || typeof req !== 'object') throw invalid('config cannot be empty in order to create a container');
   if (!req.Image) throw invalid('no image specified: Config.Image is required');
   let name = opts.name?.replace(/^\//, '');
+  let generatedName = false;
   if (name !== undefined && name !== '' && !NAME_RE.test(name)) {
     throw invalid(`Invalid container name (${opts.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
@@ -121,6 +123,7 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
     }
   } else {
     name = randomName((n) => cx.store.nameTaken(n) !== undefined);
+    generatedName = true;
   }
   const id = randomBytes(32).toString('hex');
   // With the host's network the container also takes the host's name.
@@ -148,14 +151,23 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   try {
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
     await writeContainerFiles(paths, config.Hostname, hostConfig);
-    mounts = await cx.deps.volumes.prepare(config, hostConfig);
+    // --volumes-from: the other containers' binds and volumes at the same places.
+    const inherited = (hostConfig.VolumesFrom ?? []).map((spec) => {
+      const { container, mode } = parseVolumesFrom(spec);
+      return { mounts: cx.deps.volumes.mountsOf(findContainer(cx, container).id), mode };
+    });
+    mounts = await cx.deps.volumes.prepare(config, hostConfig, inherited);
     // Build the spec once now so that bad settings fail the create, as in Docker.
     const rootfs = await mountRootfs(cx, id);
     const { warnings } = await buildContainerSpec(cx, rec, { creating: true, mounts: mounts.mounts });
-    await cx.deps.volumes.populate(mounts.mounts, rootfs);
+    await cx.deps.volumes.populate(mounts.mounts, rootfs, id);
     cx.deps.db.transaction(() => {
       const again = cx.store.nameTaken(name!);
-      if (again) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${again}". You have to remove (or rename) that container to be able to reuse that name.`);
+      // A generated name another create took meanwhile: pick another, as the user named none.
+      if (again && generatedName) {
+        name = randomName((n) => cx.store.nameTaken(n) !== undefined);
+        rec.name = name;
+      } else if (again) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${again}". You have to remove (or rename) that container to be able to reuse that name.`);
       cx.store.insert(rec);
       cx.deps.volumes.record(id, mounts!);
     });

@@ -51,4 +51,6 @@ async function unmountAll(target: string): Promise<void> {
 export async function unmountRootfs(cx: ContainerContext, id: string): Promise<void> {
   await unmountAll(cx.paths(id).rootfs);
   await unmountAll(shmPathOf(cx, id));
+  // The volumes it held mounted (driver options), once no other running container holds them.
+  await cx.deps.volumes.release(id);
 }

@@ -56,7 +56,9 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
   await mkdir(paths.exitDir, { recursive: true, mode: 0o700 });
   try {
     await mountRootfs(cx, c.id);
-    const { spec } = await buildContainerSpec(cx, c);
+    // Volumes with driver options get mounted here; unmountRootfs lets them go.
+    const mounts = await cx.deps.volumes.acquire(c.id, cx.deps.volumes.mountsOf(c.id));
+    const { spec } = await buildContainerSpec(cx, c, { mounts });
     const created = await rt.create({
       id: c.id,
       name: c.name,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseBind, parseMountSpec, planMounts } from './parse.ts';
+import { parseBind, parseMountSpec, parseVolumesFrom, planMounts } from './parse.ts';
 
 describe('mount parsing', () => {
   test('-v forms: bind, named volume, anonymous volume, with modes', () => {
@@ -65,5 +65,45 @@ describe('mount parsing', () => {
     assert.throws(() => planMounts(null, ['/a:/x', '/b:/x/'], null), { kind: 'invalid', message: /Duplicate mount point: \/x/ });
     assert.throws(() => planMounts(null, ['/a:/x'], [{ Type: 'tmpfs', Target: '/x' }]), { kind: 'invalid', message: /Duplicate mount point: \/x/ });
     assert.deepEqual(planMounts(undefined, undefined, undefined), []);
+  });
+});
+
+describe('volume options, subpaths, --volumes-from', () => {
+  test('--mount volume-opt is checked as the local driver checks it, and carried with volume-subpath', () => {
+    const r = parseMountSpec({ Type: 'volume', Source: 'vol', Target: '/d', VolumeOptions: { DriverConfig: { Name: 'local', Options: { type: 'tmpfs', device: 'tmpfs', o: 'size=5m' } }, Subpath: 'a/b/' } });
+    assert.deepEqual(r.kind === 'volume' && [r.driverOpts, r.subpath], [{ type: 'tmpfs', device: 'tmpfs', o: 'size=5m' }, 'a/b']);
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ bogus: '1' }, /invalid option: "bogus"/],
+      [{ type: 'tmpfs' }, /missing required option: "device"/],
+      [{ device: '/dev/sda' }, /missing required option: "type"/],
+      [{ o: 'size=1m' }, /missing required option: "device"/],
+      [{ size: '10m' }, /quota size requested but no quota support/],
+    ];
+    for (const [Options, message] of cases) {
+      assert.throws(() => parseMountSpec({ Type: 'volume', Source: 'vol', Target: '/d', VolumeOptions: { DriverConfig: { Options } } }), { kind: 'invalid', message }, JSON.stringify(Options));
+    }
+    for (const sub of ['/abs', '../up', 'a/../../b']) {
+      assert.throws(() => parseMountSpec({ Type: 'volume', Source: 'vol', Target: '/d', VolumeOptions: { Subpath: sub } }), { kind: 'invalid', message: /subpath must be a relative path within the volume/ }, sub);
+    }
+  });
+
+  test('bind-recursive=readonly needs readonly and a recursive rprivate bind', () => {
+    const ok = parseMountSpec({ Type: 'bind', Source: '/h', Target: '/c', ReadOnly: true, BindOptions: { ReadOnlyForceRecursive: true } });
+    assert.equal(ok.kind === 'bind' && ok.readOnlyForceRecursive, true);
+    assert.throws(() => parseMountSpec({ Type: 'bind', Source: '/h', Target: '/c', BindOptions: { ReadOnlyForceRecursive: true } }), { kind: 'invalid', message: /must be read-only/ });
+    assert.throws(() => parseMountSpec({ Type: 'bind', Source: '/h', Target: '/c', ReadOnly: true, BindOptions: { ReadOnlyForceRecursive: true, Propagation: 'rshared' } }), { kind: 'invalid', message: /rprivate/ });
+  });
+
+  test('--volumes-from specs', () => {
+    assert.deepEqual(parseVolumesFrom('web'), { container: 'web', mode: '' });
+    assert.deepEqual(parseVolumesFrom('web:ro'), { container: 'web', mode: 'ro' });
+    assert.deepEqual(parseVolumesFrom('web:rw'), { container: 'web', mode: 'rw' });
+    assert.throws(() => parseVolumesFrom('web:bogus'), { kind: 'invalid', message: /invalid mode for volumes-from: bogus/ });
+    assert.throws(() => parseVolumesFrom(''), { kind: 'invalid' });
+  });
+
+  test('planMounts: destinations from --volumes-from keep image VOLUMEs out, binds still go there', () => {
+    const plan = planMounts({ '/vol': {}, '/own': {} }, ['/h:/bind'], null, ['/vol', '/bind']);
+    assert.deepEqual(plan.map((m) => [m.kind, m.destination]), [['bind', '/bind'], ['volume', '/own']]);
   });
 });

@@ -11,6 +11,8 @@ export const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const PROPAGATIONS = ['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate'];
 const CONSISTENCY = ['consistent', 'cached', 'delegated', 'default'];
 export const DEFAULT_PROPAGATION = 'rprivate';
+const LOCAL_OPTIONS = ['type', 'device', 'o', 'size'];
+const REQUIRED_WITH: Record<string, string[]> = { device: ['type'], type: ['device'], o: ['device'] };
 
 export type MountRequest =
   | {
@@ -24,6 +26,8 @@ export type MountRequest =
       nonRecursive: boolean;
       /** `-v` makes a missing source directory; `--mount` refuses it unless asked. */
       createSource: boolean;
+      /** `bind-recursive=readonly`: read-only all the way down (runc's rro). */
+      readOnlyForceRecursive?: boolean;
     }
   | {
       kind: 'volume';
@@ -35,6 +39,10 @@ export type MountRequest =
       /** Fill the volume from the image's content at the destination while it is empty. */
       copy: boolean;
       labels: Record<string, string>;
+      /** `--mount volume-opt=…`: the local driver's options for a volume made here. */
+      driverOpts?: Record<string, string>;
+      /** `--mount volume-subpath=…`: mount only this directory of the volume. */
+      subpath?: string;
     }
   | { kind: 'tmpfs'; destination: string; readOnly: boolean; options: string[] };
 
@@ -72,11 +80,32 @@ function parseMode(mode: string): { readOnly: boolean; propagation?: string; noC
 
 const isModeList = (s: string): boolean => s.split(',').every((m) => ['rw', 'ro', 'z', 'Z', 'nocopy', 'copy', ...PROPAGATIONS, ...CONSISTENCY].includes(m));
 
-function checkVolumeName(name: string): string {
+export function checkVolumeName(name: string): string {
   if (!VOLUME_NAME_RE.test(name)) {
     throw invalid(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
   }
   return name;
+}
+
+/** The local driver's options, as dockerd checks them: `type`, `device`,
+ * `o` (mount(8)'s), each needing its partners; no quota support for `size`. */
+export function checkLocalOptions(opts: Record<string, string>): void {
+  for (const k of Object.keys(opts)) {
+    if (!LOCAL_OPTIONS.includes(k)) throw invalid(`invalid option: ${JSON.stringify(k)}`);
+  }
+  if (opts.size !== undefined) throw invalid('quota size requested but no quota support');
+  for (const [opt, needs] of Object.entries(REQUIRED_WITH)) {
+    if (opts[opt] === undefined) continue;
+    for (const n of needs) if (opts[n] === undefined) throw invalid(`missing required option: ${JSON.stringify(n)}`);
+  }
+  if (opts.o !== undefined && opts.o.split(',').some((o) => o === '')) throw invalid(`invalid option o=${JSON.stringify(opts.o)}: empty mount option`);
+}
+
+/** A volume subpath: relative, inside the volume. */
+export function checkSubpath(sub: string): string {
+  const clean = posix.normalize(sub);
+  if (posix.isAbsolute(sub) || clean === '..' || clean.startsWith('../')) throw invalid(`invalid mount config for type "volume": subpath must be a relative path within the volume: ${sub}`);
+  return clean === '.' ? '' : clean.replace(/\/$/, '');
 }
 
 /** One HostConfig.Binds entry: "/host:/ctr[:mode]", "name:/ctr[:mode]", "/ctr[:mode]". */
@@ -148,6 +177,10 @@ export function parseMountSpec(m: MountSpec): MountRequest {
       if (m.TmpfsOptions) extra('TmpfsOptions');
       const propagation = m.BindOptions?.Propagation || DEFAULT_PROPAGATION;
       if (!PROPAGATIONS.includes(propagation)) throw invalid(`invalid mount config for type "bind": invalid propagation mode: ${propagation}`);
+      const b = m.BindOptions ?? {};
+      if ((b.ReadOnlyNonRecursive || b.ReadOnlyForceRecursive) && !m.ReadOnly) throw invalid(`invalid mount config for type "bind": must be read-only with ReadOnlyNonRecursive or ReadOnlyForceRecursive`);
+      if (b.ReadOnlyNonRecursive && b.ReadOnlyForceRecursive) throw invalid(`invalid mount config for type "bind": cannot set both ReadOnlyNonRecursive and ReadOnlyForceRecursive`);
+      if (b.ReadOnlyForceRecursive && (propagation !== 'rprivate' || b.NonRecursive)) throw invalid(`invalid mount config for type "bind": ReadOnlyForceRecursive needs rprivate propagation and a recursive bind`);
       return {
         kind: 'bind',
         source: posix.normalize(m.Source).replace(/(.)\/$/, '$1'),
@@ -157,6 +190,7 @@ export function parseMountSpec(m: MountSpec): MountRequest {
         propagation,
         nonRecursive: !!m.BindOptions?.NonRecursive,
         createSource: !!m.BindOptions?.CreateMountpoint,
+        ...(b.ReadOnlyForceRecursive ? { readOnlyForceRecursive: true } : {}),
       };
     }
     case 'volume': {
@@ -165,10 +199,9 @@ export function parseMountSpec(m: MountSpec): MountRequest {
       if (m.TmpfsOptions) extra('TmpfsOptions');
       const driver = m.VolumeOptions?.DriverConfig?.Name;
       if (driver && driver !== 'local') throw invalid(`invalid mount config for type "volume": volume driver ${driver} is not supported: joey has the local driver only`);
-      if (m.VolumeOptions?.DriverConfig?.Options && Object.keys(m.VolumeOptions.DriverConfig.Options).length) {
-        throw invalid(`invalid mount config for type "volume": local volume options (volume-opt) are not supported yet`);
-      }
-      if (m.VolumeOptions?.Subpath) throw invalid(`invalid mount config for type "volume": volume-subpath is not supported yet`);
+      const driverOpts = { ...(m.VolumeOptions?.DriverConfig?.Options ?? {}) };
+      if (Object.keys(driverOpts).length) checkLocalOptions(driverOpts);
+      const subpath = m.VolumeOptions?.Subpath ? checkSubpath(m.VolumeOptions.Subpath) : undefined;
       return {
         kind: 'volume',
         ...(m.Source ? { name: checkVolumeName(m.Source) } : {}),
@@ -178,6 +211,8 @@ export function parseMountSpec(m: MountSpec): MountRequest {
         mode: 'z',
         copy: !m.VolumeOptions?.NoCopy,
         labels: { ...(m.VolumeOptions?.Labels ?? {}) },
+        ...(Object.keys(driverOpts).length ? { driverOpts } : {}),
+        ...(subpath ? { subpath } : {}),
       };
     }
     case 'tmpfs': {
@@ -194,9 +229,11 @@ export function parseMountSpec(m: MountSpec): MountRequest {
 
 /** Every mount of a new container: Binds and Mounts (one per destination),
  * then Config.Volumes (the image's VOLUMEs too) where neither put anything. */
-export function planMounts(volumes: Record<string, unknown> | null | undefined, binds: string[] | null | undefined, mounts: MountSpec[] | null | undefined): MountRequest[] {
+export function planMounts(volumes: Record<string, unknown> | null | undefined, binds: string[] | null | undefined, mounts: MountSpec[] | null | undefined, inherited: Iterable<string> = []): MountRequest[] {
   const out: MountRequest[] = [];
   const taken = new Set<string>();
+  // Destinations that --volumes-from fills: binds and mounts replace them, image VOLUMEs do not.
+  const fromOthers = new Set(inherited);
   const add = (r: MountRequest): void => {
     if (taken.has(r.destination)) throw invalid(`Duplicate mount point: ${r.destination}`);
     taken.add(r.destination);
@@ -207,7 +244,24 @@ export function planMounts(volumes: Record<string, unknown> | null | undefined, 
   for (const dest of Object.keys(volumes ?? {})) {
     const r = parseBind(dest);
     if (r.kind !== 'volume' || r.name !== undefined) throw invalid(`invalid volume ${JSON.stringify(dest)} in Config.Volumes: expected a container path`);
-    if (!taken.has(r.destination)) add(r);
+    if (!taken.has(r.destination) && !fromOthers.has(r.destination)) add(r);
   }
   return out;
+}
+
+/** One HostConfig.VolumesFrom entry: "CONTAINER[:ro|rw]". */
+export function parseVolumesFrom(spec: string): { container: string; mode: string } {
+  if (typeof spec !== 'string' || spec === '') throw invalid('volume-from specification cannot be an empty string');
+  const i = spec.indexOf(':');
+  if (i < 0) return { container: spec, mode: '' };
+  const container = spec.slice(0, i);
+  const mode = spec.slice(i + 1);
+  if (!container) throw invalid(`invalid volumes-from specification: ${spec}`);
+  // dockerd accepts any valid mount mode here; only ro/rw mean something for volumes-from.
+  try {
+    parseMode(mode);
+  } catch {
+    throw invalid(`invalid mode for volumes-from: ${mode}`);
+  }
+  return { container, mode: mode.split(',').includes('ro') ? 'ro' : 'rw' };
 }

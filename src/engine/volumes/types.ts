@@ -41,10 +41,31 @@ export interface ContainerMount extends MountPoint {
   TmpfsOptions?: string[];
   /** volume: made for this container only. */
   Anonymous?: boolean;
+  /** volume: the directory of the volume mounted (`volume-subpath`). */
+  Subpath?: string;
+  /** bind: read-only all the way down (`bind-recursive=readonly`). */
+  ReadOnlyForceRecursive?: boolean;
+}
+
+/** POST /volumes/create's body. */
+export interface VolumeCreateRequest {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
+}
+
+export interface VolumePruneReport {
+  VolumesDeleted: string[];
+  SpaceReclaimed: number;
 }
 
 /** What the API adapters call for `docker volume …`. */
 export interface VolumeService {
+  /** Makes a volume; an existing one of that name is returned as it is. */
+  create(req: VolumeCreateRequest): Promise<Volume>;
+  /** Removes unused volumes: anonymous ones only unless `all` (API 1.42+). */
+  prune(opts?: { filters?: Filters; all?: boolean }): Promise<VolumePruneReport>;
   list(opts?: { filters?: Filters }): Promise<{ Volumes: Volume[]; Warnings: string[] }>;
   inspect(name: string): Promise<Volume>;
   /** Refuses a volume in use (conflict) unless no container refers to it. */

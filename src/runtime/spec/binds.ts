@@ -13,6 +13,7 @@ export interface MountLike {
   RW: boolean;
   Propagation: string;
   NonRecursive?: boolean;
+  ReadOnlyForceRecursive?: boolean;
   TmpfsOptions?: string[];
 }
 
@@ -22,8 +23,17 @@ export function ociMountOf(m: MountLike): OciMount {
     return { destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options };
   }
   const options = [m.NonRecursive ? 'bind' : 'rbind', m.Propagation || 'rprivate'];
-  if (!m.RW) options.push('ro');
+  if (!m.RW) options.push(m.ReadOnlyForceRecursive ? 'rro' : 'ro');
   return { destination: m.Destination, type: 'bind', source: m.Source, options };
+}
+
+/** linux.rootfsPropagation as dockerd sets it: shared when a mount is
+ * shared, else slave when one is a slave, so that the mounts can propagate. */
+export function rootfsPropagationOf(mounts: readonly OciMount[]): string | undefined {
+  const opts = mounts.flatMap((m) => m.options ?? []);
+  if (opts.some((o) => o === 'shared' || o === 'rshared')) return 'rshared';
+  if (opts.some((o) => o === 'slave' || o === 'rslave')) return 'rslave';
+  return undefined;
 }
 
 export function ociMountsOf(mounts: readonly MountLike[]): OciMount[] {

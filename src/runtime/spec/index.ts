@@ -4,6 +4,7 @@
 import { invalid } from '../../errdefs/index.ts';
 import type { OciProcess, OciSpec } from '../types.ts';
 import { buildAnnotations } from './annotations.ts';
+import { rootfsPropagationOf } from './binds.ts';
 import { capabilitySets, resolveCapabilities } from './capabilities.ts';
 import { buildDevices } from './devices.ts';
 import { detectHost } from './host.ts';
@@ -20,7 +21,7 @@ import { resolveUser } from './user.ts';
 export type { BuiltSpec, HostFacts, HostLimits, OciDevice, OciDeviceRule, OciMount, ResolvedUser, SpecInput } from './types.ts';
 export { resolveUser } from './user.ts';
 export { resourcesFromHostConfig } from './resources.ts';
-export { ociMountOf, ociMountsOf, type MountLike } from './binds.ts';
+export { ociMountOf, ociMountsOf, rootfsPropagationOf, type MountLike } from './binds.ts';
 export { capabilitySets, resolveCapabilities, DEFAULT_CAPABILITIES } from './capabilities.ts';
 export { detectHost, readHostLimits } from './host.ts';
 export { toOciJson } from './json.ts';
@@ -107,6 +108,8 @@ export async function buildSpec(input: SpecInput): Promise<BuiltSpec> {
     annotations: buildAnnotations({ id: input.id, name: input.name, imageRef: input.imageRef, image, config, hostConfig: hc }),
     linux,
   };
+  const propagation = rootfsPropagationOf(spec.mounts ?? []);
+  if (propagation) linux.rootfsPropagation = propagation;
   if (!plan.hostUts) {
     spec.hostname = hostname;
     if (config.Domainname) spec.domainname = config.Domainname;
