@@ -1249,8 +1249,15 @@ describe('containers with the docker CLI', () => {
       await t.resize(120, 30);
       const resized = await t.size();
       assert.notDeepEqual(resized, size);
-      await t.type('echo size-$(stty size | tr " " x)');
-      await t.waitFor(new RegExp(`^size-${resized.rows}x${resized.cols}$`, 'm'));
+      // The client forwards SIGWINCH on its own time: ask again until the
+      // new size has landed (a few tries at most).
+      const sizeLine = new RegExp(`^size-${resized.rows}x${resized.cols}$`, 'm');
+      for (let i = 0; ; i++) {
+        await t.type('echo size-$(stty size | tr " " x)');
+        const ok = await t.waitFor(sizeLine, 1500).then(() => true, () => false);
+        if (ok) break;
+        if (i === 9) await t.waitFor(sizeLine, 1); // fails, showing the screen
+      }
       await t.type('sleep 100');
       await sleep(500);
       await t.keys('C-c');
