@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   runc conmon crun
-  iptables iproute2
+  iptables iproute2 containernetworking-plugins
   busybox-static tini catatonit
   docker-registry skopeo umoci podman
   golang-github-containers-common

@@ -30,6 +30,7 @@ test('defaults, with no config file at the default path', () => {
     maxConcurrentDownloads: 8,
     maxConcurrentUploads: 5,
     cgroupParent: '/joey',
+    network: { bridge: 'joey0', iptables: true },
     labels: [],
     debug: false,
     hosts: ['unix:///run/joey/joeyd.sock'],
@@ -154,4 +155,11 @@ test('--version and --help', () => {
   assert.equal(h.kind, 'help');
   assert.match((h as { text: string }).text, /--data-root <dir>/);
   assert.match((h as { text: string }).text, /--insecure-registry <host>/);
+});
+
+test('network flags as dockerd names them', () => {
+  assert.deepEqual(run(['-b', 'jt0', '--bip', '10.44.0.1/24', '--fixed-cidr', '10.44.0.128/25', '--iptables=false']).engine.network, { bridge: 'jt0', bip: '10.44.0.1/24', fixedCidr: '10.44.0.128/25', iptables: false });
+  assert.throws(() => run(['--bip', '10.44.0.1']), /invalid --bip/);
+  assert.throws(() => run(['-b', 'a-very-long-bridge-name']), /invalid bridge name/);
+  assert.throws(() => run(['-b', 'none', '--bip', '10.44.0.1/24']), /need a bridge/);
 });

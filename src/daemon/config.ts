@@ -19,6 +19,7 @@ export const DEFAULTS = {
   group: 'joey',
   tlsPort: 2376,
   cgroupParent: '/joey',
+  bridge: 'joey0',
 };
 
 export type ListenerSpec =
@@ -79,8 +80,17 @@ const SETTINGS: Setting[] = [
   { key: 'labels', attr: 'label', type: 'string[]' },
   { key: 'group', attr: 'group', type: 'string' },
   { key: 'cgroup-parent', attr: 'cgroupParent', type: 'string' },
+  { key: 'bridge', attr: 'bridge', type: 'string' },
+  { key: 'bip', attr: 'bip', type: 'string' },
+  { key: 'fixed-cidr', attr: 'fixedCidr', type: 'string' },
+  { key: 'iptables', attr: 'iptables', type: 'boolean' },
 ];
 
+const boolValue = (v: string | undefined): boolean => {
+  if (v === undefined || v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new InvalidArgumentError('not a boolean (true or false).');
+};
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 const integer = (v: string): number => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('not a non-negative integer.');
@@ -109,6 +119,10 @@ function program(out: { text: string }): Command {
     .option('--max-concurrent-uploads <n>', `Set the max concurrent uploads per push (default ${DEFAULTS.maxConcurrentUploads})`, integer)
     .option('--label <key=value>', 'Set key=value labels to the daemon, repeatable', collect)
     .option('--cgroup-parent <path>', `Parent cgroup for all containers (default "${DEFAULTS.cgroupParent}")`)
+    .option('-b, --bridge <name>', `Attach containers to a network bridge (default "${DEFAULTS.bridge}"; "none" disables it)`)
+    .option('--bip <cidr>', "Network bridge's IP address and prefix, e.g. 172.30.0.1/16 (default: a free 172.x.0.0/16)")
+    .option('--fixed-cidr <cidr>', 'IPv4 subnet for fixed IPs on the default bridge')
+    .option('--iptables [bool]', 'Enable iptables rules: outbound NAT, published ports (default true)', boolValue)
     .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" where it exists)`)
     .option('-v, --version', 'Print version information and quit')
     .exitOverride()
@@ -187,6 +201,7 @@ export function parseDaemonArgs(argv: string[], io: { readFile?: (path: string) 
     debug,
     hosts: listeners.map((l) => l.addr),
     cgroupParent: validateCgroupParent(get<string>('cgroup-parent') ?? DEFAULTS.cgroupParent),
+    network: validateNetwork(get<string>('bridge') ?? DEFAULTS.bridge, get<string>('bip'), get<string>('fixed-cidr'), get<boolean>('iptables') ?? true),
   };
   return {
     kind: 'run',
@@ -325,4 +340,14 @@ function validateCgroupParent(p: string): string {
   const v = p.startsWith('/') ? p : `/${p}`;
   if (v.split('/').some((c) => c === '..') || /[\s:]/.test(v) || v === '/') throw invalid(`invalid cgroup parent "${p}": expected a path such as /joey`);
   return v.replace(/\/+$/, '');
+}
+
+const CIDR_RE = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
+
+function validateNetwork(bridge: string, bip: string | undefined, fixedCidr: string | undefined, iptables: boolean): NonNullable<EngineConfig['network']> {
+  if (bridge !== 'none' && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(bridge)) throw invalid(`invalid bridge name ${JSON.stringify(bridge)}: at most 15 characters of [a-zA-Z0-9_.-]`);
+  if (bip !== undefined && !CIDR_RE.test(bip)) throw invalid(`invalid --bip ${JSON.stringify(bip)}: expected an address with a prefix, e.g. 172.30.0.1/16`);
+  if (fixedCidr !== undefined && !CIDR_RE.test(fixedCidr)) throw invalid(`invalid --fixed-cidr ${JSON.stringify(fixedCidr)}: expected a CIDR, e.g. 172.30.5.0/24`);
+  if (bridge === 'none' && (bip || fixedCidr)) throw invalid('--bip and --fixed-cidr need a bridge: not with --bridge none');
+  return { bridge, iptables, ...(bip ? { bip } : {}), ...(fixedCidr ? { fixedCidr } : {}) };
 }

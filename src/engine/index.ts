@@ -14,10 +14,16 @@ import type { OciRuntime } from '../runtime/types.ts';
 import { openOverlaySnapshotter } from '../snapshots/overlay.ts';
 import { ContainerContext } from './containers/context.ts';
 import { Containers } from './containers/service.ts';
+import { findContainer } from './containers/lookup.ts';
 import { log } from '../util/log.ts';
 import { VERSION } from '../version.ts';
 import { Events } from './events.ts';
 import { Volumes } from './volumes/index.ts';
+import { Networks } from './networks/index.ts';
+import { cniExec } from '../sys/cni.ts';
+import { links } from '../sys/netlink.ts';
+import { netns } from '../sys/netns.ts';
+import { portFree } from '../sys/ports.ts';
 import { System } from './system.ts';
 import type { Engine, EngineConfig } from './types.ts';
 
@@ -61,6 +67,12 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     ['runc', new ConmonRuntime({ name: 'runc', runtimePath: firstExisting(['/usr/sbin/runc', '/usr/bin/runc']) ?? 'runc', runtimeRoot: join(config.execRoot, 'runc'), conmonPath: firstExisting(['/usr/bin/conmon', '/usr/libexec/podman/conmon']) ?? 'conmon' })],
   ]);
   const volumes = new Volumes({ db, root: join(config.dataRoot, 'volumes'), events });
+  const networks = new Networks({
+    db,
+    events,
+    sys: { cni: cniExec(), netns, links, portFree },
+    config: { dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: 'joey0', iptables: true, ...config.network },
+  });
   const cx = new ContainerContext({
     db,
     images: ctx,
@@ -73,12 +85,20 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     initPath: firstExisting(['/usr/bin/catatonit', '/usr/libexec/podman/catatonit', '/usr/bin/tini-static']),
     seccompProfilePath: firstExisting(['/usr/share/containers/seccomp.json']),
     volumes,
+    networks,
   });
   ctx.inUse = (imageId) => cx.store.usingImage(imageId);
   // Containers recorded as running hold their volumes; recovery releases the
   // ones that exited meanwhile, then what nobody holds is unmounted.
   for (const c of cx.store.all()) if (c.state.Running) volumes.adopt(c.id, volumes.mountsOf(c.id));
   const containers = new Containers(cx);
+  // Before the containers' start-up: restarts by policy need the bridges.
+  await networks.init({
+    find: (idOrName) => findContainer(cx, idOrName),
+    get: (id) => cx.store.get(id),
+    all: () => cx.store.all(),
+    lock: (id, fn) => cx.lock(id, fn),
+  });
   await containers.init(watchExits);
   await volumes.reconcile();
 
@@ -88,10 +108,12 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     images,
     containers,
     volumes,
+    networks,
     system,
     events,
     async close() {
       containers.close();
+      networks.close();
       await snapshots.close();
       db.close();
     },

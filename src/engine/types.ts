@@ -2,6 +2,7 @@
 import type { ImageService } from '../images/types.ts';
 import type { ContainerService } from './containers/types.ts';
 import type { VolumeService } from './volumes/types.ts';
+import type { NetworkService } from './networks/types.ts';
 
 /** An event as the Docker API's GET /events sends it. */
 export interface EngineEvent {
@@ -58,6 +59,7 @@ export interface Engine {
   readonly images: ImageService;
   readonly containers: ContainerService;
   readonly volumes: VolumeService;
+  readonly networks: NetworkService;
   readonly system: SystemService;
   readonly events: EventBus;
   close(): Promise<void>;
@@ -79,4 +81,7 @@ export interface EngineConfig {
   hosts: string[];
   /** Parent cgroup of containers that name none (cgroupfs driver). */
   cgroupParent?: string;
+  /** Networking, as dockerd's flags: -b/--bridge ("none" disables the
+   * default bridge), --bip, --fixed-cidr, --iptables. */
+  network?: { bridge: string; bip?: string; fixedCidr?: string; iptables: boolean };
 }

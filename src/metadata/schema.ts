@@ -89,6 +89,27 @@
 //     ├── volume → volumes.name      RESTRICT: a volume in use stays
 //     └── mount                      JSON: the Docker MountPoint inspect shows, plus
 //                                    the runtime's options (non-recursive, copy, tmpfs)
+//
+//     networks                       one row per network (migration 4), the built-in
+//     │                              bridge, host and none included
+//     ├── id                         64 hex
+//     ├── name                       unique
+//     ├── driver                     bridge | host | null
+//     ├── bridge                     the host bridge's name (per daemon: joey0 or
+//     │                              jbr-<id prefix>); '' for host and none
+//     ├── subnet, gateway, ip_range  IPv4 CIDR, address, CIDR ('' when not set)
+//     ├── internal                   1: no outbound NAT, no default route
+//     ├── labels, options            JSON objects of strings
+//     └── created_at                 RFC 3339
+//     endpoints                      a container's attachment to a network (migration 4)
+//     ├── (container_id, network_id) CASCADE on container or network delete
+//     ├── idx                        attach order: 0 is the NetworkMode's network (eth0)
+//     ├── config                     JSON: aliases, requested IPv4 and MAC address
+//     └── state                      JSON while the container runs: netns, interface,
+//                                    address, gateway, MAC, published ports and the
+//                                    CNI configs that ADD used (DEL replays them);
+//                                    NULL when stopped. host-local's leases live in
+//                                    data-root/network/ipam, keyed by container id.
 
 export interface Migration {
   version: number;
@@ -200,6 +221,35 @@ CREATE TABLE container_mounts (
   PRIMARY KEY (container_id, destination)
 );
 CREATE INDEX container_mounts_volume ON container_mounts(volume);
+`,
+  },
+  {
+    version: 4,
+    description: 'networks and endpoints',
+    sql: `
+CREATE TABLE networks (
+  id TEXT PRIMARY KEY CHECK (length(id) = 64),
+  name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+  driver TEXT NOT NULL,
+  bridge TEXT NOT NULL DEFAULT '',
+  subnet TEXT NOT NULL DEFAULT '',
+  gateway TEXT NOT NULL DEFAULT '',
+  ip_range TEXT NOT NULL DEFAULT '',
+  internal INTEGER NOT NULL DEFAULT 0,
+  labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels)),
+  options TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(options)),
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE endpoints (
+  container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+  network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL DEFAULT 0,
+  config TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config)),
+  state TEXT CHECK (state IS NULL OR json_valid(state)),
+  PRIMARY KEY (container_id, network_id)
+);
+CREATE INDEX endpoints_network_id ON endpoints(network_id);
 `,
   },
 ];

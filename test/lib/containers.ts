@@ -5,12 +5,15 @@
 import { TEST_ENGINE, startJoeyd, type Daemon, type DaemonOptions } from './daemon.ts';
 import { removeCgroupTree } from './cgroups.ts';
 import { orphansMentioning, pidAlive } from './host.ts';
-import { waitFor } from './proc.ts';
+import { run, waitFor } from './proc.ts';
+import { createHash } from 'node:crypto';
 
 export interface ContainerDaemon {
   d: Daemon;
   /** The daemon's --cgroup-parent, e.g. /joey-it-1234-main. */
   cgroupParent: string;
+  /** The default bridge of a joeyd (its own, so that daemons side by side never share one). */
+  bridge?: string;
 }
 
 export interface ContainerDaemonOptions extends DaemonOptions {
@@ -25,14 +28,17 @@ export interface ContainerDaemonOptions extends DaemonOptions {
 export async function startContainerDaemon(tag: string, opts: ContainerDaemonOptions = {}): Promise<ContainerDaemon> {
   const cgroupParent = `/joey-it-${process.pid}-${tag}`;
   const engine = opts.engine ?? TEST_ENGINE;
+  const named = (opts.args ?? []).some((a) => a === '--bridge' || a === '-b' || a.startsWith('--bridge='));
+  const bridge = engine === 'joeyd' && !named ? `jt${createHash('sha256').update(cgroupParent).digest('hex').slice(0, 10)}` : undefined;
   const args = [
+    ...(bridge ? ['--bridge', bridge] : []),
     '--insecure-registry', '127.0.0.0/8',
     '--cgroup-parent', cgroupParent,
     ...(opts.liveRestore && engine === 'dockerd' ? ['--live-restore'] : []),
     ...(opts.args ?? []),
   ];
   try {
-    return { d: await startJoeyd({ ...opts, args }), cgroupParent };
+    return { d: await startJoeyd({ ...opts, args }), cgroupParent, ...(bridge ? { bridge } : {}) };
   } catch (e) {
     await removeCgroupTree(cgroupParent);
     throw e;
@@ -69,5 +75,7 @@ export async function teardownContainerDaemon(cd: ContainerDaemon | undefined): 
     return true;
   }, 10_000).catch(() => undefined);
   await d.cleanup();
+  // The default bridge outlives its daemon, as docker0 does; a test daemon's goes.
+  if (cd.bridge) await run('ip', ['link', 'del', cd.bridge]);
   if (leftCgroups.length) throw new Error(`could not remove cgroups:\n${leftCgroups.join('\n')}`);
 }

@@ -6,6 +6,7 @@ import type { ImageInspect, ImageService, ImageSummary, Progress } from '../../i
 import type { ContainerService } from '../../engine/containers/types.ts';
 import { notFound } from '../../errdefs/index.ts';
 import type { VolumeService } from '../../engine/volumes/types.ts';
+import type { NetworkService } from '../../engine/networks/types.ts';
 import { createFakeContainers, type FakeContainers } from './fake-containers.ts';
 
 export const FAKE_IMAGE_ID = 'sha256:' + 'ab'.repeat(32);
@@ -250,6 +251,7 @@ export function createFakeEngine(
     events,
     containers: containers as unknown as ContainerService,
     volumes: fakeVolumes(),
+    networks: fakeNetworks(),
     fakeContainers,
     knownImages,
     closed: false,
@@ -279,5 +281,27 @@ function fakeVolumes(): VolumeService {
     async prune() {
       return { VolumesDeleted: [], SpaceReclaimed: 0 };
     },
+  };
+}
+
+/** No networks: the network endpoints are exercised by the integration suite. */
+function fakeNetworks(): NetworkService {
+  const missing = async (id: string): Promise<never> => {
+    throw notFound(`network ${id} not found`);
+  };
+  return {
+    async list() {
+      return [];
+    },
+    inspect: missing,
+    async create() {
+      return { Id: '0'.repeat(64), Warning: '' };
+    },
+    remove: missing,
+    async prune() {
+      return { NetworksDeleted: [] };
+    },
+    connect: missing,
+    disconnect: missing,
   };
 }

@@ -16,6 +16,7 @@ import { HttpMetrics } from './metrics.ts';
 import { Router, type RequestContext } from './router.ts';
 import { registerSystemRoutes } from './system.ts';
 import { registerVolumeRoutes } from './volumes.ts';
+import { registerNetworkRoutes } from './networks.ts';
 import { API_VERSION, compareApiVersions, MIN_API_VERSION } from './version.ts';
 
 export { API_VERSION, MIN_API_VERSION };
@@ -50,6 +51,7 @@ export function createApiHandler(engine: Engine, opts: ApiOptions = {}): ApiHand
   registerContainerRoutes(router);
   registerExecRoutes(router);
   registerVolumeRoutes(router);
+  registerNetworkRoutes(router);
 
   const inFlight = new Set<AbortController>();
   // Taken-over connections, which node:http no longer tracks or closes.

@@ -8,6 +8,7 @@ import type { Snapshotter } from '../../snapshots/types.ts';
 import { Mutex } from '../../util/concurrency.ts';
 import type { HealthMonitor } from './health-monitor.ts';
 import type { Volumes } from '../volumes/index.ts';
+import type { Networks } from '../networks/index.ts';
 import { pathsOf, type ContainerRecord, type Paths, type Roots } from './record.ts';
 import { ContainerStore } from './store.ts';
 
@@ -26,6 +27,9 @@ export interface ContainerDeps {
   seccompProfilePath?: string;
   /** Volumes and the containers' recorded mounts. */
   volumes: Volumes;
+  /** Networks and the containers' endpoints; without it containers get a
+   * network namespace with only lo. */
+  networks?: Pick<Networks, 'plan' | 'record' | 'attach' | 'detach' | 'attachments' | 'portsOf'>;
 }
 
 export interface ExecRecord {

@@ -17,6 +17,14 @@ import { buildContainerSpec } from './spec.ts';
 import { parseVolumesFrom, type PreparedMounts } from '../volumes/index.ts';
 import { findContainer } from './lookup.ts';
 import type { ContainerConfig, CreateRequest, HostConfig } from './types.ts';
+import type { EndpointSettingsRequest } from '../networks/index.ts';
+
+/** Without the networks service only the built-in modes exist. */
+function legacyNetworkCheck(h: HostConfig): [] {
+  const net = h.NetworkMode ?? 'default';
+  if (!['default', 'none', 'host', 'bridge'].includes(net) && !net.startsWith('container:')) throw invalid(`network ${net} not found`);
+  return [];
+}
 
 const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 
@@ -78,10 +86,6 @@ export function normalizeHostConfig(hc: HostConfig | undefined, runtimes: Set<st
   validateLogOptions(h.LogConfig.Type, h.LogConfig.Config ?? {});
   h.Runtime = h.Runtime || defaultRuntime;
   if (!runtimes.has(h.Runtime)) throw invalid(`unknown or invalid runtime name: ${h.Runtime}`);
-  const net = h.NetworkMode;
-  if (!['default', 'none', 'host', 'bridge'].includes(net) && !net.startsWith('container:')) {
-    throw invalid(`network ${net} not found`);
-  }
   return h;
 }
 
@@ -115,6 +119,7 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   const config = mergeConfig(imgCfg.config ?? {}, reqConfig);
   if (!config.Cmd?.length && !config.Entrypoint?.length) throw invalid('No command specified');
   const hostConfig = normalizeHostConfig(reqHost, new Set(cx.deps.runtimes.keys()), cx.deps.defaultRuntime);
+  const netPlan = cx.deps.networks ? cx.deps.networks.plan({ hostConfig, config }, (req.NetworkingConfig?.EndpointsConfig ?? {}) as Record<string, EndpointSettingsRequest>) : legacyNetworkCheck(hostConfig);
 
   if (name) {
     const other = cx.store.nameTaken(name);
@@ -169,6 +174,7 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
         rec.name = name;
       } else if (again) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${again}". You have to remove (or rename) that container to be able to reuse that name.`);
       cx.store.insert(rec);
+      cx.deps.networks?.record(id, netPlan);
       cx.deps.volumes.record(id, mounts!);
     });
     cx.deps.volumes.announce(mounts);

@@ -15,14 +15,14 @@ const BASE_HOSTS = [
   'ff02::2\tip6-allrouters',
 ];
 
-export function hostsFile(hostname: string, extraHosts: string[] = [], ip?: string): string {
+export function hostsFile(hostname: string, extraHosts: string[] = [], ip?: string, hostGateway = '127.0.0.1'): string {
   const lines = [...BASE_HOSTS];
   for (const h of extraHosts) {
     const i = h.indexOf(':');
     const host = h.slice(0, i);
     const addr = h.slice(i + 1).replace(/^\[|\]$/g, '');
     if (i <= 0 || !addr) throw invalid(`invalid extra host "${h}": expected host:ip`);
-    lines.push(`${addr === 'host-gateway' ? '127.0.0.1' : addr}\t${host}`);
+    lines.push(`${addr === 'host-gateway' ? hostGateway : addr}\t${host}`);
   }
   if (ip) lines.push(`${ip}\t${hostname}`);
   return lines.join('\n') + '\n';
@@ -30,7 +30,7 @@ export function hostsFile(hostname: string, extraHosts: string[] = [], ip?: stri
 
 /** The host's resolv.conf without loopback resolvers (unreachable from a
  * container's network namespace), with the container's own overrides. */
-export async function resolvConf(hc: HostConfig, hostNetwork: boolean): Promise<string> {
+export async function resolvConf(hc: HostConfig, hostNetwork: boolean, embedded?: string): Promise<string> {
   let host = '';
   try {
     host = await readFile('/etc/resolv.conf', 'utf8');
@@ -39,9 +39,11 @@ export async function resolvConf(hc: HostConfig, hostNetwork: boolean): Promise<
   }
   if (hostNetwork && !hc.Dns?.length && !hc.DnsSearch?.length && !hc.DnsOptions?.length) return host;
   const lines = host.split('\n');
-  const servers = hc.Dns?.length ? hc.Dns : lines.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]!).filter((s) => hostNetwork || !/^(127\.|::1$)/.test(s));
+  // On user networks the embedded resolver answers (and forwards to --dns).
+  const servers = embedded ? [embedded] : hc.Dns?.length ? hc.Dns : lines.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]!).filter((s) => hostNetwork || !/^(127\.|::1$)/.test(s));
   const search = hc.DnsSearch?.length ? hc.DnsSearch : lines.filter((l) => /^\s*search\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
-  const options = hc.DnsOptions?.length ? hc.DnsOptions : lines.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+  let options = hc.DnsOptions?.length ? hc.DnsOptions : lines.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+  if (embedded && !options.some((o) => o.startsWith('ndots:'))) options = [...options, 'ndots:0'];
   const out: string[] = [];
   if (search.length) out.push(`search ${search.join(' ')}`);
   for (const s of servers) out.push(`nameserver ${s}`);
@@ -54,4 +56,11 @@ export async function writeContainerFiles(paths: Paths, hostname: string, hc: Ho
   await writeFile(paths.hostnamePath, (hostNetwork ? os.hostname() : hostname) + '\n', { mode: 0o644 });
   await writeFile(paths.hostsPath, hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => hostsFile(os.hostname())) : hostsFile(hostname, hc.ExtraHosts ?? []), { mode: 0o644 });
   await writeFile(paths.resolvConfPath, await resolvConf(hc, hostNetwork), { mode: 0o644 });
+}
+
+/** At start, once the network is wired: the container's own address in
+ * /etc/hosts, and the embedded resolver of a user network in resolv.conf. */
+export async function writeNetworkFiles(paths: Paths, hostname: string, hc: HostConfig, net: { ip: string; nameserver?: string; hostGateway?: string }): Promise<void> {
+  await writeFile(paths.hostsPath, hostsFile(hostname, hc.ExtraHosts ?? [], net.ip || undefined, net.hostGateway), { mode: 0o644 });
+  await writeFile(paths.resolvConfPath, await resolvConf(hc, false, net.nameserver), { mode: 0o644 });
 }

@@ -25,6 +25,7 @@ export async function handleExit(cx: ContainerContext, id: string, hooks: { remo
       rt.delete(id, { force: true }).catch((e) => log.warn('runtime delete after exit failed', { container: id, err: e })),
       unmountRootfs(cx, id).catch((e) => log.warn('unmounting rootfs after exit failed', { container: id, err: e })),
       rm(join(paths.exitDir, id), { force: true }),
+      cx.deps.networks?.detach(c).catch((e) => log.warn('releasing the network after exit failed', { container: id, err: e })),
     ]);
     c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
     if (c.state.Health) c.state.Health = { ...c.state.Health, Status: 'unhealthy' };

@@ -1,9 +1,10 @@
-// NetworkSettings as dockerd shows it, for the network modes joey has now:
-// none, host, and the default (shown as Docker's "bridge"; joey gives it a
-// namespace of its own with only lo until bridge networks exist). A
-// container that shares another's network ("container:<x>") is attached to
-// no network itself, as in Docker.
+// NetworkSettings as dockerd shows it: one endpoint per network the container
+// is attached to (with its address while it runs), none and host as Docker
+// shows them, and the top-level fields filled from the default bridge only,
+// as Docker does. A container that shares another's network
+// ("container:<x>") is attached to no network itself.
 import { createHash } from 'node:crypto';
+import type { NetworkAttachment } from '../networks/index.ts';
 import type { ContainerRecord } from './record.ts';
 
 const hex = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -20,56 +21,62 @@ export function networkId(name: string): string {
   return hex(`joey/network/${name}`);
 }
 
-function endpoint(c: ContainerRecord, name: string): Record<string, unknown> {
+function endpoint(c: ContainerRecord, name: string, att?: NetworkAttachment): Record<string, unknown> {
   const running = c.state.Running;
+  const st = running ? att?.endpoint.state : null;
+  const cfg = att?.endpoint.config;
+  const aliases = cfg?.aliases?.length ? cfg.aliases : null;
   return {
-    IPAMConfig: null,
+    IPAMConfig: cfg?.ipv4 ? { IPv4Address: cfg.ipv4 } : null,
     Links: null,
-    Aliases: null,
-    MacAddress: '',
+    Aliases: aliases,
+    MacAddress: st?.mac ?? cfg?.mac ?? '',
     DriverOpts: null,
     GwPriority: 0,
-    NetworkID: networkId(name),
+    NetworkID: att?.network.id ?? networkId(name),
     // An endpoint exists while the container runs, as in Docker.
-    EndpointID: running ? hex(`joey/endpoint/${c.id}/${name}`) : '',
-    Gateway: '',
-    IPAddress: '',
-    IPPrefixLen: 0,
+    EndpointID: st?.endpointId ?? (running ? hex(`joey/endpoint/${c.id}/${name}`) : ''),
+    Gateway: st?.gateway ?? '',
+    IPAddress: st?.ip ?? '',
+    IPPrefixLen: st?.prefixLen ?? 0,
     IPv6Gateway: '',
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
-    DNSNames: null,
+    DNSNames: att && att.network.name !== 'bridge' ? [c.name, ...(cfg?.aliases ?? []), c.id.slice(0, 12)] : null,
   };
 }
 
 /** NetworkSettings.Networks of a container. */
-export function summaryNetworks(c: ContainerRecord): Record<string, Record<string, unknown>> {
+export function summaryNetworks(c: ContainerRecord, atts?: NetworkAttachment[]): Record<string, Record<string, unknown>> {
+  if (atts?.length) return Object.fromEntries(atts.map((a) => [a.network.name, endpoint(c, a.network.name, a)]));
   const name = networkNameOf(c.hostConfig.NetworkMode);
   return name ? { [name]: endpoint(c, name) } : {};
 }
 
-export function networkSettings(c: ContainerRecord): Record<string, unknown> {
+export function networkSettings(c: ContainerRecord, atts?: NetworkAttachment[], ports: Record<string, unknown> = {}, netnsPath?: string): Record<string, unknown> {
   const running = c.state.Running && c.state.Pid > 0;
   const shared = c.hostConfig.NetworkMode?.startsWith('container:');
+  const bridge = running ? atts?.find((a) => a.network.name === 'bridge')?.endpoint.state : undefined;
+  const attached = running && atts?.some((a) => a.endpoint.state);
   return {
     Bridge: '',
     // The sandbox is the network namespace: its path while the container runs.
     SandboxID: running && !shared ? hex(`joey/sandbox/${c.id}`) : '',
-    SandboxKey: running && !shared ? `/proc/${c.state.Pid}/ns/net` : '',
-    Ports: {},
+    SandboxKey: running && !shared ? (attached && netnsPath ? netnsPath : `/proc/${c.state.Pid}/ns/net`) : '',
+    Ports: ports,
     HairpinMode: false,
     LinkLocalIPv6Address: '',
     LinkLocalIPv6PrefixLen: 0,
     SecondaryIPAddresses: null,
     SecondaryIPv6Addresses: null,
-    EndpointID: '',
-    Gateway: '',
+    EndpointID: bridge?.endpointId ?? '',
+    Gateway: bridge?.gateway ?? '',
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
-    IPAddress: '',
-    IPPrefixLen: 0,
+    IPAddress: bridge?.ip ?? '',
+    IPPrefixLen: bridge?.prefixLen ?? 0,
     IPv6Gateway: '',
-    MacAddress: '',
-    Networks: summaryNetworks(c),
+    MacAddress: bridge?.mac ?? '',
+    Networks: summaryNetworks(c, atts),
   };
 }

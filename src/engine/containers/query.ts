@@ -1,4 +1,5 @@
 // ps and inspect.
+import { join } from 'node:path';
 import { invalid } from '../../errdefs/index.ts';
 import type { Filters } from '../../images/types.ts';
 import { resolveImage } from '../../images/query.ts';
@@ -80,12 +81,12 @@ export async function listContainers(cx: ContainerContext, opts: { all?: boolean
       ImageID: c.imageId,
       Command: command(c),
       Created: Math.floor(Date.parse(c.createdAt) / 1000),
-      Ports: [],
+      Ports: summaryPorts(cx.deps.networks?.portsOf(c) ?? {}),
       Labels: c.config.Labels ?? {},
       State: c.state.Paused ? 'paused' : c.state.Restarting ? 'restarting' : c.state.Status,
       Status: statusText(c),
       HostConfig: { NetworkMode: c.hostConfig.NetworkMode ?? 'default' },
-      NetworkSettings: { Networks: summaryNetworks(c) },
+      NetworkSettings: { Networks: summaryNetworks(c, cx.deps.networks?.attachments(c)) },
       Mounts: cx.deps.volumes.mountsOf(c.id).map(mountPointOf),
     };
     if (opts.size) {
@@ -125,12 +126,23 @@ export async function inspectContainer(cx: ContainerContext, idOrName: string, o
     GraphDriver: { Name: 'overlayfs', Data: { MergedDir: paths.rootfs } },
     Mounts: cx.deps.volumes.mountsOf(c.id).map(mountPointOf),
     Config: c.config,
-    NetworkSettings: networkSettings(c),
+    NetworkSettings: networkSettings(c, cx.deps.networks?.attachments(c), cx.deps.networks?.portsOf(c) ?? {}, join(cx.deps.roots.execRoot, 'netns', c.id)),
   };
   if (opts.size) {
     const u = await cx.deps.snapshots.usage(c.id).catch(() => ({ size: 0 }));
     out.SizeRw = u.size;
     out.SizeRootFs = u.size + (cx.deps.images.store.get(c.imageId)?.size ?? 0);
+  }
+  return out;
+}
+
+/** `docker ps`'s Ports: published ones with their host side, exposed ones bare. */
+function summaryPorts(ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>): ContainerSummary['Ports'] {
+  const out: ContainerSummary['Ports'] = [];
+  for (const [key, list] of Object.entries(ports)) {
+    const [port, type = 'tcp'] = key.split('/');
+    if (!list) out.push({ PrivatePort: Number(port), Type: type });
+    else for (const b of list) out.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type });
   }
   return out;
 }

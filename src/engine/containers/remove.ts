@@ -32,6 +32,7 @@ export async function removeContainer(cx: ContainerContext, idOrName: string, op
     const paths = cx.paths(c.id);
     await cx.runtimeOf(fresh).delete(c.id, { force: true }).catch(() => undefined);
     await unmountRootfs(cx, c.id);
+    await cx.deps.networks?.detach(fresh);
     try {
       await cx.deps.snapshots.remove(c.id);
     } catch (e) {

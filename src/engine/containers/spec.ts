@@ -71,11 +71,12 @@ function peerNamespaces(cx: ContainerContext, c: ContainerRecord, creating: bool
   return out;
 }
 
-export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecord, opts: { creating?: boolean; mounts?: ContainerMount[] } = {}): Promise<{ spec: OciSpec; warnings: string[] }> {
+export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecord, opts: { creating?: boolean; mounts?: ContainerMount[]; netnsPath?: string } = {}): Promise<{ spec: OciSpec; warnings: string[] }> {
   const paths = cx.paths(c.id);
   const mounts = opts.mounts ?? cx.deps.volumes.mountsOf(c.id);
   const extraMounts: OciMount[] = ociMountsOf(mounts);
   return buildSpec({
+    ...(opts.netnsPath ? { netnsPath: opts.netnsPath } : {}),
     ...peerNamespaces(cx, c, !!opts.creating),
     extraMounts,
     id: c.id,

@@ -11,6 +11,7 @@ import { buildContainerSpec } from './spec.ts';
 import { ZERO_TIME } from './record.ts';
 import { rotationPolicy } from './logrotate.ts';
 import { initialHealth } from './health.ts';
+import { writeNetworkFiles } from './files.ts';
 
 /** Docker's exit codes for a start that failed before the process ran. */
 export function startFailure(message: string): { code: number; error: Error } {
@@ -58,7 +59,9 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
     await mountRootfs(cx, c.id);
     // Volumes with driver options get mounted here; unmountRootfs lets them go.
     const mounts = await cx.deps.volumes.acquire(c.id, cx.deps.volumes.mountsOf(c.id));
-    const { spec } = await buildContainerSpec(cx, c, { mounts });
+    const net = await cx.deps.networks?.attach(c);
+    if (net) await writeNetworkFiles(paths, c.config.Hostname || c.id.slice(0, 12), c.hostConfig, net);
+    const { spec } = await buildContainerSpec(cx, c, { mounts, netnsPath: net?.netnsPath });
     const created = await rt.create({
       id: c.id,
       name: c.name,
@@ -95,6 +98,7 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
     const msg = messageOf(e);
     await rt.delete(c.id, { force: true }).catch(() => undefined);
     await unmountRootfs(cx, c.id).catch(() => undefined);
+    await cx.deps.networks?.detach(c).catch(() => undefined);
     const { code, error } = startFailure(msg);
     c.state = { ...c.state, Status: previouslyStarted ? 'exited' : 'created', StartedAt: previouslyStarted ? c.state.StartedAt : ZERO_TIME, Running: false, Pid: 0, ExitCode: code, Error: msg, FinishedAt: new Date().toISOString() };
     c.monitorPid = null;

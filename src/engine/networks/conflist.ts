@@ -1,0 +1,86 @@
+// The CNI plugin chain of a bridge network, as the configs joeyd hands the
+// plugins one by one: bridge (+ host-local IPAM, outbound NAT through ipMasq),
+// firewall (lets forwarding through whatever the host's FORWARD policy is),
+// portmap (published ports, hairpin and localhost through its SNAT).
+import { formatIp, last, parseCidr, parseIp } from './ipnet.ts';
+import type { EndpointConfig, NetworkRecord, PortMapping } from './types.ts';
+
+export const CNI_VERSION = '1.0.0';
+
+export interface ChainOptions {
+  /** host-local's lease directory, under the daemon's data root. */
+  ipamDir: string;
+  /** --iptables: NAT, firewall and published ports. */
+  iptables: boolean;
+  endpoint: EndpointConfig;
+  ports: PortMapping[];
+}
+
+/** The CNI network name: iptables comments and lease dirs carry it, so it is
+ * per daemon (the bridge name is). */
+export function cniName(n: NetworkRecord): string {
+  return `joey-${n.bridge}`;
+}
+
+/** host-local's range for a subnet and an optional --ip-range. */
+export function ipamRange(n: NetworkRecord): Record<string, string> {
+  const range: Record<string, string> = { subnet: n.subnet };
+  if (n.gateway) range.gateway = n.gateway;
+  if (n.ipRange) {
+    const sub = parseCidr(n.subnet);
+    const r = parseCidr(n.ipRange);
+    range.rangeStart = formatIp(Math.max(r.base, sub.base + 1));
+    range.rangeEnd = formatIp(Math.min(last(r), last(sub) - 1));
+  }
+  return range;
+}
+
+export function pluginChain(n: NetworkRecord, o: ChainOptions): Array<Record<string, unknown>> {
+  const name = cniName(n);
+  const runtimeConfig: Record<string, unknown> = {};
+  if (o.endpoint.mac) runtimeConfig.mac = o.endpoint.mac;
+  if (o.endpoint.ipv4) runtimeConfig.ips = [`${o.endpoint.ipv4}/${parseCidr(n.subnet).prefix}`];
+  const bridge: Record<string, unknown> = {
+    cniVersion: CNI_VERSION,
+    name,
+    type: 'bridge',
+    bridge: n.bridge,
+    isGateway: true,
+    ipMasq: o.iptables && !n.internal,
+    hairpinMode: true,
+    ipam: {
+      type: 'host-local',
+      dataDir: o.ipamDir,
+      ranges: [[ipamRange(n)]],
+      routes: n.internal ? [] : [{ dst: '0.0.0.0/0' }],
+    },
+    ...(Object.keys(runtimeConfig).length ? { runtimeConfig } : {}),
+  };
+  const chain: Array<Record<string, unknown>> = [bridge];
+  if (o.iptables) chain.push({ cniVersion: CNI_VERSION, name, type: 'firewall', backend: 'iptables' });
+  if (o.iptables && o.ports.length) {
+    chain.push({
+      cniVersion: CNI_VERSION,
+      name,
+      type: 'portmap',
+      snat: true,
+      runtimeConfig: { portMappings: o.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(p.hostIP ? { hostIP: p.hostIP } : {}) })) },
+    });
+  }
+  return chain;
+}
+
+export function loopbackConfig(): Record<string, unknown> {
+  return { cniVersion: CNI_VERSION, name: 'joey-lo', type: 'loopback' };
+}
+
+/** The address, gateway and MAC of the container's interface in an ADD result. */
+export function readResult(result: Record<string, unknown> | undefined, ifname: string): { ip: string; prefixLen: number; gateway: string; mac: string } {
+  const ifaces = (result?.interfaces ?? []) as Array<{ name?: string; mac?: string; sandbox?: string }>;
+  const ips = (result?.ips ?? []) as Array<{ address?: string; gateway?: string; interface?: number }>;
+  const idx = ifaces.findIndex((i) => i.name === ifname && i.sandbox);
+  const ipEntry = ips.find((x) => x.interface === idx) ?? ips.find((x) => x.address && !x.address.includes(':'));
+  const [addr = '', len = '0'] = (ipEntry?.address ?? '').split('/');
+  if (addr) parseIp(addr);
+  return { ip: addr, prefixLen: Number(len), gateway: ipEntry?.gateway ?? '', mac: ifaces[idx]?.mac ?? '' };
+}

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { allocatePorts, parsePortKey, portsView, wantedPorts } from './ports.ts';
+
+test('port keys', () => {
+  assert.deepEqual(parsePortKey('80'), { port: 80, protocol: 'tcp' });
+  assert.deepEqual(parsePortKey('53/UDP'), { port: 53, protocol: 'udp' });
+  assert.throws(() => parsePortKey('0/tcp'), /invalid port/);
+  assert.throws(() => parsePortKey('80/icmp'), /invalid port/);
+});
+
+test('bindings and -P become wanted ports', () => {
+  const w = wantedPorts({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }], '53/udp': [{ HostPort: '' }], '90/tcp': [{ HostPort: '9000-9005' }] }, { '80/tcp': {}, '443/tcp': {} }, true);
+  assert.deepEqual(w, [
+    { containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1', hostRange: [8080, 8080] },
+    { containerPort: 53, protocol: 'udp', hostIP: undefined, hostRange: [0, 0] },
+    { containerPort: 90, protocol: 'tcp', hostIP: undefined, hostRange: [9000, 9005] },
+    { containerPort: 443, protocol: 'tcp', hostRange: [0, 0] },
+  ]);
+  assert.throws(() => wantedPorts({ '80/tcp': [{ HostPort: '9-1' }] }, {}, false), /invalid host port/);
+});
+
+test('allocation skips ports in use and refuses a taken fixed port', async () => {
+  const busy = new Set([32768, 9000]);
+  const free = async (p: number): Promise<boolean> => !busy.has(p);
+  const got = await allocatePorts(wantedPorts({ '90/tcp': [{ HostPort: '9000-9005' }], '80/tcp': [{}], '81/tcp': [{}] }, {}, false), new Set(['tcp/32769']), free);
+  assert.deepEqual(got.map((m) => m.hostPort), [9001, 32770, 32771]);
+  await assert.rejects(allocatePorts(wantedPorts({ '80/tcp': [{ HostPort: '9000' }] }, {}, false), new Set(), free), /port is already allocated/);
+  await assert.rejects(allocatePorts(wantedPorts({ '80/tcp': [{ HostPort: '8080' }] }, {}, false), new Set(['tcp/8080']), free), /port is already allocated/);
+});
+
+test('inspect shows exposed ports as null and published ones with their host side', () => {
+  assert.deepEqual(portsView([{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], { '80/tcp': {}, '443/tcp': {} }, { '80/tcp': [{ HostPort: '8080' }] }), {
+    '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }],
+    '443/tcp': null,
+  });
+});

@@ -1,0 +1,634 @@
+// The networks of one daemon: the default bridge, user-defined bridges, the
+// built-in host and none; each container's endpoints, wired with CNI in a
+// network namespace the engine owns; the embedded DNS of user networks.
+import { randomBytes } from 'node:crypto';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { conflict, forbidden, invalid, is, messageOf, notFound } from '../../errdefs/index.ts';
+import type { Filters } from '../../images/types.ts';
+import type { Database } from '../../metadata/db.ts';
+import type { CniExec } from '../../sys/cni.ts';
+import type { LinkOps } from '../../sys/netlink.ts';
+import type { NetnsOps } from '../../sys/netns.ts';
+import type { PortProbe } from '../../sys/ports.ts';
+import { Mutex } from '../../util/concurrency.ts';
+import { checkFilterKeys, labelMatches } from '../../util/filters.ts';
+import { log } from '../../util/log.ts';
+import type { ContainerRecord } from '../containers/record.ts';
+import type { ContainerConfig, HostConfig } from '../containers/types.ts';
+import type { EventBus } from '../types.ts';
+import { cniName, loopbackConfig, pluginChain, readResult } from './conflist.ts';
+import { DnsServer } from './dns-server.ts';
+import { contains, formatCidr, formatIp, isIpv4, parseCidr, parseIp, pickSubnet, type Cidr } from './ipnet.ts';
+import { allocatePorts, EPHEMERAL, portsView, wantedPorts } from './ports.ts';
+import { NetworkStore } from './store.ts';
+import type { CreateNetworkRequest, EndpointConfig, EndpointRecord, EndpointSettingsRequest, EndpointState, NetworkRecord, NetworkService, PortMapping } from './types.ts';
+import { createHash } from 'node:crypto';
+
+export interface NetworkSys {
+  cni: CniExec;
+  netns: NetnsOps;
+  links: LinkOps;
+  portFree: PortProbe;
+}
+
+export interface NetworksConfig {
+  dataRoot: string;
+  execRoot: string;
+  /** The default bridge's name; "none" disables it. */
+  bridge: string;
+  /** --bip: the default bridge's gateway/prefix. */
+  bip?: string;
+  /** --fixed-cidr: where the default bridge hands out addresses. */
+  fixedCidr?: string;
+  iptables: boolean;
+  /** Port the embedded DNS listens on (53; tests use others). */
+  dnsPort?: number;
+}
+
+/** What the networks need of the containers. */
+export interface ContainerView {
+  find(idOrName: string): ContainerRecord;
+  get(id: string): ContainerRecord | undefined;
+  all(): ContainerRecord[];
+  lock<T>(id: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** A container's planned attachment, recorded at create. */
+export interface EndpointPlan {
+  networkId: string;
+  config: EndpointConfig;
+}
+
+/** What a start needs from the network side. */
+export interface Attached {
+  netnsPath: string;
+  /** The primary interface's address (for /etc/hosts). */
+  ip: string;
+  /** The embedded resolver, for user networks. */
+  nameserver?: string;
+  /** What "host-gateway" in --add-host means: the primary network's gateway. */
+  hostGateway?: string;
+}
+
+export interface NetworkAttachment {
+  network: NetworkRecord;
+  endpoint: EndpointRecord;
+}
+
+const BUILTIN = new Set(['bridge', 'host', 'none']);
+const hex = (s: string): string => createHash('sha256').update(s).digest('hex');
+/** Stable ids for the built-in networks. */
+export const builtinNetworkId = (name: string): string => hex(`joey/network/${name}`);
+
+export class Networks implements NetworkService {
+  readonly store: NetworkStore;
+  private containers?: ContainerView;
+  private readonly dns = new Map<string, DnsServer>();
+  private readonly alloc = new Mutex();
+  private nextPort = EPHEMERAL[0];
+  private hostResolvers: string[] = [];
+
+  constructor(private readonly deps: { db: Database; events: EventBus; sys: NetworkSys; config: NetworksConfig }) {
+    this.store = new NetworkStore(deps.db);
+  }
+
+  private get cfg(): NetworksConfig {
+    return this.deps.config;
+  }
+  private get ipamDir(): string {
+    return join(this.cfg.dataRoot, 'network', 'ipam');
+  }
+  netnsPathOf(id: string): string {
+    return join(this.cfg.execRoot, 'netns', id);
+  }
+  private view(): ContainerView {
+    if (!this.containers) throw new Error('networks: containers are not wired');
+    return this.containers;
+  }
+
+  /** Start-up, before the containers': built-in networks, bridges and DNS
+   * servers back, and endpoints of containers that are not running released. */
+  async init(containers: ContainerView): Promise<void> {
+    this.containers = containers;
+    this.hostResolvers = await hostNameservers();
+    await this.ensureBuiltins();
+    for (const n of this.store.all()) {
+      if (n.driver !== 'bridge') continue;
+      await this.deps.sys.links.ensureBridge(n.bridge, `${n.gateway}/${parseCidr(n.subnet).prefix}`).catch((e) => log.warn('restoring a bridge failed', { network: n.name, bridge: n.bridge, err: e }));
+      if (n.name !== 'bridge') await this.startDns(n);
+    }
+    for (const ep of this.store.endpoints()) {
+      if (!ep.state) continue;
+      const c = containers.get(ep.containerId);
+      if (c?.state.Running) continue;
+      await this.delEndpoint(ep).catch((e) => log.warn('releasing a stale endpoint failed', { container: ep.containerId, err: e }));
+    }
+    const nsDir = join(this.cfg.execRoot, 'netns');
+    for (const id of await readdir(nsDir).catch(() => [] as string[])) {
+      if (containers.get(id)?.state.Running) continue;
+      await this.deps.sys.netns.remove(join(nsDir, id)).catch((e) => log.warn('removing a stale netns failed', { container: id, err: e }));
+    }
+    let maxPort = EPHEMERAL[0] - 1;
+    for (const ep of this.store.endpoints()) for (const p of ep.state?.ports ?? []) maxPort = Math.max(maxPort, p.hostPort);
+    if (maxPort >= EPHEMERAL[0] && maxPort < EPHEMERAL[1]) this.nextPort = maxPort + 1;
+  }
+
+  close(): void {
+    for (const s of this.dns.values()) s.close();
+    this.dns.clear();
+  }
+
+  private async ensureBuiltins(): Promise<void> {
+    const now = new Date().toISOString();
+    for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
+      if (!this.store.byName(name)) this.store.insert({ id: builtinNetworkId(name), name, driver, bridge: '', subnet: '', gateway: '', ipRange: '', internal: false, labels: {}, options: {}, createdAt: now });
+    }
+    const existing = this.store.byName('bridge');
+    if (this.cfg.bridge === 'none') {
+      if (existing && !this.store.endpointsOn(existing.id).some((e) => e.state)) this.store.delete(existing.id);
+      return;
+    }
+    let subnet: Cidr;
+    let gateway: string;
+    if (this.cfg.bip) {
+      const bip = parseCidr(this.cfg.bip);
+      subnet = { base: bip.base, prefix: bip.prefix };
+      gateway = formatIp(bip.ip === bip.base ? bip.base + 1 : bip.ip);
+    } else if (existing?.subnet) {
+      subnet = parseCidr(existing.subnet);
+      gateway = existing.gateway;
+    } else {
+      subnet = await this.freeSubnet();
+      gateway = formatIp(subnet.base + 1);
+    }
+    let ipRange = '';
+    if (this.cfg.fixedCidr) {
+      const fixed = parseCidr(this.cfg.fixedCidr);
+      if (!contains(subnet, fixed.base) || fixed.prefix < subnet.prefix) throw invalid(`--fixed-cidr ${this.cfg.fixedCidr} is not within the bridge's subnet ${formatCidr(subnet)}`);
+      ipRange = formatCidr(fixed);
+    }
+    const rec: NetworkRecord = { id: builtinNetworkId('bridge'), name: 'bridge', driver: 'bridge', bridge: this.cfg.bridge, subnet: formatCidr(subnet), gateway, ipRange, internal: false, labels: {}, options: {}, createdAt: existing?.createdAt ?? now };
+    if (!existing) this.store.insert(rec);
+    else if (existing.bridge !== rec.bridge || existing.subnet !== rec.subnet || existing.gateway !== rec.gateway || existing.ipRange !== rec.ipRange) {
+      if (existing.bridge !== rec.bridge || existing.subnet !== rec.subnet) await this.deps.sys.links.deleteLink(existing.bridge).catch(() => undefined);
+      this.store.update(rec);
+    }
+  }
+
+  /** A subnet that overlaps no host route and no network of this daemon. */
+  private async freeSubnet(): Promise<Cidr> {
+    const taken: Cidr[] = [];
+    for (const r of await this.deps.sys.links.routes().catch(() => [] as string[])) {
+      try {
+        taken.push(parseCidr(r));
+      } catch {
+        // not IPv4
+      }
+    }
+    for (const n of this.store.all()) if (n.subnet) taken.push(parseCidr(n.subnet));
+    const s = pickSubnet(taken);
+    if (!s) throw conflict('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+    return s;
+  }
+
+  private async startDns(n: NetworkRecord): Promise<void> {
+    if (this.dns.has(n.id)) return;
+    const server = new DnsServer(
+      n.gateway,
+      {
+        lookup: (name, client) => this.lookupFor(n, name, client),
+        upstreams: (client) => this.upstreamsFor(n, client),
+      },
+      this.cfg.dnsPort ?? 53,
+    );
+    try {
+      await server.start();
+      this.dns.set(n.id, server);
+    } catch (e) {
+      log.warn('the embedded DNS could not listen: names will not resolve on this network', { network: n.name, address: n.gateway, err: e });
+    }
+  }
+
+  /** A name as a client on network `n` sees it: on every user network its
+   * container is attached to (Docker's embedded DNS does the same). */
+  lookupFor(n: NetworkRecord, name: string, client: string): string[] | undefined {
+    const self = this.store.endpointsOn(n.id).find((e) => e.state?.ip === client);
+    const nets = self ? this.store.endpointsOf(self.containerId).filter((e) => e.state).map((e) => this.store.get(e.networkId)).filter((x): x is NetworkRecord => !!x && x.name !== 'bridge') : [n];
+    if (!nets.some((x) => x.id === n.id)) nets.unshift(n);
+    for (const net of nets) {
+      const hit = this.lookupName(net, name);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /** Names on a network: container name, short id and aliases of every running
+   * container attached, also with ".<network>" appended. */
+  lookupName(n: NetworkRecord, name: string): string[] | undefined {
+    const out: string[] = [];
+    for (const ep of this.store.endpointsOn(n.id)) {
+      if (!ep.state?.ip) continue;
+      const c = this.containers?.get(ep.containerId);
+      if (!c) continue;
+      const names = dnsNames(c, ep).map((x) => x.toLowerCase());
+      if (names.some((x) => x === name || `${x}.${n.name.toLowerCase()}` === name)) out.push(ep.state.ip);
+    }
+    return out.length ? out : undefined;
+  }
+
+  private upstreamsFor(n: NetworkRecord, client: string): string[] {
+    const ep = this.store.endpointsOn(n.id).find((e) => e.state?.ip === client);
+    const dns = ep && this.containers?.get(ep.containerId)?.hostConfig.Dns;
+    return dns?.length ? dns : this.hostResolvers;
+  }
+
+  // ---- lookups
+
+  /** By exact id, exact name, then a unique id prefix, as Docker. */
+  find(idOrName: string): NetworkRecord {
+    const all = this.store.all();
+    const hit = all.find((n) => n.id === idOrName) ?? all.find((n) => n.name === idOrName);
+    if (hit) return hit;
+    const byPrefix = idOrName ? all.filter((n) => n.id.startsWith(idOrName)) : [];
+    if (byPrefix.length === 1) return byPrefix[0]!;
+    if (byPrefix.length > 1) throw invalid(`network ${idOrName} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
+    throw notFound(`network ${idOrName} not found`);
+  }
+
+  // ---- the container side
+
+  /** At create: the networks a container attaches to, checked. */
+  plan(c: { hostConfig: HostConfig; config: ContainerConfig }, endpoints: Record<string, EndpointSettingsRequest | null | undefined> = {}): EndpointPlan[] {
+    const mode = c.hostConfig.NetworkMode || 'default';
+    wantedPorts(c.hostConfig.PortBindings, c.config.ExposedPorts, !!c.hostConfig.PublishAllPorts); // refuses bad specs now
+    if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
+      if (c.config.MacAddress) throw invalid('conflicting options: mac-address and the network mode');
+      return [];
+    }
+    const name = mode === 'default' ? 'bridge' : mode;
+    if (name === 'bridge' && this.cfg.bridge === 'none') return [];
+    const primary = this.find(name);
+    const plans: EndpointPlan[] = [];
+    const add = (n: NetworkRecord, req: EndpointSettingsRequest | null | undefined, mac?: string): void => {
+      if (n.driver !== 'bridge') throw invalid(`container cannot be connected to network ${n.name} and another network mode`);
+      const config = this.endpointConfig(n, req, mac);
+      if (plans.some((p) => p.networkId === n.id)) return;
+      plans.push({ networkId: n.id, config });
+    };
+    const primaryReq = endpoints[mode] ?? endpoints[primary.name] ?? endpoints[primary.id];
+    add(primary, primaryReq, primaryReq?.MacAddress || c.config.MacAddress);
+    for (const [key, req] of Object.entries(endpoints)) {
+      if (key === mode || key === primary.name || key === primary.id) continue;
+      add(this.find(key), req, req?.MacAddress);
+    }
+    return plans;
+  }
+
+  private endpointConfig(n: NetworkRecord, req: EndpointSettingsRequest | null | undefined, mac?: string): EndpointConfig {
+    const config: EndpointConfig = {};
+    const ip = req?.IPAMConfig?.IPv4Address;
+    const aliases = (req?.Aliases ?? []).filter(Boolean);
+    if (n.name === 'bridge' && ip) throw invalid('user specified IP address is supported on user defined networks only');
+    if (n.name === 'bridge' && aliases.length) throw invalid('network-scoped alias is supported only for containers in user defined networks');
+    if (ip) {
+      if (!isIpv4(ip)) throw invalid(`invalid IPv4 address: ${ip}`);
+      if (!n.subnet || !contains(parseCidr(n.subnet), parseIp(ip))) throw invalid(`no configured subnet or ip-range contain the IP address ${ip}`);
+      config.ipv4 = ip;
+    }
+    if (mac) {
+      if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) throw invalid(`invalid MAC address: ${mac}`);
+      config.mac = mac.toLowerCase();
+    }
+    if (aliases.length) config.aliases = aliases;
+    return config;
+  }
+
+  /** Records the plan (inside the create's transaction). */
+  record(containerId: string, plans: EndpointPlan[]): void {
+    plans.forEach((p, idx) => this.store.putEndpoint({ containerId, networkId: p.networkId, idx, config: p.config, state: null }));
+  }
+
+  /** At start: the netns, loopback, one interface per network. Undefined for
+   * containers that take no network namespace of their own from us. */
+  async attach(c: ContainerRecord): Promise<Attached | undefined> {
+    const mode = c.hostConfig.NetworkMode || 'default';
+    if (mode === 'host' || mode === 'none' || mode.startsWith('container:') || c.config.NetworkDisabled) return undefined;
+    const name = mode === 'default' ? 'bridge' : mode;
+    if (name === 'bridge' && this.cfg.bridge === 'none') return undefined;
+    const primary = this.find(name);
+    let eps = this.store.endpointsOf(c.id);
+    if (!eps.some((e) => e.networkId === primary.id)) {
+      // A network re-created under the same name, or a record from before networks.
+      this.store.putEndpoint({ containerId: c.id, networkId: primary.id, idx: -1, config: {}, state: null });
+      eps = this.store.endpointsOf(c.id);
+    }
+    eps.sort((a, b) => (a.networkId === primary.id ? -1 : b.networkId === primary.id ? 1 : a.idx - b.idx));
+    const nsPath = this.netnsPathOf(c.id);
+    await this.deps.sys.netns.create(nsPath);
+    try {
+      await this.deps.sys.cni({ command: 'ADD', containerId: c.id, netns: nsPath, ifname: 'lo', config: loopbackConfig() });
+      let first: EndpointState | undefined;
+      for (const [i, ep] of eps.entries()) {
+        const st = await this.addEndpoint(c, ep, nsPath, `eth${i}`, i === 0);
+        first ??= st;
+      }
+      return {
+        netnsPath: nsPath,
+        ip: first?.ip ?? '',
+        ...(primary.name !== 'bridge' && first?.gateway ? { nameserver: first.gateway } : {}),
+        ...(primary.gateway ? { hostGateway: primary.gateway } : {}),
+      };
+    } catch (e) {
+      await this.detach(c).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async addEndpoint(c: ContainerRecord, ep: EndpointRecord, nsPath: string, ifname: string, publish: boolean): Promise<EndpointState> {
+    const n = this.store.get(ep.networkId);
+    if (!n) throw notFound(`network ${ep.networkId} not found`);
+    const state = await this.alloc.lock(async () => {
+      let ports: PortMapping[] = [];
+      if (publish && this.cfg.iptables) {
+        const used = new Set<string>();
+        for (const e of this.store.endpoints()) for (const p of e.state?.ports ?? []) used.add(`${p.protocol}/${p.hostPort}`);
+        ports = await allocatePorts(wantedPorts(c.hostConfig.PortBindings, c.config.ExposedPorts, !!c.hostConfig.PublishAllPorts), used, this.deps.sys.portFree, this.nextPort);
+        for (const p of ports) if (p.hostPort >= this.nextPort && p.hostPort < EPHEMERAL[1]) this.nextPort = p.hostPort + 1;
+      }
+      const plugins = pluginChain(n, { ipamDir: this.ipamDir, iptables: this.cfg.iptables, endpoint: ep.config, ports });
+      const st: EndpointState = { endpointId: randomBytes(32).toString('hex'), netns: nsPath, ifname, ip: '', prefixLen: 0, gateway: '', mac: '', ports, plugins };
+      // Saved before ADD: a crash half-way leaves something that start-up DELs.
+      this.store.setState(c.id, n.id, st);
+      return st;
+    });
+    let prev: Record<string, unknown> | undefined;
+    try {
+      for (const p of state.plugins) {
+        const res = await this.deps.sys.cni({ command: 'ADD', containerId: c.id, netns: nsPath, ifname, config: prev ? { ...p, prevResult: prev } : p });
+        if (res) prev = res;
+      }
+    } catch (e) {
+      if (/already (in use|allocated)|requested IP address/i.test(messageOf(e))) throw conflict(`Address already in use: ${messageOf(e)}`);
+      throw e;
+    }
+    const r = readResult(prev, ifname);
+    const done: EndpointState = { ...state, ...r, ...(prev ? { result: prev } : {}) };
+    this.store.setState(c.id, n.id, done);
+    return done;
+  }
+
+  private async delEndpoint(ep: EndpointRecord): Promise<void> {
+    const st = ep.state;
+    if (!st) return;
+    const prevResult = st.result;
+    for (const p of [...st.plugins].reverse()) {
+      await this.deps.sys
+        .cni({ command: 'DEL', containerId: ep.containerId, netns: st.netns, ifname: st.ifname, config: prevResult ? { ...p, prevResult } : p })
+        .catch((e) => log.warn('CNI DEL failed', { container: ep.containerId, plugin: p.type, err: e }));
+    }
+    this.store.setState(ep.containerId, ep.networkId, null);
+  }
+
+  /** At exit, stop, failed start and remove: every endpoint released, the netns
+   * removed. Idempotent. */
+  async detach(c: { id: string }): Promise<void> {
+    const eps = this.store.endpointsOf(c.id).filter((e) => e.state).reverse();
+    for (const ep of eps) await this.delEndpoint(ep);
+    const nsPath = this.netnsPathOf(c.id);
+    await this.deps.sys.netns.remove(nsPath);
+  }
+
+  /** A container's attachments, the primary first. */
+  attachments(c: ContainerRecord): NetworkAttachment[] {
+    const out: NetworkAttachment[] = [];
+    for (const ep of this.store.endpointsOf(c.id)) {
+      const network = this.store.get(ep.networkId);
+      if (network) out.push({ network, endpoint: ep });
+    }
+    return out;
+  }
+
+  /** NetworkSettings.Ports of a container. */
+  portsOf(c: ContainerRecord): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
+    const mappings = this.store.endpointsOf(c.id).flatMap((e) => e.state?.ports ?? []);
+    return portsView(mappings, c.config.ExposedPorts, c.hostConfig.PortBindings);
+  }
+
+  // ---- the Docker API side
+
+  async list(opts: { filters?: Filters } = {}): Promise<Array<Record<string, unknown>>> {
+    const f = checkFilterKeys(opts.filters, new Set(['name', 'id', 'driver', 'label', 'type', 'scope', 'dangling']));
+    const out: Array<Record<string, unknown>> = [];
+    for (const n of this.store.all()) {
+      if (f.name?.length && !f.name.some((x) => n.name.includes(x))) continue;
+      if (f.id?.length && !f.id.some((x) => n.id.startsWith(x))) continue;
+      if (f.driver?.length && !f.driver.includes(n.driver)) continue;
+      if (f.label?.length && !f.label.every((l) => labelMatches(n.labels, l))) continue;
+      if (f.scope?.length && !f.scope.includes('local')) continue;
+      if (f.type?.length) {
+        const t = BUILTIN.has(n.name) ? 'builtin' : 'custom';
+        if (f.type.some((x) => x !== 'builtin' && x !== 'custom')) throw invalid(`invalid filter: 'type'='${f.type.join(',')}'`);
+        if (!f.type.includes(t)) continue;
+      }
+      if (f.dangling?.length) {
+        const want = f.dangling[0] === 'true' || f.dangling[0] === '1';
+        const dangling = !BUILTIN.has(n.name) && this.store.endpointsOn(n.id).length === 0;
+        if (want !== dangling) continue;
+      }
+      out.push(this.describe(n, false));
+    }
+    return out;
+  }
+
+  async inspect(idOrName: string): Promise<Record<string, unknown>> {
+    return this.describe(this.find(idOrName), true);
+  }
+
+  private describe(n: NetworkRecord, withContainers: boolean): Record<string, unknown> {
+    const containers: Record<string, unknown> = {};
+    if (withContainers) {
+      for (const ep of this.store.endpointsOn(n.id)) {
+        if (!ep.state?.ip) continue;
+        const c = this.containers?.get(ep.containerId);
+        containers[ep.containerId] = { Name: c?.name ?? '', EndpointID: ep.state.endpointId, MacAddress: ep.state.mac, IPv4Address: `${ep.state.ip}/${ep.state.prefixLen}`, IPv6Address: '' };
+      }
+    }
+    const ipamConfig = n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), Gateway: n.gateway }] : [];
+    return {
+      Name: n.name,
+      Id: n.id,
+      Created: n.createdAt,
+      Scope: 'local',
+      Driver: n.driver,
+      EnableIPv4: true,
+      EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: null, Config: ipamConfig },
+      Internal: n.internal,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
+      Containers: containers,
+      Options: n.driver === 'bridge' ? { 'com.docker.network.bridge.name': n.bridge, ...n.options } : { ...n.options },
+      Labels: n.labels,
+    };
+  }
+
+  async create(req: CreateNetworkRequest): Promise<{ Id: string; Warning: string }> {
+    const name = req?.Name?.trim();
+    if (!name) throw invalid('network name is required');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalid(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const driver = req.Driver || 'bridge';
+    if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
+    if (BUILTIN.has(name)) throw forbidden(`${name} is a pre-defined network and cannot be created`);
+    if (this.store.byName(name)) throw conflict(`network with name ${name} already exists`);
+    if (req.IPAM?.Driver && req.IPAM.Driver !== 'default') throw invalid(`IPAM driver "${req.IPAM.Driver}" is not supported: joey has only "default"`);
+    if (req.EnableIPv6) throw invalid('IPv6 networks are not supported by joey yet');
+    const confs = (req.IPAM?.Config ?? []).filter((c) => c && (c.Subnet || c.Gateway || c.IPRange));
+    if (confs.some((c) => c.Subnet?.includes(':'))) throw invalid('IPv6 networks are not supported by joey yet');
+    if (confs.length > 1) throw invalid('joey networks take one IPv4 subnet');
+    const ipam = confs[0];
+    if (!ipam?.Subnet && (ipam?.Gateway || ipam?.IPRange)) throw invalid('a gateway or an ip-range needs a subnet');
+    let subnet: Cidr;
+    if (ipam?.Subnet) {
+      subnet = parseCidr(ipam.Subnet, { strict: true });
+      if (subnet.prefix > 30) throw invalid(`subnet ${ipam.Subnet} is too small`);
+      for (const other of this.store.all()) {
+        if (other.subnet && parseCidr(other.subnet) && overlapsCidr(parseCidr(other.subnet), subnet)) throw forbidden(`Pool overlaps with other one on this address space`);
+      }
+    } else {
+      subnet = await this.freeSubnet();
+    }
+    let gateway = formatIp(subnet.base + 1);
+    if (ipam?.Gateway) {
+      if (!isIpv4(ipam.Gateway) || !contains(subnet, parseIp(ipam.Gateway))) throw invalid(`invalid gateway ${ipam.Gateway}: not in subnet ${formatCidr(subnet)}`);
+      gateway = ipam.Gateway;
+    }
+    let ipRange = '';
+    if (ipam?.IPRange) {
+      const r = parseCidr(ipam.IPRange, { strict: true });
+      if (!contains(subnet, r.base) || r.prefix < subnet.prefix) throw invalid(`invalid ip-range ${ipam.IPRange}: not within subnet ${formatCidr(subnet)}`);
+      ipRange = formatCidr(r);
+    }
+    const id = randomBytes(32).toString('hex');
+    const rec: NetworkRecord = {
+      id,
+      name,
+      driver,
+      bridge: (req.Options?.['com.docker.network.bridge.name'] || `jbr-${id.slice(0, 11)}`).slice(0, 15),
+      subnet: formatCidr(subnet),
+      gateway,
+      ipRange,
+      internal: !!req.Internal,
+      labels: req.Labels ?? {},
+      options: Object.fromEntries(Object.entries(req.Options ?? {}).filter(([k]) => k !== 'com.docker.network.bridge.name')),
+      createdAt: new Date().toISOString(),
+    };
+    if (this.store.all().some((n) => n.bridge === rec.bridge)) throw conflict(`bridge ${rec.bridge} is used by another network`);
+    await this.deps.sys.links.ensureBridge(rec.bridge, `${gateway}/${subnet.prefix}`);
+    try {
+      this.store.insert(rec);
+    } catch (e) {
+      await this.deps.sys.links.deleteLink(rec.bridge).catch(() => undefined);
+      if (/UNIQUE/.test(messageOf(e))) throw conflict(`network with name ${name} already exists`);
+      throw e;
+    }
+    await this.startDns(rec);
+    this.deps.events.publish({ Type: 'network', Action: 'create', Actor: { ID: id, Attributes: { name, type: driver } } });
+    return { Id: id, Warning: '' };
+  }
+
+  async remove(idOrName: string): Promise<void> {
+    const n = this.find(idOrName);
+    if (BUILTIN.has(n.name)) throw forbidden(`${n.name} is a pre-defined network and cannot be removed`);
+    const active = this.store.endpointsOn(n.id).filter((e) => e.state);
+    if (active.length) throw forbidden(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+    this.dns.get(n.id)?.close();
+    this.dns.delete(n.id);
+    this.store.delete(n.id); // endpoints of stopped containers go with it, as in Docker
+    await this.deps.sys.links.deleteLink(n.bridge).catch((e) => log.warn('deleting a bridge failed', { bridge: n.bridge, err: e }));
+    await rm(join(this.ipamDir, cniName(n)), { recursive: true, force: true });
+    this.deps.events.publish({ Type: 'network', Action: 'destroy', Actor: { ID: n.id, Attributes: { name: n.name, type: n.driver } } });
+  }
+
+  async prune(filters: Filters = {}): Promise<{ NetworksDeleted: string[] }> {
+    const f = checkFilterKeys(filters, new Set(['label', 'label!', 'until']));
+    const deleted: string[] = [];
+    for (const n of this.store.all()) {
+      if (BUILTIN.has(n.name) || this.store.endpointsOn(n.id).length) continue;
+      if (f.label?.length && !f.label.every((l) => labelMatches(n.labels, l))) continue;
+      if (f['label!']?.length && f['label!'].some((l) => labelMatches(n.labels, l))) continue;
+      try {
+        await this.remove(n.id);
+        deleted.push(n.name);
+      } catch (e) {
+        if (!is(e, 'not-found') && !is(e, 'forbidden')) throw e;
+      }
+    }
+    return { NetworksDeleted: deleted };
+  }
+
+  async connect(idOrName: string, container: string, req: EndpointSettingsRequest = {}): Promise<void> {
+    const n = this.find(idOrName);
+    const c0 = this.view().find(container);
+    await this.view().lock(c0.id, async () => {
+      const c = this.view().get(c0.id);
+      if (!c) throw notFound(`No such container: ${container}`);
+      const mode = c.hostConfig.NetworkMode || 'default';
+      if (n.driver !== 'bridge' || mode === 'host' || mode === 'none') throw forbidden(`container cannot be disconnected from host network or connected to host network`);
+      if (mode.startsWith('container:')) throw forbidden(`container sharing network namespace with another container or host cannot be connected to any other network`);
+      const eps = this.store.endpointsOf(c.id);
+      if (eps.some((e) => e.networkId === n.id)) throw forbidden(`endpoint with name ${c.name} already exists in network ${n.name}`);
+      const config = this.endpointConfig(n, req, req.MacAddress);
+      const ep: EndpointRecord = { containerId: c.id, networkId: n.id, idx: Math.max(-1, ...eps.map((e) => e.idx)) + 1, config, state: null };
+      this.store.putEndpoint(ep);
+      if (c.state.Running && !c.state.Restarting) {
+        const used = new Set(eps.map((e) => e.state?.ifname).filter(Boolean));
+        let i = 0;
+        while (used.has(`eth${i}`)) i++;
+        try {
+          await this.addEndpoint(c, ep, this.netnsPathOf(c.id), `eth${i}`, false);
+        } catch (e) {
+          await this.delEndpoint({ ...ep, state: this.store.endpointsOf(c.id).find((x) => x.networkId === n.id)?.state ?? null }).catch(() => undefined);
+          this.store.deleteEndpoint(c.id, n.id);
+          throw e;
+        }
+      }
+    });
+    this.deps.events.publish({ Type: 'network', Action: 'connect', Actor: { ID: n.id, Attributes: { container: c0.id, name: n.name, type: n.driver } } });
+  }
+
+  async disconnect(idOrName: string, container: string, force = false): Promise<void> {
+    const n = this.find(idOrName);
+    let cid: string;
+    try {
+      cid = this.view().find(container).id;
+    } catch (e) {
+      // --force drops a container that no longer exists from the network.
+      if (!force) throw e;
+      return;
+    }
+    await this.view().lock(cid, async () => {
+      const ep = this.store.endpointsOf(cid).find((e) => e.networkId === n.id);
+      if (!ep) throw forbidden(`container ${cid} is not connected to network ${n.name}`);
+      await this.delEndpoint(ep);
+      this.store.deleteEndpoint(cid, n.id);
+    });
+    this.deps.events.publish({ Type: 'network', Action: 'disconnect', Actor: { ID: n.id, Attributes: { container: cid, name: n.name, type: n.driver } } });
+  }
+}
+
+function overlapsCidr(a: Cidr, b: Cidr): boolean {
+  return contains(a, b.base) || contains(b, a.base);
+}
+
+/** DNSNames as Docker shows them: name, aliases, short id. */
+export function dnsNames(c: ContainerRecord, ep: EndpointRecord): string[] {
+  return [c.name, ...(ep.config.aliases ?? []), c.id.slice(0, 12)];
+}
+
+async function hostNameservers(): Promise<string[]> {
+  const text = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  return text.split('\n').map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1]).filter((s): s is string => !!s);
+}

@@ -1,0 +1,45 @@
+// Host links and routes through iproute2's `ip` (JSON output): the bridges
+// that networks own and the routes used to pick subnets that collide with
+// nothing on the host.
+import { run } from './exec.ts';
+
+export interface LinkOps {
+  /** Creates the bridge when missing, gives it `address` (a.b.c.d/len) and brings it up. */
+  ensureBridge(name: string, address: string | undefined): Promise<void>;
+  deleteLink(name: string): Promise<void>;
+  linkExists(name: string): Promise<boolean>;
+  /** Destinations of the host's IPv4 routes (CIDRs; "default" left out). */
+  routes(): Promise<string[]>;
+  /** Names of the host's links. */
+  links(): Promise<string[]>;
+}
+
+export const links: LinkOps = {
+  async ensureBridge(name, address) {
+    if (!(await this.linkExists(name))) {
+      const r = await run('ip', ['link', 'add', name, 'type', 'bridge'], { allowFailure: true });
+      if (r.code !== 0 && !/exists/i.test(r.stderr)) throw new Error(`ip link add ${name}: ${r.stderr.trim()}`);
+    }
+    if (address) {
+      const r = await run('ip', ['addr', 'add', address, 'dev', name], { allowFailure: true });
+      if (r.code !== 0 && !/exists/i.test(r.stderr)) throw new Error(`ip addr add ${address} dev ${name}: ${r.stderr.trim()}`);
+    }
+    await run('ip', ['link', 'set', name, 'up']);
+  },
+  async deleteLink(name) {
+    const r = await run('ip', ['link', 'del', name], { allowFailure: true });
+    if (r.code !== 0 && !/cannot find device|does not exist/i.test(r.stderr)) throw new Error(`ip link del ${name}: ${r.stderr.trim()}`);
+  },
+  async linkExists(name) {
+    return (await run('ip', ['link', 'show', 'dev', name], { allowFailure: true })).code === 0;
+  },
+  async routes() {
+    const r = await run('ip', ['-4', '-j', 'route', 'show', 'table', 'all']);
+    const rows = JSON.parse(r.stdout || '[]') as Array<{ dst?: string; type?: string }>;
+    return rows.filter((x) => x.dst && x.dst !== 'default' && (!x.type || x.type === 'unicast')).map((x) => (x.dst!.includes('/') ? x.dst! : `${x.dst}/32`));
+  },
+  async links() {
+    const r = await run('ip', ['-j', 'link', 'show']);
+    return (JSON.parse(r.stdout || '[]') as Array<{ ifname: string }>).map((l) => l.ifname);
+  },
+};
