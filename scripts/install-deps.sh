@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   runc conmon crun
   iptables iproute2 containernetworking-plugins
-  busybox-static tini catatonit
+  busybox-static tini catatonit debootstrap
   docker-registry skopeo umoci podman
   golang-github-containers-common
   attr tar openssl ca-certificates curl

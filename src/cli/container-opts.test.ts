@@ -163,6 +163,7 @@ test("joey's own flags ride as PouchContainer's fields", async (t) => {
   const b = JSON.parse(api.requests.find((q) => q.path === '/containers/create')!.body.toString());
   assert.equal(b.Rich, true);
   assert.equal(b.RichMode, 'systemd');
+  assert.equal(b.Tty, true, 'systemd mode has a terminal (the daemon gives it one; attach must agree)');
   assert.equal(b.InitScript, '/init.sh');
   assert.deepEqual(b.DiskQuota, { '/': '10g', '/data': '5g' });
   assert.equal(b.QuotaID, '1000');

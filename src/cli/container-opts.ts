@@ -1069,6 +1069,8 @@ export function buildCreateBody(v: ContainerFlags, ctx: ParseContext): CreateBod
   // joey's own (PouchContainer's names), only when asked for
   if (v.rich) config.Rich = true;
   if (str(v.richMode)) config.RichMode = str(v.richMode);
+  // The daemon gives systemd containers a terminal (their /dev/console); attach must know.
+  if (v.rich && str(v.richMode) === 'systemd') config.Tty = true;
   if (str(v.initscript)) config.InitScript = str(v.initscript);
   const quota = strs(v.diskQuota);
   if (quota.length > 0) config.DiskQuota = parseDiskQuota(quota);

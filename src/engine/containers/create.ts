@@ -13,6 +13,7 @@ import { mergeHealthcheck, validateHealthcheck } from './health.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { initialState, type ContainerRecord } from './record.ts';
 import { mountRootfs, unmountRootfs } from './rootfs.ts';
+import { applyRichDefaults } from './rich.ts';
 import { buildContainerSpec } from './spec.ts';
 import { parseVolumesFrom, type PreparedMounts } from '../volumes/index.ts';
 import { findContainer } from './lookup.ts';
@@ -164,6 +165,7 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
     mounts = await cx.deps.volumes.prepare(config, hostConfig, inherited);
     // Build the spec once now so that bad settings fail the create, as in Docker.
     const rootfs = await mountRootfs(cx, id);
+    await applyRichDefaults(config, rootfs);
     const { warnings } = await buildContainerSpec(cx, rec, { creating: true, mounts: mounts.mounts });
     await cx.deps.volumes.populate(mounts.mounts, rootfs, id);
     cx.deps.db.transaction(() => {

@@ -8,6 +8,7 @@ import type { OciSpec } from '../../runtime/types.ts';
 import type { ContainerMount } from '../volumes/types.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainer } from './lookup.ts';
+import { prepareRich } from './rich.ts';
 import type { ContainerRecord } from './record.ts';
 import { shmPathOf } from './rootfs.ts';
 
@@ -75,7 +76,7 @@ export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecor
   const paths = cx.paths(c.id);
   const mounts = opts.mounts ?? cx.deps.volumes.mountsOf(c.id);
   const extraMounts: OciMount[] = ociMountsOf(mounts);
-  return buildSpec({
+  const built = await buildSpec({
     ...(opts.netnsPath ? { netnsPath: opts.netnsPath } : {}),
     ...peerNamespaces(cx, c, !!opts.creating),
     extraMounts,
@@ -91,4 +92,6 @@ export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecor
     seccompProfile: await seccompProfile(cx.deps.seccompProfilePath),
     hostLimits: { nofileHard: nofileHard() },
   });
+  await prepareRich(cx, c, built.spec);
+  return built;
 }

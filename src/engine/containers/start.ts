@@ -8,6 +8,7 @@ import { findContainer } from './lookup.ts';
 import type { ContainerRecord } from './record.ts';
 import { mountRootfs, unmountRootfs } from './rootfs.ts';
 import { buildContainerSpec } from './spec.ts';
+import { runInitScript } from './rich.ts';
 import { ZERO_TIME } from './record.ts';
 import { rotationPolicy } from './logrotate.ts';
 import { initialHealth } from './health.ts';
@@ -92,6 +93,7 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
     // Saved before `runc start`: should joeyd die right now, start-up finds a
     // monitor to re-attach to instead of a container it never heard of.
     cx.store.save(c);
+    await runInitScript(cx, c, spec);
     await cx.runBeforeStart(c.id, join(paths.bundle, 'attach'));
     await rt.start(c.id);
   } catch (e) {
