@@ -14,9 +14,9 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { cgroupDirsUnder, cgroupPaths, isFrozen, readLimits, sharesToWeight } from './lib/cgroups.ts';
-import { removeAllContainers, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
+import { useContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
 import { DOCKER_BIN, REPO_ROOT, TEST_ENGINE, mountsUnder, type Daemon } from './lib/daemon.ts';
 import { capabilities, namespaceOf, orphansMentioning, pidAlive, procStat } from './lib/host.ts';
 import { TEST_LABEL, pushImage } from './lib/images.ts';
@@ -50,31 +50,8 @@ after(async () => {
   if (work) await removeDir(work);
 });
 
-/**
- * A daemon for a group of tests: the image pulled, every container removed
- * after each test, restarted if a test crashed it, and torn down (containers,
- * monitors, mounts, cgroups) after the group.
- */
-function useContainerDaemon(tag: string, opts: { liveRestore?: boolean } = {}): () => ContainerDaemon {
-  let cd: ContainerDaemon | undefined;
-  before(async () => {
-    cd = await startContainerDaemon(tag, opts);
-    await cd.d.dockerOk(['pull', image], { timeoutMs: 60_000 });
-  });
-  beforeEach(async () => {
-    if (cd && !cd.d.running) await cd.d.restart();
-  });
-  afterEach(async () => {
-    if (cd) await removeAllContainers(cd.d);
-  });
-  after(async () => {
-    await teardownContainerDaemon(cd);
-  });
-  return () => {
-    assert.ok(cd, 'the daemon did not start');
-    return cd;
-  };
-}
+/** A daemon for a group of tests (see test/lib/containers.ts), with this suite's image. */
+const useDaemon = (tag: string, opts: { liveRestore?: boolean } = {}) => useContainerDaemon(tag, () => image, opts);
 
 /** A test with a timeout, so that a hung command fails the test instead of the run. */
 function it(name: string, fn: () => Promise<void>, timeoutMs = 60_000): void {
@@ -200,7 +177,7 @@ async function containerCaps(d: Daemon, args: string[]): Promise<bigint> {
 // ---- one daemon for most groups ------------------------------------------------
 
 describe('containers with the docker CLI', () => {
-  const daemon = useContainerDaemon('main');
+  const daemon = useDaemon('main');
 
   describe('lifecycle', () => {
     it('run -d: ps, inspect and top show the running process', async () => {
@@ -1322,7 +1299,7 @@ describe('containers with the docker CLI', () => {
 // ---- daemon restarts ------------------------------------------------------------
 
 describe('containers across daemon restarts (live restore)', () => {
-  const daemon = useContainerDaemon('restart', { liveRestore: true });
+  const daemon = useDaemon('restart', { liveRestore: true });
 
   for (const how of ['SIGTERM', 'SIGKILL'] as const) {
     it(`after a daemon ${how}: running containers keep running, exits while down are recorded, --rm ones are removed`, async () => {
@@ -1432,7 +1409,7 @@ describe('containers across daemon restarts (live restore)', () => {
 // ---- concurrency ------------------------------------------------------------------
 
 describe('concurrency', () => {
-  const daemon = useContainerDaemon('burst');
+  const daemon = useDaemon('burst');
 
   it('20 parallel run --rm while ps loops: all succeed and nothing is left behind', async () => {
     const { d, cgroupParent } = daemon();

@@ -11,8 +11,8 @@
 import assert from 'node:assert/strict';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import { removeAllContainers, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
+import { after, before, describe, test } from 'node:test';
+import { useContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
 import { REPO_ROOT, TEST_ENGINE, mountsUnder, type Daemon } from './lib/daemon.ts';
 import { pushImage } from './lib/images.ts';
 import { makeTempDir, removeDir, run, runOk, waitFor, type CmdOptions, type CmdResult } from './lib/proc.ts';
@@ -76,28 +76,14 @@ async function mountInfoLine(d: Daemon, container: string, target: string): Prom
   return lines(info).filter((l) => l.split(' ')[4] === target).pop();
 }
 
+/** A daemon for a group (see test/lib/containers.ts): volumes removed after each
+ * test, and nothing may be left mounted under the volumes directory. */
 function useVolumeDaemon(tag: string, opts: { liveRestore?: boolean } = {}): () => ContainerDaemon {
-  let cd: ContainerDaemon | undefined;
-  before(async () => {
-    cd = await startContainerDaemon(tag, opts);
-    await cd.d.dockerOk(['pull', image], { timeoutMs: 60_000 });
+  return useContainerDaemon(tag, () => image, {
+    ...opts,
+    afterEach: removeAllVolumes,
+    beforeTeardown: async (d) => assert.deepEqual(await volumeMounts(d), [], 'nothing is left mounted under the volumes directory'),
   });
-  beforeEach(async () => {
-    if (cd && !cd.d.running) await cd.d.restart();
-  });
-  afterEach(async () => {
-    if (!cd) return;
-    await removeAllContainers(cd.d);
-    await removeAllVolumes(cd.d);
-  });
-  after(async () => {
-    if (cd?.d.running) assert.deepEqual(await volumeMounts(cd.d), [], 'nothing is left mounted under the volumes directory');
-    await teardownContainerDaemon(cd);
-  });
-  return () => {
-    assert.ok(cd, 'the daemon did not start');
-    return cd;
-  };
 }
 
 describe('volume commands', () => {

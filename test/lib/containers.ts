@@ -2,6 +2,8 @@
 // (/joey-it-<pid>-<tag>), so that the host can read each container's cgroup
 // files and nothing is left behind, and a teardown that removes containers,
 // monitors, mounts and cgroups even when the daemon crashed or kept them alive.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { TEST_ENGINE, startJoeyd, type Daemon, type DaemonOptions } from './daemon.ts';
 import { removeCgroupTree } from './cgroups.ts';
 import { orphansMentioning, pidAlive } from './host.ts';
@@ -78,4 +80,38 @@ export async function teardownContainerDaemon(cd: ContainerDaemon | undefined): 
   // The default bridge outlives its daemon, as docker0 does; a test daemon's goes.
   if (cd.bridge) await run('ip', ['link', 'del', cd.bridge]);
   if (leftCgroups.length) throw new Error(`could not remove cgroups:\n${leftCgroups.join('\n')}`);
+}
+
+/**
+ * A daemon for a group of tests: `image` pulled, every container removed
+ * after each test (then `afterEach`, e.g. volumes), restarted if a test
+ * crashed it, and torn down (containers, monitors, mounts, cgroups) after the
+ * group (`beforeTeardown` first, with the daemon still up when it is).
+ */
+export function useContainerDaemon(
+  tag: string,
+  image: string | (() => string),
+  opts: ContainerDaemonOptions & { afterEach?: (d: Daemon) => Promise<void>; beforeTeardown?: (d: Daemon) => Promise<void> } = {},
+): () => ContainerDaemon {
+  let cd: ContainerDaemon | undefined;
+  before(async () => {
+    cd = await startContainerDaemon(tag, opts);
+    await cd.d.dockerOk(['pull', typeof image === 'function' ? image() : image], { timeoutMs: 60_000 });
+  });
+  beforeEach(async () => {
+    if (cd && !cd.d.running) await cd.d.restart();
+  });
+  afterEach(async () => {
+    if (!cd) return;
+    await removeAllContainers(cd.d);
+    await opts.afterEach?.(cd.d);
+  });
+  after(async () => {
+    if (cd?.d.running) await opts.beforeTeardown?.(cd.d);
+    await teardownContainerDaemon(cd);
+  });
+  return () => {
+    assert.ok(cd, 'the daemon did not start');
+    return cd;
+  };
 }
