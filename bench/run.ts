@@ -1,7 +1,10 @@
 // Run benchmark: times `run --rm --network none busybox true`, end to end,
 // with joey (its CLI, the docker CLI, the API alone) beside dockerd,
-// containerd (ctr), podman and bare runc, in one run. See bench/README.md.
+// containerd (ctr), podman and bare runc, in one run; with `--network bridge`,
+// `run --rm --network bridge` on each engine's default bridge network (joeyd,
+// dockerd, podman, each with a private bridge and subnet). See bench/README.md.
 // Run it through bench/run.
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -19,6 +22,7 @@ import {
   type Engine,
   type Instance,
 } from './lib/engines.ts';
+import { cleanupHostNet, pickBridges, snapshotHostNet, type BridgeSpec, type HostNetCleanup } from './lib/hostnet.ts';
 import { excerpt, onCleanup, run, runCleanups } from './lib/proc.ts';
 import { prepareRuncBundle, type RuncBundle } from './lib/runc.ts';
 import { cgroupsBelow, log, openSession, startWithImage, type Session } from './lib/session.ts';
@@ -111,12 +115,19 @@ const RUNNERS: Runner[] = [
 
 const ENGINE_OF: Record<string, Engine> = { joey: joeyEngine, docker: dockerEngine, ctr: ctrEngine, podman: podmanEngine };
 
-const USAGE = `usage: bench/run [--rounds N] [--runners ${RUNNERS.map((r) => r.name).join(',')}] [--out FILE]
+/** Engines that have a default bridge network, and the prefix of the private bridge each gets (prefix + pid ≤ 15 chars). */
+const BRIDGE_PREFIX: Record<string, string> = { joey: 'jb', docker: 'db', podman: 'pb' };
+
+const USAGE = `usage: bench/run [--network none|bridge] [--rounds N] [--runners ${RUNNERS.map((r) => r.name).join(',')}] [--out FILE]
 
 Times \`run --rm --network none IMAGE true\` (a static busybox image) for each
 runner, after one untimed warm-up run each, in N round-robin rounds (default
 10). Prints the median, min and max milliseconds, the ratio to the fastest
 peer (dockerd, ctr, podman) and to bare runc; writes JSON to bench/results/.
+With --network bridge: \`run --rm --network bridge IMAGE true\` on each
+engine's default bridge network, each engine with a private bridge and /24
+(runners: the joey, docker and podman ones; ctr and runc have no bridge), and
+the ratio to the fastest peer (dockerd, podman).
 Needs root. Environment: JOEY_BENCH_TMP (where the engines' directories go,
 default /tmp), JOEY_BENCH_CACHE (the image cache, default /var/cache/joey-bench).`;
 
@@ -140,19 +151,46 @@ async function timeCommand(c: Command): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2), { rounds: 'int', runners: 'list', out: 'string' }, USAGE);
+  const o = parseOptions(process.argv.slice(2), { rounds: 'int', runners: 'list', out: 'string', network: 'string' }, USAGE);
   const rounds = (o.get('rounds') as number | undefined) ?? 10;
-  const names = (o.get('runners') as string[] | undefined) ?? RUNNERS.map((r) => r.name);
+  const network = (o.get('network') as string | undefined) ?? 'none';
+  if (network !== 'none' && network !== 'bridge') throw new Error(`--network must be none or bridge, not ${network}`);
+  const bridged = network === 'bridge';
+  const names =
+    (o.get('runners') as string[] | undefined) ?? RUNNERS.filter((r) => !bridged || BRIDGE_PREFIX[r.engine]).map((r) => r.name);
   for (const n of names) if (!RUNNERS.some((r) => r.name === n)) throw new Error(`unknown runner ${n}`);
-  const runners = RUNNERS.filter((r) => names.includes(r.name));
+  const runners = RUNNERS.filter((r) => names.includes(r.name)).map((r) =>
+    bridged ? { ...r, description: r.description.replace('--network none', '--network bridge').replace('NetworkMode none', 'NetworkMode bridge') } : r,
+  );
+  if (bridged) {
+    for (const r of runners) if (!BRIDGE_PREFIX[r.engine]) throw new Error(`${r.name} has no bridge network (only joey*, docker*, podman run with --network bridge)`);
+  }
 
   const s: Session = await openSession('run', 'jbr-', repoRoot);
   const machine = await describeMachine(s.dir);
   const versions = await engineVersions();
   const cells: Cell[] = runners.map((runner) => ({ runner, ms: [], load: [], lateRemovals: 0 }));
 
+  // ---- bridge case: a private bridge and /24 per engine; what the engines
+  // add to iptables is undone (scoped) after they all stopped --------------
+  const bridges = new Map<string, BridgeSpec>();
+  let hostNet: HostNetCleanup | undefined;
+  if (bridged) {
+    const engines = [...new Set(runners.map((r) => r.engine))];
+    const picks = await pickBridges(engines.map((e) => BRIDGE_PREFIX[e] ?? 'xb'));
+    engines.forEach((e, i) => bridges.set(e, picks[i] as BridgeSpec));
+    const before = await snapshotHostNet();
+    // registered before the engines, so it runs after they are stopped
+    onCleanup('host network', async () => {
+      hostNet = await cleanupHostNet(before, picks);
+    });
+    for (const [e, b] of bridges) log(`${e}: bridge ${b.name}, ${b.subnet}`);
+  }
+
   // ---- engines, each with the image pulled (untimed) ----------------------
   const instances = new Map<string, Instance>();
+  /** bridge case: what a container saw on eth0 in the untimed check */
+  const verified: Record<string, string> = {};
   let bundle: RuncBundle | undefined;
   const listers = new Map<string, () => Promise<string[]>>();
   const engineFailed = new Map<string, string>();
@@ -171,10 +209,15 @@ async function main(): Promise<void> {
       const why = await unavailable(e, repoRoot);
       if (why) throw new Error(why);
       const started = Date.now();
-      const inst = await startWithImage(s, e, join(s.dir, engine));
+      const bridge = bridges.get(engine);
+      const inst = await startWithImage(s, e, join(s.dir, engine), bridge ? { bridge } : {});
       instances.set(engine, inst);
       listers.set(engine, () => inst.containers());
       log(`${engine}: started, image pulled (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      if (bridge) {
+        verified[engine] = await verifyBridge(inst, s.image, bridge);
+        log(`${engine}: a container on the bridge has ${verified[engine]}`);
+      }
     } catch (err) {
       engineFailed.set(engine, (err as Error).message);
       log(`${engine}: failed (${(err as Error).message})`);
@@ -189,7 +232,7 @@ async function main(): Promise<void> {
     }
     const inst = instances.get(r.engine);
     if (!inst) return undefined;
-    const runArgs = { image: s.image, args: ['true'] };
+    const runArgs = { image: s.image, args: ['true'], network };
     if (r.name.endsWith('-api') || r.name.endsWith('-api-delete')) {
       if (!inst.dockerApi) return undefined;
       const api = new DockerApi(inst.dockerApi.socket);
@@ -204,19 +247,24 @@ async function main(): Promise<void> {
     if (r.name === 'joey-docker') {
       const api = inst.dockerApi;
       if (!api) return undefined;
-      return (name) => timeCommand(api.cli(['run', '--rm', '--network', 'none', '--name', name, s.image, 'true']));
+      return (name) => timeCommand(api.cli(['run', '--rm', '--network', network, '--name', name, s.image, 'true']));
     }
     return (name) => timeCommand(inst.runCommand({ ...runArgs, name }));
   };
 
-  /** null when the engine lists no container after the run (waiting up to 5 s), else what is left. */
+  /**
+   * null when the engine lists no container after the run (waiting up to 5 s),
+   * else what is left. In the bridge case the engine's bridge must also have
+   * no port (veth) left.
+   */
   const leftover = async (cell: Cell): Promise<string | null> => {
     const list = listers.get(cell.runner.engine);
     if (!list) return null;
+    const bridge = bridges.get(cell.runner.engine);
     const deadline = Date.now() + 5000;
     let first = true;
     for (;;) {
-      const left = await list();
+      const left = [...(await list()), ...(bridge ? bridgePorts(bridge.name).map((p) => `veth ${p} on ${bridge.name}`) : [])];
       if (left.length === 0) {
         if (!first) cell.lateRemovals++;
         return null;
@@ -283,6 +331,15 @@ async function main(): Promise<void> {
   const cgroupsLeft = Object.fromEntries(
     [...new Set(runners.map((r) => r.engine))].map((e) => [e, cgroupsBelow(s, e)] as const).filter(([, l]) => l.length > 0),
   );
+  // joeyd's warnings and errors (its log goes with the work directory)
+  let joeydLog: string[] = [];
+  try {
+    joeydLog = readFileSync(join(s.dir, 'joey', 'joeyd.log'), 'utf8')
+      .split('\n')
+      .filter((l) => /warn|error|fail/i.test(l));
+  } catch {
+    // joeyd not started
+  }
   const left = await s.finish();
 
   // ---- report --------------------------------------------------------------
@@ -293,7 +350,7 @@ async function main(): Promise<void> {
     .sort((a, b) => a.m - b.m)[0];
   const runcCell = cells.find((c) => c.runner.role === 'floor' && ok(c));
   const runcMedian = runcCell ? median(runcCell.ms) : undefined;
-  const header = ['runner', 'median ms', 'min', 'max', 'vs fastest peer', 'vs runc', 'cli start ms', 'n'];
+  const header = ['runner', 'median ms', 'min', 'max', 'vs fastest peer', 'vs runc', 'cli start ms', 'n'].filter((h) => !bridged || h !== 'vs runc');
   const table: string[][] = [];
   const rows = cells.map((c) => {
     const meanLoad = c.load.length ? round2(c.load.reduce((a, x) => a + x, 0) / c.load.length) : undefined;
@@ -310,7 +367,7 @@ async function main(): Promise<void> {
       Math.min(...c.ms).toFixed(1),
       Math.max(...c.ms).toFixed(1),
       ratio === undefined ? '-' : `${ratio.toFixed(2)}x${fastestPeer?.name === c.runner.name ? ' (fastest)' : ''}`,
-      vsRunc === undefined ? '-' : `${vsRunc.toFixed(2)}x`,
+      ...(bridged ? [] : [vsRunc === undefined ? '-' : `${vsRunc.toFixed(2)}x`]),
       c.clientMs === undefined ? '-' : c.clientMs.toFixed(1),
       String(c.ms.length),
     ]);
@@ -331,7 +388,13 @@ async function main(): Promise<void> {
   });
   const out: string[] = [
     '',
-    `run --rm --network none busybox true: ${rounds} rounds after a warm-up, round-robin; wall-clock ms from spawn (or first API call) to exit`,
+    `run --rm --network ${network} busybox true: ${rounds} rounds after a warm-up, round-robin; wall-clock ms from spawn (or first API call) to exit`,
+    ...(bridged
+      ? [
+          `bridges: ${[...bridges].map(([e, b]) => `${e} ${b.name} ${b.subnet}`).join(', ')}; vs fastest peer: dockerd's or podman's best runner`,
+          ...Object.entries(verified).map(([e, v]) => `  ${e}: a container had ${v}`),
+        ]
+      : []),
     `cli start ms: median of 5 \`CLIENT --version\` (the client's own start-up, included in its runs)`,
     `machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGiB} GiB, kernel ${machine.kernel}; load at start ${machine.loadAtStart.join(' ')}, at end ${loadavg().map(round2).join(' ')}`,
     '',
@@ -342,14 +405,31 @@ async function main(): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
   for (const c of cells) if (c.lateRemovals > 0) log(`note: ${c.runner.name}: the container was still listed right after ${c.lateRemovals} run(s), gone within 5 s`);
   for (const [e, l] of Object.entries(cgroupsLeft)) log(`note: ${e} left ${l.length} cgroup dir(s) below its parent: ${l.slice(0, 5).join(', ')}`);
+  if (joeydLog.length > 0) {
+    log(`note: joeyd logged ${joeydLog.length} warning/error line(s), e.g.:`);
+    for (const l of joeydLog.slice(0, 5)) log(`  ${excerpt(l, 300)}`);
+  }
+  if (hostNet) {
+    log(`host network: undone: ${hostNet.done.length === 0 ? 'nothing' : ''}`);
+    for (const d of hostNet.done) log(`  ${d}`);
+    if (hostNet.kept.length > 0) log(`host network: added during the run and kept (not ours, or not removable):`);
+    for (const k of hostNet.kept) log(`  ${k}`);
+    const linksLeft = [...bridges.values()].filter((b) => bridgePorts(b.name, true).length > 0).map((b) => b.name);
+    if (linksLeft.length > 0) log(`warning: bridges still there: ${linksLeft.join(', ')}`);
+  }
 
   const stamp = new Date().toISOString().replace(/:\d\d\.\d+Z$/, '').replace(':', '');
-  const outPath = (o.get('out') as string | undefined) ?? join(repoRoot, 'bench', 'results', `run-${stamp}.json`);
+  const outPath = (o.get('out') as string | undefined) ?? join(repoRoot, 'bench', 'results', `run-${bridged ? 'bridge-' : ''}${stamp}.json`);
   await mkdir(dirname(outPath), { recursive: true });
   const result = {
     benchmark: 'run',
     date: new Date().toISOString(),
     rounds,
+    network,
+    bridges: bridged ? Object.fromEntries(bridges) : undefined,
+    bridgeCheck: bridged ? verified : undefined,
+    hostNetCleanup: hostNet,
+    joeydLogProblems: joeydLog.slice(0, 50),
     machine: { ...machine, loadAtEnd: loadavg().map(round2) },
     versions,
     runners: Object.fromEntries(runners.map((r) => [r.name, r.description])),
@@ -363,6 +443,34 @@ async function main(): Promise<void> {
   log(`results: ${relative(process.cwd(), outPath) || outPath}`);
   if (left.mounts.length > 0) log(`warning: still mounted: ${left.mounts.join(', ')}`);
   if (left.cgroups.length > 0) log(`warning: cgroups not removed: ${left.cgroups.join(', ')}`);
+}
+
+/** The ports of a bridge (its veths); with self, the bridge itself if it exists. */
+function bridgePorts(name: string, self = false): string[] {
+  try {
+    const ports = readdirSync(`/sys/class/net/${name}/brif`);
+    return self ? [name, ...ports] : ports;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Untimed: one `run --rm --network bridge` through the engine's CLI that shows
+ * eth0's IPv4 address (busybox ip) and pings the gateway; the address must be
+ * in the engine's subnet. Returns e.g. "eth0 10.200.5.2/24, gateway answers".
+ */
+async function verifyBridge(inst: Instance, image: string, b: BridgeSpec): Promise<string> {
+  const script = `busybox ip -4 addr show eth0; busybox ping -c 1 -W 2 ${b.gateway} >/dev/null 2>&1 && echo PING-OK || echo PING-FAILED`;
+  const c = inst.runCommand({ name: `jb-check-${process.pid}`, image, args: ['sh', '-c', script], network: 'bridge' });
+  const r = await run(c.argv, { env: c.env, timeoutSeconds: 120 });
+  if (r.code !== 0) throw new Error(`bridge check: exited ${r.code ?? r.signal}: ${excerpt(r.stderr || r.stdout)}`);
+  const m = /inet (\d+\.\d+\.\d+\.\d+)\/(\d+)/.exec(r.stdout);
+  const prefix = b.subnet.replace(/0\/24$/, '');
+  if (!m?.[1] || !m[1].startsWith(prefix) || m[1] === b.gateway) {
+    throw new Error(`bridge check: no eth0 address in ${b.subnet}: ${excerpt(r.stdout + r.stderr)}`);
+  }
+  return `eth0 ${m[1]}/${m[2]}, gateway ${b.gateway} ${r.stdout.includes('PING-OK') ? 'answers ping' : 'does not answer ping'}`;
 }
 
 main().catch(async (e: unknown) => {

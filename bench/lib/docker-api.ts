@@ -65,7 +65,7 @@ function expect(what: string, r: ApiResponse, ...ok: number[]): void {
 }
 
 /**
- * What `docker run --rm --network none IMAGE ARGS` does through the API, minus
+ * What `docker run --rm --network none|bridge IMAGE ARGS` does through the API, minus
  * attaching: create, wait (its response headers in before the start, so that
  * the exit cannot be missed), start, read the wait's result. With autoRemove
  * the engine removes the container itself and the wait is for `removed` (as
@@ -74,7 +74,7 @@ function expect(what: string, r: ApiResponse, ...ok: number[]): void {
  */
 export async function runViaApi(
   api: DockerApi,
-  o: { name: string; image: string; args: string[]; autoRemove: boolean },
+  o: { name: string; image: string; args: string[]; autoRemove: boolean; network?: string },
 ): Promise<void> {
   const created = await api.call('POST', `/containers/create?name=${encodeURIComponent(o.name)}`, {
     Image: o.image,
@@ -84,7 +84,7 @@ export async function runViaApi(
     AttachStderr: false,
     Tty: false,
     OpenStdin: false,
-    HostConfig: { NetworkMode: 'none', AutoRemove: o.autoRemove },
+    HostConfig: { NetworkMode: o.network ?? 'none', AutoRemove: o.autoRemove },
   });
   expect('create', created, 201);
   const id = (JSON.parse(created.body) as { Id: string }).Id;

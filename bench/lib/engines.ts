@@ -22,6 +22,7 @@ import {
 } from './proc.ts';
 import { removeTree, treeBytes, withTmpfsOver } from './fsutil.ts';
 import { httpStatus } from './registry.ts';
+import { createBridge, deleteBridge, type BridgeSpec } from './hostnet.ts';
 
 export interface Context {
   /** registry host:port */
@@ -33,6 +34,13 @@ export interface Context {
    * without it each engine uses its default (/joey, /docker, /libpod_parent, /bench).
    */
   cgroupParent?: string;
+  /**
+   * bench/run's bridge case: the engine's default bridge network gets this
+   * private bridge and subnet (the bridge is deleted when the engine stops).
+   * Without it, engines that can run with no bridge at all do (joeyd and
+   * dockerd `--bridge none`).
+   */
+  bridge?: BridgeSpec;
 }
 
 export interface Command {
@@ -48,6 +56,8 @@ export interface RunOptions {
   args: string[];
   /** `--rm` and wait (the default), or `-d` */
   detach?: boolean;
+  /** `--network` (default none) */
+  network?: string;
 }
 
 export interface Instance {
@@ -97,7 +107,7 @@ function dockerLike(cli: (args: string[]) => Command, runFlags: string[] = [], r
   return {
     cli,
     runCommand: (o: RunOptions) =>
-      cli(['run', o.detach ? '-d' : '--rm', '--network', 'none', '--name', o.name, ...runFlags, o.image, ...o.args]),
+      cli(['run', o.detach ? '-d' : '--rm', '--network', o.network ?? 'none', '--name', o.name, ...runFlags, o.image, ...o.args]),
     removeCommand: (names: string[]) => cli(['rm', '-f', ...rmFlags, ...names]),
     psCommand: () => cli(['ps', '-a']),
     async containers() {
@@ -270,11 +280,12 @@ export const dockerEngine: Engine = {
       daemonJson,
       '--storage-driver',
       'overlay2',
-      '--bridge',
-      'none',
-      '--iptables=false',
+      // bridge case: dockerd 20.10 refuses -b with --bip and only creates a
+      // bridge named docker0, so it adopts one made here with its gateway address
+      ...(ctx.bridge
+        ? ['--bridge', ctx.bridge.name, '--iptables=true', '--ip-masq=true']
+        : ['--bridge', 'none', '--iptables=false', '--ip-masq=false']),
       '--ip6tables=false',
-      '--ip-masq=false',
       '--userland-proxy=false',
       '--insecure-registry',
       ctx.registry,
@@ -288,6 +299,8 @@ export const dockerEngine: Engine = {
     // over /run and /opt, so it starts its own containerd (root under data-root,
     // state under exec-root) and leaves nothing on the host; the mounts it makes
     // go away with the namespace.
+    const bridge = ctx.bridge;
+    if (bridge) await createBridge(bridge);
     const daemon = startDaemon(withTmpfsOver(['/run', '/opt'], argv), join(dir, 'dockerd.log'));
     let managedPid = -1;
     let ns: string | null = null;
@@ -298,6 +311,7 @@ export const dockerEngine: Engine = {
       if (managedPid > 0 && pidAlive(managedPid) && cmdline(managedPid).includes(exec)) await stopPid(managedPid);
       // shims of containers that were not removed outlive containerd
       if (ns) await killMountNs(ns);
+      if (bridge) await reportBridgeLeft(bridge.name);
       await removeTree(dir);
     };
     try {
@@ -390,7 +404,16 @@ export const podmanEngine: Engine = {
     const pullArgv = (args: string[]) => withTmpfsOver(['/var/lib'], [...base, ...args]);
     const cli = (args: string[]): Command => ({ argv: [...base, ...args], env });
     const runFlags = [...PODMAN_RUN_FLAGS, ...(ctx.cgroupParent ? ['--cgroup-parent', ctx.cgroupParent] : [])];
-    const stop = () => removeTree(dir);
+    const bridge = ctx.bridge;
+    // bridge case: podman's default network is named `podman`; a conflist of
+    // that name in the private network config dir replaces the built-in one
+    // (cni-podman0, 10.88.0.0/16), so `--network bridge` gets this bridge and
+    // subnet, with host-local's leases under dir rather than /var/lib/cni
+    if (bridge) await writeFile(join(dir, 'networks', 'podman.conflist'), podmanConflist(bridge, join(dir, 'cni-ipam')));
+    const stop = async () => {
+      if (bridge) await reportBridgeLeft(bridge.name);
+      await removeTree(dir);
+    };
     try {
       // create the store (database, overlay checks) outside the timed section
       await runOk(pullArgv(['images']), { env, timeoutSeconds: 60 });
@@ -414,6 +437,44 @@ export const podmanEngine: Engine = {
     };
   },
 };
+
+/** What podman 4.3 writes for `podman network create` with the CNI backend, with a private IPAM data dir. */
+function podmanConflist(b: BridgeSpec, ipamDir: string): string {
+  return (
+    JSON.stringify(
+      {
+        cniVersion: '0.4.0',
+        name: 'podman',
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: b.name,
+            isGateway: true,
+            ipMasq: true,
+            hairpinMode: true,
+            ipam: {
+              type: 'host-local',
+              routes: [{ dst: '0.0.0.0/0' }],
+              ranges: [[{ subnet: b.subnet, gateway: b.gateway }]],
+              dataDir: ipamDir,
+            },
+          },
+          { type: 'portmap', capabilities: { portMappings: true } },
+          { type: 'firewall', backend: '' },
+          { type: 'tuning' },
+        ],
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+/** Deletes the engine's bench bridge after it stopped; a failure is logged, not thrown. */
+async function reportBridgeLeft(name: string): Promise<void> {
+  const why = await deleteBridge(name);
+  if (why) process.stderr.write(`warning: bridge ${name}: ${why}\n`);
+}
 
 // ---- joey ------------------------------------------------------------------
 
@@ -453,11 +514,15 @@ async function startJoeyd(dir: string, ctx: Context): Promise<Joeyd> {
       '--insecure-registry',
       ctx.registry,
       ...(ctx.cgroupParent ? ['--cgroup-parent', ctx.cgroupParent] : []),
+      // its own default bridge in the bridge case, else none (joeyd would make
+      // joey0, which stays after it exits, as docker0 does)
+      ...(ctx.bridge ? ['--bridge', ctx.bridge.name, '--bip', `${ctx.bridge.gateway}/${ctx.bridge.prefix}`] : ['--bridge', 'none']),
     ],
     join(dir, 'joeyd.log'),
   );
   const stop = async () => {
     await stopDaemon(daemon, 30);
+    if (ctx.bridge) await reportBridgeLeft(ctx.bridge.name);
     await removeTree(dir);
   };
   try {

@@ -66,8 +66,13 @@ export function contextFor(s: Session, engine: string): Context {
 }
 
 /** Starts e in dir and pulls the session's image into it (all untimed); stopped at the end at the latest. */
-export async function startWithImage(s: Session, e: Engine, dir: string): Promise<Instance & { stop(): Promise<void> }> {
-  const inst = await e.start(dir, contextFor(s, e.name));
+export async function startWithImage(
+  s: Session,
+  e: Engine,
+  dir: string,
+  extra: Partial<Context> = {},
+): Promise<Instance & { stop(): Promise<void> }> {
+  const inst = await e.start(dir, { ...contextFor(s, e.name), ...extra });
   const stop = onceAsync(inst.stop);
   const dereg = onCleanup(`engine ${e.name}`, stop);
   try {
