@@ -100,6 +100,16 @@ const FLAG_CASES: string[][] = [
   ['--network', 'host', '--network', 'mynet', 'busybox'],
   ['--network-alias', 'x', 'busybox'],
   ['-a', 'foo', 'busybox'],
+  // networking: where each value goes, and docker's refusals
+  ['--network', 'mynet', '--network-alias', 'a', '--network-alias', 'b', '--ip', '10.9.0.5', '--mac-address', '02:42:ac:11:00:02', 'busybox'],
+  ['--network', 'bridge', '--ip', '10.231.7.9', '-p', '127.0.0.1::80', '-p', '8080:80/tcp', '-p', '53:53/udp', '-P', '--expose', '81', 'busybox'],
+  ['--network', 'name=mynet,alias=a', '--network-alias', 'b', 'busybox'],
+  ['--network', 'mynet', '--mac-address', 'zz', 'busybox'],
+  ['--network', 'none', '-p', '80', 'busybox'],
+  ['--add-host', 'h:bogus', 'busybox'],
+  ['--dns-search', 'bad_domain!', 'busybox'],
+  ['-p', '80/bogus', 'busybox'],
+  ['--expose', '80-bogus', 'busybox'],
 ];
 
 test('create sends the body docker sends, for every flag', { skip: !dockerAvailable() && 'docker CLI not installed' }, async () => {

@@ -58,6 +58,7 @@ export interface ConfigFileSettings {
   psFormat?: string;
   statsFormat?: string;
   imagesFormat?: string;
+  networksFormat?: string;
 }
 
 export class Cli {
@@ -96,7 +97,7 @@ export class Cli {
       this.settings = {};
       try {
         const data = JSON.parse(readFileSync(path.join(this.configDir, 'config.json'), 'utf8')) as Record<string, unknown>;
-        for (const k of ['detachKeys', 'psFormat', 'statsFormat', 'imagesFormat'] as const) {
+        for (const k of ['detachKeys', 'psFormat', 'statsFormat', 'imagesFormat', 'networksFormat'] as const) {
           if (typeof data[k] === 'string') this.settings[k] = data[k] as string;
         }
       } catch {

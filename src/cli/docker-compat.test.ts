@@ -63,6 +63,58 @@ const CASES: { argv: string[]; stdin?: string }[] = [
   { argv: ['events', '-f', 'bogus=1'] },
   { argv: ['events', '-f', 'nope'] },
   { argv: ['events', 'x'] },
+  { argv: ['network', 'ls'] },
+  { argv: ['network', 'list', '-q', '--no-trunc', '-f', 'driver=bridge'] },
+  { argv: ['network', 'ls', '--format', 'json'] },
+  { argv: ['network', 'ls', '--format', 'table {{.Name}}\\t{{.CreatedAt}}\\t{{.Labels}}\\t{{.Label "team"}}\\t{{.IPv4}} {{.IPv6}} {{.Internal}}'] },
+  { argv: ['network', 'ls', '--format', 'raw'] },
+  { argv: ['network', 'ls', '-q', '--format', 'raw'] },
+  { argv: ['network', 'ls', '-q', '--format', '{{.Name}}'] },
+  { argv: ['network', 'ls', '-f', 'bogus=1'] },
+  { argv: ['network', 'ls', '-f', 'nope'] },
+  { argv: ['network', 'ls', 'x'] },
+  { argv: ['network', 'create', 'n1'] },
+  { argv: ['network', 'create', '--subnet', '10.1.0.0/16', '--gateway', '10.1.0.1', '--ip-range', '10.1.2.0/24', '--ipv6', 'n2'] },
+  { argv: ['network', 'create', 'mynet'] },
+  { argv: ['network', 'create', '--subnet', '10.0.0.0/8', '--subnet', '10.1.0.0/16', 'n'] },
+  { argv: ['network', 'create', '--subnet', '10.0.0.0/8', '--gateway', '11.0.0.1', 'n'] },
+  { argv: ['network', 'create', '--gateway', '10.0.0.1', 'n'] },
+  { argv: ['network', 'create', '--subnet', '10.0.0.0/8', '--ip-range', '10.1.0.0/16,10.2.0.0/16', 'n'] },
+  { argv: ['network', 'create', '--subnet', '10.0.0.0/8', '--ip-range', 'bogus', 'n'] },
+  { argv: ['network', 'create', '--subnet', 'x', '--subnet', '10.0.0.0/8', 'n'] },
+  { argv: ['network', 'create', '--label', ' =x', 'n'] },
+  { argv: ['network', 'create', '--ipv4=maybe', 'n'] },
+  { argv: ['network', 'create'] },
+  { argv: ['network', 'inspect', 'mynet', 'nope'] },
+  { argv: ['network', 'inspect', '-v', '-f', '{{.Name}} {{.IPAM.Config}} {{.Labels}} {{.Containers}}', 'mynet'] },
+  { argv: ['network', 'inspect', '-f', 'json', 'bridge'] },
+  { argv: ['network', 'rm', 'nope', 'mynet', 'bridge'] },
+  { argv: ['network', 'remove', '-f', 'nope', 'mynet'] },
+  { argv: ['network', 'connect', '--ip', '10.9.0.5', '--alias', 'a', 'mynet', 'web'] },
+  { argv: ['network', 'connect', 'mynet', 'nope'] },
+  { argv: ['network', 'connect', '--driver-opt', 'x', 'mynet', 'web'] },
+  { argv: ['network', 'connect', '--gw-priority', 'x', 'mynet', 'web'] },
+  { argv: ['network', 'connect', '--link', 'a:b:c', 'mynet', 'web'] },
+  { argv: ['network', 'connect', 'mynet'] },
+  { argv: ['network', 'disconnect', '-f', 'mynet', 'web'] },
+  { argv: ['network', 'disconnect', 'nope', 'web'] },
+  { argv: ['network', 'prune'], stdin: 'y\n' },
+  { argv: ['network', 'prune'], stdin: 'n\n' },
+  { argv: ['network', 'prune', '-f', '--filter', 'until=24h'] },
+  { argv: ['network', 'bogus'] },
+  { argv: ['port', 'web'] },
+  { argv: ['port', 'web', '80'] },
+  { argv: ['container', 'port', 'web', '53/udp'] },
+  { argv: ['port', 'web', '9/tcp'] },
+  { argv: ['port', 'web', '443'] },
+  { argv: ['port', 'web', '8000/tcp'] },
+  { argv: ['port', 'web', 'abc'] },
+  { argv: ['port', 'web', '70000/tcp'] },
+  { argv: ['port', 'web', '/udp'] },
+  { argv: ['port', 'web', '080'] },
+  { argv: ['port', 'nope', '80'] },
+  { argv: ['port'] },
+  { argv: ['port', 'a', 'b', 'c'] },
 ];
 
 test('docker and joey print the same for the same API answers', { skip: !dockerAvailable() && 'docker CLI not installed' }, async (t) => {
@@ -78,5 +130,43 @@ test('docker and joey print the same for the same API answers', { skip: !dockerA
       { code: docker.code, stdout: docker.stdout, stderr: expected },
       c.argv.join(' '),
     );
+  }
+});
+
+/** docker sends filters as {"k":{"v":true}}, joey as the API documents them, {"k":["v"]}. */
+function normalizeFilters([k, v]: [string, string]): [string, string] {
+  if (k !== 'filters') return [k, v];
+  const f = JSON.parse(v) as Record<string, string[] | Record<string, boolean>>;
+  return [k, JSON.stringify(Object.fromEntries(Object.entries(f).map(([n, x]) => [n, Array.isArray(x) ? x : Object.keys(x)])))];
+}
+
+test('network commands send what docker sends: paths, queries, bodies (key order included)', { skip: !dockerAvailable() && 'docker CLI not installed' }, async () => {
+  for (const argv of [
+    ['network', 'create', 'n1'],
+    ['network', 'create', '--subnet', '10.1.0.0/16', '--gateway', '10.1.0.1', '--ip-range', '10.1.2.0/24', '--aux-address', 'a=10.1.0.5', '-o', 'x=y', '--label', 'l=1', '--internal', '--attachable', '--scope', 'local', 'n2'],
+    ['network', 'create', '--ipv4=false', '--ipv6', '--config-only', '--config-from', 'base', '--ipam-opt', 'q=r', '-d', 'macvlan', '--ipam-driver', 'other', 'n3'],
+    ['network', 'ls', '-f', 'driver=bridge', '-f', 'label=a'],
+    ['network', 'inspect', '-v', 'mynet'],
+    ['network', 'rm', 'mynet', 'nope'],
+    ['network', 'connect', '--ip', '10.9.0.5', '--ip6', 'fd00::0:5', '--alias', 'a', '--alias', 'b,c', '--link', 'x:y', '--driver-opt', 'k=v', '--link-local-ip', '169.254.1.1', '--gw-priority', '3', 'mynet', 'web'],
+    ['network', 'connect', 'mynet', 'web'],
+    ['network', 'disconnect', '-f', 'mynet', 'web'],
+    ['network', 'disconnect', 'mynet', 'web'],
+    ['network', 'prune', '-f', '--filter', 'until=24h'],
+    ['port', 'web', '80'],
+  ]) {
+    const calls = async (who: 'docker' | 'joey') => {
+      const api = await startFakeApi({ routes: daemonRoutes() });
+      try {
+        if (who === 'docker') await runDocker(argv, { host: api.host });
+        else await runJoey(argv, { host: api.host, env: { JOEY_CONFIG: '/nonexistent-joey-config' } });
+        return api.requests
+          .filter((q) => !['/_ping', '/info', '/version'].includes(q.path))
+          .map((q) => ({ method: q.method, path: q.path, query: [...q.query].map(normalizeFilters).sort(), body: q.body.length ? JSON.stringify(JSON.parse(q.body.toString())) : '' }));
+      } finally {
+        await api.close();
+      }
+    };
+    assert.deepEqual(await calls('joey'), await calls('docker'), argv.join(' '));
   }
 });

@@ -141,6 +141,110 @@ export const EVENT_LINES = [
   `{"Type":"daemon","Action":"reload","Actor":{"ID":"d1"},"time":1764237603}`,
 ];
 
+/** Networks as joeyd lists them: the built-ins and two user networks. */
+export const NETWORKS = [
+  {
+    Name: 'mynet', Id: hex('7'), Created: '2026-11-27T10:00:00.123456789Z', Scope: 'local', Driver: 'bridge', EnableIPv4: true, EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: '10.9.0.0/24', Gateway: '10.9.0.1' }] }, Internal: true, Attachable: false, Ingress: false,
+    ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: {}, Options: { 'com.docker.network.bridge.name': 'jbr-777777777' }, Labels: { team: 'a<b' },
+  },
+  {
+    Name: 'bridge', Id: hex('b'), Created: '2026-11-01T08:00:00Z', Scope: 'local', Driver: 'bridge', EnableIPv4: true, EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: '10.231.7.0/24', Gateway: '10.231.7.1' }] }, Internal: false, Attachable: false, Ingress: false,
+    ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: {}, Options: { 'com.docker.network.bridge.name': 'joey0' }, Labels: {},
+  },
+  {
+    Name: 'host', Id: hex('c'), Created: '2026-11-01T08:00:00.5+01:00', Scope: 'local', Driver: 'host', EnableIPv4: true, EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: [] }, Internal: false, Attachable: false, Ingress: false,
+    ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: {}, Options: {}, Labels: {},
+  },
+  {
+    Name: 'net10', Id: hex('0'), Created: '2026-11-27T10:00:00Z', Scope: 'local', Driver: 'bridge', EnableIPv4: true, EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: [] }, Internal: false, Attachable: false, Ingress: false,
+    ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: {}, Options: {}, Labels: null,
+  },
+  {
+    Name: 'net9', Id: hex('9'), Created: '2026-11-27T10:00:00Z', Scope: 'local', Driver: 'bridge', EnableIPv4: true, EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: [] }, Internal: false, Attachable: false, Ingress: false,
+    ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: {}, Options: {}, Labels: {},
+  },
+];
+
+/** A container with published ports, for `port` (as joeyd's NetworkSettings.Ports). */
+export const PORTS = {
+  '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }, { HostIp: '::', HostPort: '8080' }],
+  '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }],
+  '9/tcp': [{ HostIp: '', HostPort: '32768' }],
+  '443/tcp': null,
+  '8000/tcp': [],
+};
+
+const network = (req: { path: string }) => NETWORKS.find((n) => n.Name === decodeURIComponent(req.path.split('/')[2] ?? '') || n.Id === req.path.split('/')[2]);
+
+function networkRoutes(): Route[] {
+  const noNetwork: Handler = (req, res) => apiError(404, `network ${decodeURIComponent(req.path.split('/')[2] ?? '')} not found`)(req, res);
+  return [
+    {
+      method: 'GET',
+      path: '/networks',
+      handler: (req, res) => {
+        if (req.query.get('filters')?.includes('bogus')) return apiError(400, "invalid filter 'bogus'")(req, res);
+        return json(NETWORKS)(req, res);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/networks/create',
+      handler: (req, res) => {
+        const b = JSON.parse(req.body.toString() || '{}') as { Name?: string; EnableIPv6?: boolean };
+        if (b.Name === 'mynet') return apiError(409, 'network with name mynet already exists')(req, res);
+        if (b.EnableIPv6) return apiError(400, 'IPv6 networks are not supported by joey yet')(req, res);
+        return json({ Id: hex('e'), Warning: '' }, 201)(req, res);
+      },
+    },
+    { method: 'POST', path: '/networks/prune', handler: json({ NetworksDeleted: ['net9', 'net10'] }) },
+    {
+      method: 'POST',
+      path: /^\/networks\/[^/]+\/(connect|disconnect)$/,
+      handler: (req, res) => {
+        if (!network(req)) return noNetwork(req, res);
+        const b = JSON.parse(req.body.toString() || '{}') as { Container?: string };
+        if (b.Container !== 'web') return apiError(404, `No such container: ${b.Container}`)(req, res);
+        res.writeHead(200);
+        res.end();
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/networks\/[^/]+$/,
+      handler: (req, res) => {
+        const n = network(req);
+        return n ? json(n)(req, res) : noNetwork(req, res);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: /^\/networks\/[^/]+$/,
+      handler: (req, res) => {
+        const n = network(req);
+        if (!n) return noNetwork(req, res);
+        if (n.Name === 'bridge' || n.Name === 'host') return apiError(403, `${n.Name} is a pre-defined network and cannot be removed`)(req, res);
+        res.writeHead(204);
+        res.end();
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/containers\/[^/]+\/json$/,
+      handler: (req, res) => {
+        const name = req.path.split('/')[2];
+        if (name !== 'web') return apiError(404, `No such container: ${name}`)(req, res);
+        return json({ Id: CONTAINER_ID, Name: '/web', NetworkSettings: { Ports: PORTS } })(req, res);
+      },
+    },
+  ];
+}
+
 const created: Handler = (_req, res) => {
   res.writeHead(201);
   res.end();
@@ -173,6 +277,7 @@ export function daemonRoutes(): Route[] {
       },
     },
     { method: 'GET', path: '/info', handler: json(INFO_ANSWER) },
+    ...networkRoutes(),
     {
       method: 'POST',
       path: '/images/create',

@@ -1386,6 +1386,9 @@ class State {
       return field;
     }
     if (isMap(receiver)) {
+      // a map type's own method (docker's SubHeaderContext.Label) comes first, as in Go
+      const method = receiver[name];
+      if (method instanceof GoMethod) return this.callMethod(dot, name, method, args, final, hasFinal);
       if (hasArgs) this.error(`${name} is not a method but has arguments`);
       if (Object.prototype.hasOwnProperty.call(receiver, name)) return receiver[name];
       if (this.opts.missingKey === 'error') this.error(`map has no entry for key ${JSON.stringify(name)}`);

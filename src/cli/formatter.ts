@@ -30,8 +30,9 @@ export function parseFormat(format: string, opts: { funcs?: FuncMap; status?: nu
   }
 }
 
-/** Renders rows with a format; `header` maps field names to column titles. */
-export function renderRows(format: string, rows: unknown[], header: Record<string, string>): string {
+/** Renders rows with a format; `header` maps field names to column titles
+ * (and may hold methods, such as `.Label "name"`). */
+export function renderRows(format: string, rows: unknown[], header: Record<string, unknown>): string {
   const tmpl = parseFormat(format);
   let buf = '';
   for (const row of rows) {

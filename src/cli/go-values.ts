@@ -193,3 +193,55 @@ export function goQuote(s: string): string {
   }
   return out + '"';
 }
+
+/** "k=v" values into a map; a bare "k" is k="" (docker's MapOpts and
+ * ConvertKVStringsToMap: the last value of a key wins). */
+export function keyValues(values: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values ?? []) {
+    const i = v.indexOf('=');
+    out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1);
+  }
+  return out;
+}
+
+/** pflag's string slices: each value is a comma-separated list. */
+export function commaList(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => (v === '' ? [] : v.split(',')));
+}
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/** fvbommel/sortorder's NaturalLess, as a comparator: digit runs compare by
+ * value, digits sort before other bytes, the rest bytewise. */
+export function naturalCompare(a: string, b: string): number {
+  const s1 = Buffer.from(a);
+  const s2 = Buffer.from(b);
+  let i = 0;
+  let j = 0;
+  while (i < s1.length && j < s2.length) {
+    const c1 = s1[i]!;
+    const c2 = s2[j]!;
+    const d1 = isDigit(c1);
+    const d2 = isDigit(c2);
+    if (d1 !== d2) return d1 ? -1 : 1;
+    if (!d1) {
+      if (c1 !== c2) return c1 < c2 ? -1 : 1;
+      i++;
+      j++;
+      continue;
+    }
+    while (i < s1.length && s1[i] === 48) i++;
+    while (j < s2.length && s2[j] === 48) j++;
+    const nz1 = i;
+    const nz2 = j;
+    while (i < s1.length && isDigit(s1[i]!)) i++;
+    while (j < s2.length && isDigit(s2[j]!)) j++;
+    if (i - nz1 !== j - nz2) return i - nz1 < j - nz2 ? -1 : 1;
+    const n1 = s1.subarray(nz1, i).toString();
+    const n2 = s2.subarray(nz2, j).toString();
+    if (n1 !== n2) return n1 < n2 ? -1 : 1;
+    if (nz1 !== nz2) return nz1 < nz2 ? -1 : 1;
+  }
+  return s1.length < s2.length ? -1 : s1.length > s2.length ? 1 : 0;
+}

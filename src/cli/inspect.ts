@@ -16,7 +16,7 @@ const SLICE_FIELDS = new Set([
   'VolumesFrom', 'Devices', 'DeviceCgroupRules', 'DeviceRequests', 'Ulimits', 'MaskedPaths', 'ReadonlyPaths', 'Aliases', 'DNSNames', 'Mounts',
   'BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'ConsoleSize',
 ]);
-const MAP_FIELDS = new Set(['Labels', 'ExposedPorts', 'Volumes', 'Data', 'Options', 'PortBindings', 'Tmpfs', 'Sysctls', 'StorageOpt', 'Ports', 'Networks', 'Annotations', 'DriverOpts']);
+const MAP_FIELDS = new Set(['Labels', 'ExposedPorts', 'Volumes', 'Data', 'Options', 'PortBindings', 'Tmpfs', 'Sysctls', 'StorageOpt', 'Ports', 'Networks', 'Annotations', 'DriverOpts', 'AuxiliaryAddresses', 'Containers']);
 
 /** Gives nulls their Go kind, for templates. */
 export function typedNulls(v: unknown, key = ''): unknown {
@@ -45,7 +45,8 @@ export async function fetchText(cli: Cli, path: string, query?: Record<string, s
 }
 
 /** docker's inspect.Inspect: prints what was found, then fails with every error. */
-export async function inspectObjects(cli: Cli, refs: string[], format: string | undefined, fetch: RawFetcher): Promise<void> {
+/** `shape` gives a decoded object the fields its Go struct would have, for templates. */
+export async function inspectObjects(cli: Cli, refs: string[], format: string | undefined, fetch: RawFetcher, shape?: (v: any) => unknown): Promise<void> {
   const fmt = format ?? '';
   let tmpl: Template | undefined;
   if (fmt !== '' && fmt !== 'json') {
@@ -72,7 +73,8 @@ export async function inspectObjects(cli: Cli, refs: string[], format: string | 
       continue;
     }
     try {
-      buf += tmpl.execute(typedNulls(JSON.parse(raw)), { missingKey: 'error' }) + '\n';
+      const value = JSON.parse(raw);
+      buf += tmpl.execute(typedNulls(shape ? shape(value) : value), { missingKey: 'error' }) + '\n';
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       errors.push(`template parsing error: ${err.message}`);

@@ -40,7 +40,8 @@ const checkWith =
   (specs: OptSpec[], parsed = true) =>
   async (io: CliIo, o: Opts): Promise<Opts | void> => {
     // nothing to check: no need to load the (large) flag parsers
-    if (!specs.some((s) => s.kind && o[attributeName(s.flags)] !== undefined)) return parsed ? o : undefined;
+    const given = (v: unknown) => v !== undefined && !(Array.isArray(v) && v.length === 0);
+    if (!specs.some((s) => s.kind && given(o[attributeName(s.flags)]))) return parsed ? o : undefined;
     const { checkFlags } = await import('./container-opts.ts');
     const values = checkFlags(specs, o, { env: io.env, cwd: io.cwd ?? process.cwd() });
     return parsed ? values : undefined;
@@ -510,6 +511,106 @@ const COMMANDS = {
     ],
     run: async (cli, _a, o) => (await import('./volume.ts')).runVolumePrune(cli, o),
   },
+  networkCreate: {
+    usage: '[OPTIONS] NETWORK',
+    short: 'Create a network',
+    args: [1, 1],
+    options: [
+      { flags: '--attachable', desc: 'Enable manual container attachment' },
+      { flags: '--aux-address <map>', desc: 'Auxiliary IPv4 or IPv6 addresses used by Network driver', collect: 'list', defaultText: 'map[]' },
+      { flags: '--config-from <string>', desc: 'The network from which to copy the configuration' },
+      { flags: '--config-only', desc: 'Create a configuration only network' },
+      { flags: '-d, --driver <string>', desc: 'Driver to manage the Network', default: 'bridge', defaultText: '"bridge"' },
+      { flags: '--gateway <strings>', desc: 'IPv4 or IPv6 Gateway for the master subnet', collect: 'list' },
+      { flags: '--ingress', desc: 'Create swarm routing-mesh network' },
+      { flags: '--internal', desc: 'Restrict external access to the network' },
+      { flags: '--ip-range <strings>', desc: 'Allocate container ip from a sub-range', collect: 'list' },
+      { flags: '--ipam-driver <string>', desc: 'IP Address Management Driver', default: 'default', defaultText: '"default"' },
+      { flags: '--ipam-opt <map>', desc: 'Set IPAM driver specific options', collect: 'list', defaultText: 'map[]' },
+      { flags: '--ipv4', desc: 'Enable or disable IPv4 address assignment', defaultText: 'true' },
+      { flags: '--no-ipv4', desc: '', hidden: true },
+      { flags: '--ipv6', desc: 'Enable or disable IPv6 address assignment' },
+      { flags: '--no-ipv6', desc: '', hidden: true },
+      { flags: '--label <list>', desc: 'Set metadata on a network', collect: 'list', kind: 'label' },
+      { flags: '-o, --opt <map>', desc: 'Set driver specific options', collect: 'list', defaultText: 'map[]' },
+      { flags: '--scope <string>', desc: "Control the network's scope" },
+      { flags: '--subnet <strings>', desc: 'Subnet in CIDR format that represents a network segment', collect: 'list' },
+    ],
+    validate: checkWith([{ flags: '--label <list>', desc: '', collect: 'list', kind: 'label' }], false),
+    run: async (cli, a, o) => (await import('./network.ts')).runNetworkCreate(cli, a[0]!, o),
+  },
+  networkLs: {
+    usage: '[OPTIONS]',
+    short: 'List networks',
+    args: [0, 0],
+    options: [
+      { flags: '-f, --filter <filter>', desc: 'Provide filter values (e.g. "driver=bridge")', collect: 'filter' },
+      { flags: '--format <string>', desc: FORMAT_HELP },
+      { flags: '--no-trunc', desc: 'Do not truncate the output' },
+      { flags: '-q, --quiet', desc: 'Only display network IDs' },
+    ],
+    run: async (cli, _a, o) => (await import('./network.ts')).runNetworkList(cli, { ...o, noTrunc: o.trunc === false }),
+  },
+  networkInspect: {
+    usage: '[OPTIONS] NETWORK [NETWORK...]',
+    short: 'Display detailed information on one or more networks',
+    args: [1, Infinity],
+    options: [
+      { flags: '-f, --format <string>', desc: INSPECT_FORMAT_HELP },
+      { flags: '-v, --verbose', desc: 'Verbose output for diagnostics' },
+    ],
+    run: async (cli, a, o) => (await import('./network.ts')).runNetworkInspect(cli, a, o),
+  },
+  networkRm: {
+    usage: 'NETWORK [NETWORK...]',
+    short: 'Remove one or more networks',
+    args: [1, Infinity],
+    options: [{ flags: '-f, --force', desc: 'Do not error if the network does not exist' }],
+    run: async (cli, a, o) => (await import('./network.ts')).runNetworkRemove(cli, a, o),
+  },
+  networkConnect: {
+    usage: '[OPTIONS] NETWORK CONTAINER',
+    short: 'Connect a container to a network',
+    args: [2, 2],
+    options: [
+      { flags: '--alias <strings>', desc: 'Add network-scoped alias for the container', collect: 'list' },
+      { flags: '--driver-opt <strings>', desc: 'driver options for the network', collect: 'list' },
+      { flags: '--gw-priority <int>', desc: 'Highest gw-priority provides the default gateway. Accepts positive and negative values.', kind: 'int' },
+      { flags: '--ip <string>', desc: 'IPv4 address (e.g., "172.30.100.104")' },
+      { flags: '--ip6 <string>', desc: 'IPv6 address (e.g., "2001:db8::33")' },
+      { flags: '--link <list>', desc: 'Add link to another container', collect: 'list', kind: 'link' },
+      { flags: '--link-local-ip <strings>', desc: 'Add a link-local address for the container', collect: 'list' },
+    ],
+    validate: checkWith([
+      { flags: '--gw-priority <int>', desc: '', kind: 'int' },
+      { flags: '--link <list>', desc: '', collect: 'list', kind: 'link' },
+    ]),
+    run: async (cli, a, o) => (await import('./network.ts')).runNetworkConnect(cli, a[0]!, a[1]!, o),
+  },
+  networkDisconnect: {
+    usage: '[OPTIONS] NETWORK CONTAINER',
+    short: 'Disconnect a container from a network',
+    args: [2, 2],
+    options: [{ flags: '-f, --force', desc: 'Force the container to disconnect from a network' }],
+    run: async (cli, a, o) => (await import('./network.ts')).runNetworkDisconnect(cli, a[0]!, a[1]!, o),
+  },
+  networkPrune: {
+    usage: '[OPTIONS]',
+    short: 'Remove all unused networks',
+    args: [0, 0],
+    options: [
+      { flags: '--filter <filter>', desc: 'Provide filter values (e.g. "until=<timestamp>")', collect: 'filter' },
+      { flags: '-f, --force', desc: 'Do not prompt for confirmation' },
+    ],
+    run: async (cli, _a, o) => (await import('./network.ts')).runNetworkPrune(cli, o),
+  },
+  port: {
+    usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
+    short: 'List port mappings or a specific mapping for the container',
+    args: [1, 2],
+    options: [],
+    run: async (cli, a) => (await import('./container-port.ts')).runPort(cli, a[0]!, a[1]),
+  },
 } satisfies Record<string, CmdSpec>;
 
 type CmdName = keyof typeof COMMANDS;
@@ -540,6 +641,7 @@ const TOP: { name: string; spec: CmdName; group: 'common' | 'other' }[] = [
   { name: 'load', spec: 'load', group: 'other' },
   { name: 'logs', spec: 'logs', group: 'other' },
   { name: 'pause', spec: 'pause', group: 'other' },
+  { name: 'port', spec: 'port', group: 'other' },
   { name: 'rename', spec: 'rename', group: 'other' },
   { name: 'restart', spec: 'restart', group: 'other' },
   { name: 'rm', spec: 'rm', group: 'other' },
@@ -590,6 +692,7 @@ const CONTAINER: SubCmd[] = [
   { name: 'logs', spec: 'logs' },
   { name: 'ls', spec: 'ps', aliases: ['list', 'ps'] },
   { name: 'pause', spec: 'pause' },
+  { name: 'port', spec: 'port' },
   { name: 'prune', spec: 'containerPrune' },
   { name: 'rename', spec: 'rename' },
   { name: 'restart', spec: 'restart' },
@@ -613,9 +716,22 @@ const VOLUME: SubCmd[] = [
   { name: 'rm', spec: 'volumeRm', aliases: ['remove'] },
 ];
 
-const GROUPS: { name: string; short: string; subs: SubCmd[] }[] = [
+/** `joey network …` subcommands and their aliases. */
+const NETWORK: SubCmd[] = [
+  { name: 'connect', spec: 'networkConnect' },
+  { name: 'create', spec: 'networkCreate' },
+  { name: 'disconnect', spec: 'networkDisconnect' },
+  { name: 'inspect', spec: 'networkInspect' },
+  { name: 'ls', spec: 'networkLs', aliases: ['list'] },
+  { name: 'prune', spec: 'networkPrune' },
+  { name: 'rm', spec: 'networkRm', aliases: ['remove'] },
+];
+
+/** bareUsage: docker's usage line for an unknown subcommand has no "COMMAND". */
+const GROUPS: { name: string; short: string; subs: SubCmd[]; bareUsage?: boolean }[] = [
   { name: 'container', short: 'Manage containers', subs: CONTAINER },
   { name: 'image', short: 'Manage images', subs: IMAGE },
+  { name: 'network', short: 'Manage networks', subs: NETWORK, bareUsage: true },
   { name: 'volume', short: 'Manage volumes', subs: VOLUME },
 ];
 
@@ -896,9 +1012,8 @@ function addGroup(program: JoeyCommand, group: (typeof GROUPS)[number], state: R
       state.io.stderr.write(cmd.helpText());
       return;
     }
-    throw new StatusError(
-      `joey: unknown command: joey ${group.name} ${args[0]}\n\nUsage:  joey ${group.name} COMMAND\n\nRun 'joey ${group.name} --help' for more information`,
-    );
+    const usage = group.bareUsage ? `joey ${group.name}` : `joey ${group.name} COMMAND`;
+    throw new StatusError(`joey: unknown command: joey ${group.name} ${args[0]}\n\nUsage:  ${usage}\n\nRun 'joey ${group.name} --help' for more information`);
   });
 }
 

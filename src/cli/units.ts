@@ -92,6 +92,22 @@ export function goTimeString(unixSeconds: number): string {
   return `${date} ${time} ${zoneOffset(offsetOf(d), false)} ${zoneName(d)}`;
 }
 
+/** Go's time.Time.String() of a time the daemon sent as RFC 3339 text, as
+ * Go decodes it: "Z" is UTC, the local offset is local time, another offset
+ * a zone without a name ("+0100 +0100"). */
+export function goTimeStringOf(text: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
+  if (!m) return text;
+  const frac = (m[3] ?? '').replace(/0+$/, '');
+  const clock = `${m[1]} ${m[2]}${frac ? '.' + frac : ''}`;
+  const zone = m[4]!;
+  if (zone === 'Z') return `${clock} +0000 UTC`;
+  const mins = (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+  const d = new Date(text);
+  const off = zoneOffset(mins, false);
+  return `${clock} ${off} ${!Number.isNaN(d.getTime()) && offsetOf(d) === mins ? zoneName(d) : off}`;
+}
+
 /** Go's time.RFC3339 in local time: "2024-01-02T15:04:05Z" or "...+01:00". */
 export function rfc3339(unixSeconds: number): string {
   return rfc3339With(new Date(unixSeconds * 1000), '');

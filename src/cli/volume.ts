@@ -5,20 +5,11 @@ import type { Cli } from './context.ts';
 import { CancelledError, StatusError, displayError } from './errors.ts';
 import { addFilter, filtersParam, toFilters } from './filters.ts';
 import { goJson, goStruct } from './format.ts';
+import { keyValues, naturalCompare } from './go-values.ts';
 import { TABLE, renderRows } from './formatter.ts';
 import { fetchText, inspectObjects } from './inspect.ts';
 import { confirm } from './prompt.ts';
 import { humanSize } from './units.ts';
-
-/** "k=v" values into a map; a bare "k" is k="" (docker's ListOpts of labels and MapOpts of options). */
-function keyValues(values: string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of values ?? []) {
-    const i = v.indexOf('=');
-    out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1);
-  }
-  return out;
-}
 
 export async function runVolumeCreate(cli: Cli, args: string[], opts: { driver?: string; label?: string[]; opt?: string[]; name?: string }): Promise<void> {
   if (args[0] !== undefined && opts.name !== undefined && opts.name !== args[0]) {
@@ -56,13 +47,8 @@ export function volumeContext(v: Volume & { UsageData?: { Size: number; RefCount
 export function renderVolumes(volumes: Volume[], opts: { quiet?: boolean; format?: string }): string {
   let format = opts.format || TABLE;
   if (format === TABLE) format = opts.quiet ? '{{.Name}}' : 'table {{.Driver}}\t{{.Name}}';
-  const sorted = [...volumes].sort((a, b) => naturalLess(a.Name, b.Name));
+  const sorted = [...volumes].sort((a, b) => naturalCompare(a.Name, b.Name));
   return renderRows(format, sorted.map(volumeContext), HEADERS);
-}
-
-/** docker sorts volume names with sortorder.NaturalLess: digit runs by value. */
-function naturalLess(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true, sensitivity: 'variant', caseFirst: 'upper' });
 }
 
 export async function runVolumeList(cli: Cli, opts: { filter?: string[]; format?: string; quiet?: boolean }): Promise<void> {
