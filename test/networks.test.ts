@@ -11,7 +11,7 @@ import { createSocket } from 'node:dgram';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { removeAllContainers, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
+import { removeAllContainers, removeBridgeRules, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
 import type { Daemon } from './lib/daemon.ts';
 import { pushImage } from './lib/images.ts';
 import { makeTempDir, removeDir, run, waitFor, type CmdResult } from './lib/proc.ts';
@@ -70,7 +70,9 @@ const ncGet = (url: string, tries = 30): string => {
 const wgetIn = (name: string, url: string): Promise<CmdResult> => execOut(name, ncGet(url));
 
 /** What the daemon may leave on the host: netns files, veths on its bridges,
- * its bridges, iptables lines naming its CNI networks or subnets. */
+ * its bridges, iptables lines naming its CNI networks or subnets (but for the
+ * rules of its networks that still exist: their chains `JOEY-<tag>-*`, each
+ * rule commented `joey <bridge> <subnet>`, live as long as the network). */
 async function footprint(): Promise<{ netns: string[]; bridges: string[]; veths: string[]; iptables: string[] }> {
   const netns = await readdir(join(d.execRoot, 'netns')).catch(() => [] as string[]);
   const links = JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as Array<{ ifname: string; master?: string }>;
@@ -79,7 +81,11 @@ async function footprint(): Promise<{ netns: string[]; bridges: string[]; veths:
   const bridges = links.filter((l) => ours(l.ifname) && mine.has(l.ifname)).map((l) => l.ifname);
   const veths = links.filter((l) => l.master && mine.has(l.master)).map((l) => l.ifname);
   const save = (await run('iptables-save', [])).stdout.split('\n');
-  const iptables = save.filter((l) => !l.startsWith('#') && (l.includes(`joey-${BRIDGE}"`) || l.includes(`10.${octet}.`)));
+  const ofLiveNetwork = (l: string): boolean => {
+    const m = /--comment "?joey (\S+) /.exec(l);
+    return !!m && mine.has(m[1]!);
+  };
+  const iptables = save.filter((l) => !l.startsWith('#') && (l.includes(`joey-${BRIDGE}"`) || l.includes(`10.${octet}.`)) && !ofLiveNetwork(l));
   return { netns, bridges, veths, iptables };
 }
 
@@ -131,13 +137,17 @@ after(async () => {
     if (custom.length) await d.docker(['network', 'rm', ...custom]);
   }
   await teardownContainerDaemon(cd).catch((e) => console.error(e));
+  // With its networks and containers gone, the daemon's exit took the rules of its default bridge too.
+  const left = (await run('iptables-save', [])).stdout.split('\n').filter((l) => !l.startsWith('#') && (l.includes(`joey ${BRIDGE} `) || l.includes(`10.${octet}.`)));
   outsideServer?.kill('SIGKILL');
   await run('ip', ['link', 'del', OUTSIDE.veth]);
   await run('umount', [OUTSIDE.ns]);
   // The daemon's default bridge outlives it (as docker0 does); a test daemon's goes.
   await run('ip', ['link', 'del', BRIDGE]);
+  await removeBridgeRules(BRIDGE);
   await reg?.stop();
   if (work) await removeDir(work);
+  assert.deepEqual(left, [], 'iptables rules left after the daemon and its networks went');
 });
 
 describe('default bridge', () => {

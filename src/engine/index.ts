@@ -21,6 +21,7 @@ import { Events } from './events.ts';
 import { Volumes } from './volumes/index.ts';
 import { Networks } from './networks/index.ts';
 import { cniExec } from '../sys/cni.ts';
+import { firewall } from '../sys/iptables.ts';
 import { links } from '../sys/netlink.ts';
 import { netns } from '../sys/netns.ts';
 import { portFree } from '../sys/ports.ts';
@@ -70,7 +71,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   const networks = new Networks({
     db,
     events,
-    sys: { cni: cniExec(), netns, links, portFree },
+    sys: { cni: cniExec(), netns, links, portFree, firewall },
     config: { dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: 'joey0', iptables: true, ...config.network },
   });
   const cx = new ContainerContext({
@@ -113,7 +114,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     events,
     async close() {
       containers.close();
-      networks.close();
+      await networks.close();
       await snapshots.close();
       db.close();
     },

@@ -55,6 +55,28 @@ export async function removeAllContainers(d: Daemon): Promise<void> {
 }
 
 /**
+ * Removes the iptables chains a joeyd made for `bridge` (`JOEY-<tag>-FWD` and
+ * `-NAT`, every rule commented `joey <bridge> <subnet>`) and the jumps to
+ * them. joeyd drops them itself at exit when none of its containers runs;
+ * this is for a daemon that crashed or left containers behind.
+ */
+export async function removeBridgeRules(bridge: string): Promise<void> {
+  for (const [table, parent] of [['filter', 'FORWARD'], ['nat', 'POSTROUTING']] as const) {
+    const lines = (await run('iptables', ['-w', '-t', table, '-S'])).stdout.split('\n');
+    const chains = new Set<string>();
+    for (const l of lines) {
+      const m = /^-A (JOEY-[0-9a-f]{10}-[A-Z]+) .*--comment "?joey (\S+) /.exec(l);
+      if (m && m[2] === bridge) chains.add(m[1]!);
+    }
+    for (const chain of chains) {
+      for (const l of lines) if (l.startsWith(`-A ${parent} `) && l.endsWith(`-j ${chain}`)) await run('sh', ['-c', `iptables -w -t ${table} ${l.replace(/^-A/, '-D')}`]);
+      await run('iptables', ['-w', '-t', table, '-F', chain]);
+      await run('iptables', ['-w', '-t', table, '-X', chain]);
+    }
+  }
+}
+
+/**
  * Removes containers, stops the daemon, ends what it left running (container
  * processes in its cgroup parent; monitors under its exec root), unmounts and
  * removes its dirs (failing on leaked mounts, as `cleanup` does) and its cgroups.
@@ -78,7 +100,10 @@ export async function teardownContainerDaemon(cd: ContainerDaemon | undefined): 
   }, 10_000).catch(() => undefined);
   await d.cleanup();
   // The default bridge outlives its daemon, as docker0 does; a test daemon's goes.
-  if (cd.bridge) await run('ip', ['link', 'del', cd.bridge]);
+  if (cd.bridge) {
+    await run('ip', ['link', 'del', cd.bridge]);
+    await removeBridgeRules(cd.bridge);
+  }
   if (leftCgroups.length) throw new Error(`could not remove cgroups:\n${leftCgroups.join('\n')}`);
 }
 

@@ -1,22 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ipamRange, pluginChain, readResult } from './conflist.ts';
+import { ipamRange, pluginChain, readResult, rulesSpec, rulesTag } from './conflist.ts';
 import type { NetworkRecord } from './types.ts';
 
 const net: NetworkRecord = { id: 'a'.repeat(64), name: 'app', driver: 'bridge', bridge: 'jbr-aaaaaaaaaaa', subnet: '10.88.0.0/16', gateway: '10.88.0.1', ipRange: '', internal: false, labels: {}, options: {}, createdAt: '' };
 
-test('the chain: bridge with host-local under the data root, firewall, portmap only with ports', () => {
+test('the chain: bridge with host-local under the data root and no NAT of its own, portmap only with ports', () => {
   const chain = pluginChain(net, { ipamDir: '/data/network/ipam', iptables: true, endpoint: {}, ports: [] });
-  assert.deepEqual(chain.map((p) => p.type), ['bridge', 'firewall']);
+  assert.deepEqual(chain.map((p) => p.type), ['bridge']);
   const b = chain[0]!;
   assert.equal(b.name, 'joey-jbr-aaaaaaaaaaa');
   assert.equal(b.bridge, 'jbr-aaaaaaaaaaa');
-  assert.equal(b.ipMasq, true);
+  assert.equal(b.ipMasq, false, 'outbound NAT is the network\'s rule, not a per-container chain');
   assert.deepEqual(b.ipam, { type: 'host-local', dataDir: '/data/network/ipam', ranges: [[{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }]], routes: [{ dst: '0.0.0.0/0' }] });
   const withPorts = pluginChain(net, { ipamDir: '/d', iptables: true, endpoint: { ipv4: '10.88.0.9', mac: '02:42:0a:58:00:09' }, ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }] });
-  assert.deepEqual(withPorts.map((p) => p.type), ['bridge', 'firewall', 'portmap']);
+  assert.deepEqual(withPorts.map((p) => p.type), ['bridge', 'portmap']);
   assert.deepEqual(withPorts[0]!.runtimeConfig, { mac: '02:42:0a:58:00:09', ips: ['10.88.0.9/16'] });
-  assert.deepEqual(withPorts[2]!.runtimeConfig, { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }] });
+  assert.deepEqual(withPorts[1]!.runtimeConfig, { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }] });
 });
 
 test('internal networks and --iptables=false: no NAT, no default route, no port maps', () => {
@@ -35,4 +35,12 @@ test('--ip-range narrows host-local to the range, inside the subnet', () => {
 test('the container side of an ADD result', () => {
   const r = { interfaces: [{ name: 'jbr' }, { name: 'veth1' }, { name: 'eth0', mac: '02:42:00:00:00:09', sandbox: '/ns' }], ips: [{ interface: 2, address: '10.88.0.9/16', gateway: '10.88.0.1' }] };
   assert.deepEqual(readResult(r, 'eth0'), { ip: '10.88.0.9', prefixLen: 16, gateway: '10.88.0.1', mac: '02:42:00:00:00:09' });
+});
+
+test('the network\'s rules: chains named per daemon and network', () => {
+  const a = rulesTag('/var/lib/joey', net.id);
+  assert.match(a, /^[0-9a-f]{10}$/);
+  assert.notEqual(rulesTag('/var/lib/joey2', net.id), a);
+  assert.notEqual(rulesTag('/var/lib/joey', 'b'.repeat(64)), a);
+  assert.deepEqual(rulesSpec('/var/lib/joey', { ...net, internal: true }), { tag: a, bridge: 'jbr-aaaaaaaaaaa', subnet: '10.88.0.0/16', internal: true });
 });

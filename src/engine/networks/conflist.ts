@@ -1,7 +1,11 @@
 // The CNI plugin chain of a bridge network, as the configs joeyd hands the
-// plugins one by one: bridge (+ host-local IPAM, outbound NAT through ipMasq),
-// firewall (lets forwarding through whatever the host's FORWARD policy is),
-// portmap (published ports, hairpin and localhost through its SNAT).
+// plugins one by one: bridge (+ host-local IPAM; no ipMasq), then portmap
+// only for a container that publishes ports (hairpin and localhost through
+// its SNAT). Outbound NAT and forwarding are not per container: they are the
+// network's own rules, installed once with the bridge (src/sys/iptables.ts,
+// `rulesSpec` below), so an attach adds no iptables rule unless it publishes.
+import { createHash } from 'node:crypto';
+import type { BridgeRulesSpec } from '../../sys/iptables.ts';
 import { formatIp, last, parseCidr, parseIp } from './ipnet.ts';
 import type { EndpointConfig, NetworkRecord, PortMapping } from './types.ts';
 
@@ -10,7 +14,7 @@ export const CNI_VERSION = '1.0.0';
 export interface ChainOptions {
   /** host-local's lease directory, under the daemon's data root. */
   ipamDir: string;
-  /** --iptables: NAT, firewall and published ports. */
+  /** --iptables: published ports (NAT and forwarding are the network's rules). */
   iptables: boolean;
   endpoint: EndpointConfig;
   ports: PortMapping[];
@@ -46,7 +50,7 @@ export function pluginChain(n: NetworkRecord, o: ChainOptions): Array<Record<str
     type: 'bridge',
     bridge: n.bridge,
     isGateway: true,
-    ipMasq: o.iptables && !n.internal,
+    ipMasq: false,
     hairpinMode: true,
     ipam: {
       type: 'host-local',
@@ -57,7 +61,6 @@ export function pluginChain(n: NetworkRecord, o: ChainOptions): Array<Record<str
     ...(Object.keys(runtimeConfig).length ? { runtimeConfig } : {}),
   };
   const chain: Array<Record<string, unknown>> = [bridge];
-  if (o.iptables) chain.push({ cniVersion: CNI_VERSION, name, type: 'firewall', backend: 'iptables' });
   if (o.iptables && o.ports.length) {
     chain.push({
       cniVersion: CNI_VERSION,
@@ -68,6 +71,17 @@ export function pluginChain(n: NetworkRecord, o: ChainOptions): Array<Record<str
     });
   }
   return chain;
+}
+
+/** The chains of a network's rules are named by this: per daemon (its data
+ * root) and network, so that joeyds side by side never share one. */
+export function rulesTag(dataRoot: string, networkId: string): string {
+  return createHash('sha256').update(`joey/${dataRoot}/${networkId}`).digest('hex').slice(0, 10);
+}
+
+/** What the network's rules are made from. */
+export function rulesSpec(dataRoot: string, n: NetworkRecord): BridgeRulesSpec {
+  return { tag: rulesTag(dataRoot, n.id), bridge: n.bridge, subnet: n.subnet, internal: n.internal };
 }
 
 export function loopbackConfig(): Record<string, unknown> {

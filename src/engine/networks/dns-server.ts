@@ -24,7 +24,10 @@ export class DnsServer {
   async start(): Promise<void> {
     const udp = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     udp.on('message', (msg, rinfo) => {
-      void this.answer(msg, rinfo.address).then((reply) => reply && udp.send(reply, rinfo.port, rinfo.address));
+      // The server may have closed (network removed) while an upstream answered late.
+      void this.answer(msg, rinfo.address)
+        .then((reply) => reply && this.udp === udp && udp.send(reply, rinfo.port, rinfo.address))
+        .catch((e: unknown) => log.debug('dns reply not sent', { address: this.address, err: e }));
     });
     udp.on('error', (e) => log.warn('dns server error', { address: this.address, err: e }));
     await new Promise<void>((resolve, reject) => {

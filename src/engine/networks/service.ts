@@ -8,6 +8,7 @@ import { conflict, forbidden, invalid, is, messageOf, notFound } from '../../err
 import type { Filters } from '../../images/types.ts';
 import type { Database } from '../../metadata/db.ts';
 import type { CniExec } from '../../sys/cni.ts';
+import type { FirewallOps } from '../../sys/iptables.ts';
 import type { LinkOps } from '../../sys/netlink.ts';
 import type { NetnsOps } from '../../sys/netns.ts';
 import type { PortProbe } from '../../sys/ports.ts';
@@ -17,7 +18,7 @@ import { log } from '../../util/log.ts';
 import type { ContainerRecord } from '../containers/record.ts';
 import type { ContainerConfig, HostConfig } from '../containers/types.ts';
 import type { EventBus } from '../types.ts';
-import { cniName, loopbackConfig, pluginChain, readResult } from './conflist.ts';
+import { cniName, loopbackConfig, pluginChain, readResult, rulesSpec, rulesTag } from './conflist.ts';
 import { DnsServer } from './dns-server.ts';
 import { contains, formatCidr, formatIp, isIpv4, parseCidr, parseIp, pickSubnet, type Cidr } from './ipnet.ts';
 import { allocatePorts, EPHEMERAL, portsView, wantedPorts } from './ports.ts';
@@ -30,6 +31,8 @@ export interface NetworkSys {
   netns: NetnsOps;
   links: LinkOps;
   portFree: PortProbe;
+  /** The per-network iptables rules (NAT, forwarding). */
+  firewall: FirewallOps;
 }
 
 export interface NetworksConfig {
@@ -116,6 +119,7 @@ export class Networks implements NetworkService {
     for (const n of this.store.all()) {
       if (n.driver !== 'bridge') continue;
       await this.deps.sys.links.ensureBridge(n.bridge, `${n.gateway}/${parseCidr(n.subnet).prefix}`).catch((e) => log.warn('restoring a bridge failed', { network: n.name, bridge: n.bridge, err: e }));
+      await this.ensureRules(n).catch((e) => log.warn('restoring a network\'s iptables rules failed', { network: n.name, bridge: n.bridge, err: e }));
       if (n.name !== 'bridge') await this.startDns(n);
     }
     for (const ep of this.store.endpoints()) {
@@ -134,9 +138,14 @@ export class Networks implements NetworkService {
     if (maxPort >= EPHEMERAL[0] && maxPort < EPHEMERAL[1]) this.nextPort = maxPort + 1;
   }
 
-  close(): void {
+  /** At daemon exit. The bridges stay (as docker0 does); so do the networks'
+   * rules while a container of ours runs on (live restore), else they go:
+   * they serve nothing, and the next start puts them back. */
+  async close(): Promise<void> {
     for (const s of this.dns.values()) s.close();
     this.dns.clear();
+    if (this.store.endpoints().some((e) => e.state)) return;
+    for (const n of this.store.all()) await this.removeRules(n);
   }
 
   private async ensureBuiltins(): Promise<void> {
@@ -146,7 +155,10 @@ export class Networks implements NetworkService {
     }
     const existing = this.store.byName('bridge');
     if (this.cfg.bridge === 'none') {
-      if (existing && !this.store.endpointsOn(existing.id).some((e) => e.state)) this.store.delete(existing.id);
+      if (existing && !this.store.endpointsOn(existing.id).some((e) => e.state)) {
+        this.store.delete(existing.id);
+        await this.removeRules(existing);
+      }
       return;
     }
     let subnet: Cidr;
@@ -174,6 +186,18 @@ export class Networks implements NetworkService {
       if (existing.bridge !== rec.bridge || existing.subnet !== rec.subnet) await this.deps.sys.links.deleteLink(existing.bridge).catch(() => undefined);
       this.store.update(rec);
     }
+  }
+
+  /** The network's NAT and forwarding rules, once per network (not per
+   * container): nothing with --iptables=false, as dockerd. */
+  private async ensureRules(n: NetworkRecord): Promise<void> {
+    if (!this.cfg.iptables || n.driver !== 'bridge' || !n.subnet) return;
+    await this.deps.sys.firewall.ensureBridgeRules(rulesSpec(this.cfg.dataRoot, n));
+  }
+
+  private async removeRules(n: NetworkRecord): Promise<void> {
+    if (!this.cfg.iptables || n.driver !== 'bridge') return;
+    await this.deps.sys.firewall.removeBridgeRules(rulesTag(this.cfg.dataRoot, n.id)).catch((e) => log.warn('removing a network\'s iptables rules failed', { network: n.name, bridge: n.bridge, err: e }));
   }
 
   /** A subnet that overlaps no host route and no network of this daemon. */
@@ -528,8 +552,10 @@ export class Networks implements NetworkService {
     if (this.store.all().some((n) => n.bridge === rec.bridge)) throw conflict(`bridge ${rec.bridge} is used by another network`);
     await this.deps.sys.links.ensureBridge(rec.bridge, `${gateway}/${subnet.prefix}`);
     try {
+      await this.ensureRules(rec);
       this.store.insert(rec);
     } catch (e) {
+      await this.removeRules(rec);
       await this.deps.sys.links.deleteLink(rec.bridge).catch(() => undefined);
       if (/UNIQUE/.test(messageOf(e))) throw conflict(`network with name ${name} already exists`);
       throw e;
@@ -548,6 +574,7 @@ export class Networks implements NetworkService {
     this.dns.delete(n.id);
     this.store.delete(n.id); // endpoints of stopped containers go with it, as in Docker
     await this.deps.sys.links.deleteLink(n.bridge).catch((e) => log.warn('deleting a bridge failed', { bridge: n.bridge, err: e }));
+    await this.removeRules(n);
     await rm(join(this.ipamDir, cniName(n)), { recursive: true, force: true });
     this.deps.events.publish({ Type: 'network', Action: 'destroy', Actor: { ID: n.id, Attributes: { name: n.name, type: n.driver } } });
   }

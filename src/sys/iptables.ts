@@ -1,0 +1,162 @@
+// The per-network iptables rules of a bridge network, installed once when the
+// network is created (or found again at start-up) and removed with it, so
+// that attaching a container adds no rule at all (as dockerd does for
+// docker0). Two chains of the network's own, `JOEY-<tag>-FWD` in filter
+// (jumped to from the top of FORWARD) and `JOEY-<tag>-NAT` in nat (jumped to
+// from POSTROUTING); `tag` is per daemon and network, and every rule, the
+// jumps too, carries the comment `joey <bridge> <subnet>`, so that the rules
+// are found and removed exactly and never collide with another daemon's.
+import { run } from './exec.ts';
+
+export interface BridgeRulesSpec {
+  /** 10 hex digits, per daemon and network: the chains' names. */
+  tag: string;
+  bridge: string;
+  /** The network's IPv4 subnet (a.b.c.d/len). */
+  subnet: string;
+  /** No way out: forwarding out of (and into) the bridge dropped, no NAT. */
+  internal: boolean;
+}
+
+export interface FirewallOps {
+  /** Installs the network's rules, or leaves them be when they are already
+   * exactly there (a daemon restart): idempotent. */
+  ensureBridgeRules(spec: BridgeRulesSpec): Promise<void>;
+  /** Removes the chains of `tag` and every jump to them. Idempotent. */
+  removeBridgeRules(tag: string): Promise<void>;
+}
+
+interface ChainPlan {
+  table: 'filter' | 'nat';
+  parent: string;
+  chain: string;
+  /** Where the jump goes: the top of the parent (ahead of whatever drops), or its end. */
+  insert: boolean;
+  rules: string[][];
+}
+
+export const bridgeChains = (tag: string): { fwd: string; nat: string } => ({ fwd: `JOEY-${tag}-FWD`, nat: `JOEY-${tag}-NAT` });
+
+export function ruleComment(spec: BridgeRulesSpec): string {
+  return `joey ${spec.bridge} ${spec.subnet}`;
+}
+
+/** The chains and rules of a network (pure, for tests). */
+export function bridgeRulesPlan(spec: BridgeRulesSpec): ChainPlan[] {
+  const { fwd, nat } = bridgeChains(spec.tag);
+  const br = spec.bridge;
+  const c = ['-m', 'comment', '--comment', ruleComment(spec)];
+  const forward: string[][] = spec.internal
+    ? [
+        // Neighbours reach each other (with br_netfilter bridged traffic comes here too) ...
+        ['-i', br, '-o', br, ...c, '-j', 'ACCEPT'],
+        // ... nothing leaves the bridge, and nothing routed gets in.
+        ['-i', br, ...c, '-j', 'DROP'],
+        ['-o', br, ...c, '-j', 'DROP'],
+      ]
+    : [
+        // Replies to what the containers opened.
+        ['-o', br, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', ...c, '-j', 'ACCEPT'],
+        // Published ports (portmap DNATs them), from other hosts too.
+        ['-o', br, '-m', 'conntrack', '--ctstate', 'DNAT', ...c, '-j', 'ACCEPT'],
+        // Out of the bridge: outside, the neighbours, hairpin.
+        ['-i', br, ...c, '-j', 'ACCEPT'],
+      ];
+  const plans: ChainPlan[] = [{ table: 'filter', parent: 'FORWARD', chain: fwd, insert: true, rules: forward }];
+  plans.push({ table: 'nat', parent: 'POSTROUTING', chain: nat, insert: false, rules: spec.internal ? [] : [['-s', spec.subnet, '!', '-o', br, ...c, '-j', 'MASQUERADE']] });
+  return plans;
+}
+
+/** The jump from the parent chain to a network's chain. */
+export function jumpRule(spec: BridgeRulesSpec, chain: string): string[] {
+  return ['-m', 'comment', '--comment', ruleComment(spec), '-j', chain];
+}
+
+/** Splits a line of `iptables -S` into its arguments (double quotes, backslash escapes). */
+export function splitRule(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inToken = false;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '\\' && i + 1 < line.length) cur += line[++i];
+      else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') {
+      quoted = true;
+      inToken = true;
+    } else if (ch === ' ' || ch === '\t') {
+      if (inToken) out.push(cur);
+      cur = '';
+      inToken = false;
+    } else {
+      cur += ch;
+      inToken = true;
+    }
+  }
+  if (inToken) out.push(cur);
+  return out;
+}
+
+const ipt = (table: string, args: string[]) => run('iptables', ['-w', '-t', table, ...args], { allowFailure: true });
+
+async function must(table: string, args: string[]): Promise<void> {
+  const r = await ipt(table, args);
+  if (r.code !== 0) throw new Error(`iptables -t ${table} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
+}
+
+/** Deletes every rule of `parent` that jumps to `chain`. */
+async function removeJumps(table: string, parent: string, chain: string): Promise<void> {
+  const r = await ipt(table, ['-S', parent]);
+  if (r.code !== 0) return;
+  for (const line of r.stdout.split('\n')) {
+    const args = splitRule(line.trim());
+    if (args[0] !== '-A' || args[args.length - 1] !== chain || args[args.length - 2] !== '-j') continue;
+    await ipt(table, ['-D', ...args.slice(1)]);
+  }
+}
+
+async function removeChain(table: string, parent: string, chain: string): Promise<void> {
+  await removeJumps(table, parent, chain);
+  const f = await ipt(table, ['-F', chain]);
+  if (f.code !== 0) return; // no such chain
+  await must(table, ['-X', chain]);
+}
+
+async function ensureChain(spec: BridgeRulesSpec, p: ChainPlan): Promise<void> {
+  if (!p.rules.length) {
+    await removeChain(p.table, p.parent, p.chain);
+    return;
+  }
+  const cur = await ipt(p.table, ['-S', p.chain]);
+  if (cur.code !== 0) await must(p.table, ['-N', p.chain]);
+  const count = cur.code === 0 ? cur.stdout.split('\n').filter((l) => l.startsWith('-A ')).length : 0;
+  let same = cur.code === 0 && count === p.rules.length;
+  for (const rule of same ? p.rules : []) {
+    if ((await ipt(p.table, ['-C', p.chain, ...rule])).code !== 0) {
+      same = false;
+      break;
+    }
+  }
+  if (!same) {
+    if (cur.code === 0) await must(p.table, ['-F', p.chain]);
+    for (const rule of p.rules) await must(p.table, ['-A', p.chain, ...rule]);
+  }
+  const jump = jumpRule(spec, p.chain);
+  if ((await ipt(p.table, ['-C', p.parent, ...jump])).code === 0) return;
+  await removeJumps(p.table, p.parent, p.chain); // a jump of an older bridge name or subnet
+  await must(p.table, p.insert ? ['-I', p.parent, '1', ...jump] : ['-A', p.parent, ...jump]);
+}
+
+export const firewall: FirewallOps = {
+  async ensureBridgeRules(spec) {
+    for (const p of bridgeRulesPlan(spec)) await ensureChain(spec, p);
+  },
+  async removeBridgeRules(tag) {
+    const { fwd, nat } = bridgeChains(tag);
+    await removeChain('filter', 'FORWARD', fwd);
+    await removeChain('nat', 'POSTROUTING', nat);
+  },
+};
