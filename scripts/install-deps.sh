@@ -10,7 +10,7 @@ APT_PACKAGES=(
   docker-registry skopeo umoci podman
   golang-github-containers-common
   attr tar openssl ca-certificates curl
-  python3-docker tmux
+  python3-docker docker-compose tmux
   build-essential python3
 )
 

@@ -77,7 +77,7 @@ async function footprint(): Promise<{ netns: string[]; bridges: string[]; veths:
   const netns = await readdir(join(d.execRoot, 'netns')).catch(() => [] as string[]);
   const links = JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as Array<{ ifname: string; master?: string }>;
   const ours = (n: string): boolean => n === BRIDGE || n.startsWith('jbr-');
-  const mine = new Set((await d.dockerJson<any[]>(['network', 'inspect', ...(await dkOk(['network', 'ls', '-q'])).stdout.split('\n').filter(Boolean)])).map((n) => n.Options?.['com.docker.network.bridge.name']).filter(Boolean));
+  const mine = new Set((await d.dockerJson<any[]>(['network', 'inspect', ...(await dkOk(['network', 'ls', '-q'])).stdout.split('\n').filter(Boolean)])).map((n) => n.Options?.['com.docker.network.bridge.name'] ?? (n.Driver === 'bridge' ? `jbr-${n.Id.slice(0, 11)}` : undefined)).filter(Boolean));
   const bridges = links.filter((l) => ours(l.ifname) && mine.has(l.ifname)).map((l) => l.ifname);
   const veths = links.filter((l) => l.master && mine.has(l.master)).map((l) => l.ifname);
   const save = (await run('iptables-save', [])).stdout.split('\n');

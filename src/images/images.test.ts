@@ -232,6 +232,8 @@ describe('image service', () => {
       assert.equal(info.Id, id);
       assert.deepEqual(info.Config.Cmd, ['sh']);
       assert.deepEqual(info.Config.Env, ['A=1', 'B=two words']);
+      // docker-compose 1.29 reads ContainerConfig on every recreate.
+      assert.deepEqual(info.ContainerConfig.Cmd, ['sh']);
       assert.equal(info.RootFS.Layers.length, 1);
       const layer = ctx.store.layers(id)[0]!;
       assert.equal(layer.mediaType, MT.dockerLayerGzip);

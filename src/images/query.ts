@@ -5,7 +5,7 @@ import { checkFilterKeys, labelMatches, parseTimeFilter } from '../util/filters.
 import type { ImageContext } from './context.ts';
 import { parseConfig, type ImageConfigFile } from './oci.ts';
 import type { ImageRecord } from './store.ts';
-import type { Filters, HistoryEntry, ImageInspect, ImageSummary } from './types.ts';
+import type { Filters, HistoryEntry, ImageConfig, ImageInspect, ImageSummary } from './types.ts';
 
 const FULL_ID = /^(?:sha256:)?([a-f0-9]{64})$/;
 const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{1,63})$/;
@@ -135,10 +135,32 @@ function resolveCreated(ctx: ImageContext, name: string): string | null {
   return resolveImage(ctx, name).created;
 }
 
+/** An image config with every field Docker shows, unset. */
+const emptyConfig = (): ImageConfig => ({
+  Hostname: '',
+  Domainname: '',
+  User: '',
+  AttachStdin: false,
+  AttachStdout: false,
+  AttachStderr: false,
+  Tty: false,
+  OpenStdin: false,
+  StdinOnce: false,
+  Env: null,
+  Cmd: null,
+  Image: '',
+  Volumes: null,
+  WorkingDir: '',
+  Entrypoint: null,
+  OnBuild: null,
+  Labels: null,
+});
+
 export async function inspectImage(ctx: ImageContext, nameOrId: string): Promise<ImageInspect> {
   const rec = resolveImage(ctx, nameOrId);
   const cfg = await imageConfig(ctx, rec.id);
   const layers = ctx.store.layers(rec.id);
+  const config: ImageConfig = { ...emptyConfig(), ...(cfg.config ?? {}) };
   return {
     Id: rec.id,
     RepoTags: familiarNames(ctx.store.tags(rec.id)),
@@ -148,26 +170,11 @@ export async function inspectImage(ctx: ImageContext, nameOrId: string): Promise
     Created: cfg.created ?? new Date(0).toISOString(),
     DockerVersion: cfg.docker_version ?? '',
     Author: cfg.author ?? '',
-    Config: {
-      Hostname: '',
-      Domainname: '',
-      User: '',
-      AttachStdin: false,
-      AttachStdout: false,
-      AttachStderr: false,
-      Tty: false,
-      OpenStdin: false,
-      StdinOnce: false,
-      Env: null,
-      Cmd: null,
-      Image: '',
-      Volumes: null,
-      WorkingDir: '',
-      Entrypoint: null,
-      OnBuild: null,
-      Labels: null,
-      ...(cfg.config ?? {}),
-    },
+    Config: config,
+    // Deprecated in API 1.44 and gone from dockerd's answers since 1.45, but
+    // docker-compose 1.29 reads ContainerConfig.Volumes on every recreate and
+    // fails without it (KeyError), at whatever version it negotiated.
+    ContainerConfig: cfg.container_config ? { ...emptyConfig(), ...cfg.container_config } : config,
     Architecture: cfg.architecture,
     ...(cfg.variant ? { Variant: cfg.variant } : {}),
     Os: cfg.os,

@@ -86,6 +86,8 @@ export interface ImageInspect {
   DockerVersion: string;
   Author: string;
   Config: ImageConfig;
+  /** The config the image was committed from (Config when the image does not say): deprecated by Docker, read by docker-compose 1.29. */
+  ContainerConfig: ImageConfig;
   Architecture: string;
   Variant?: string;
   Os: string;

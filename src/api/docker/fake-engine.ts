@@ -51,6 +51,7 @@ export function fakeInspect(over: Partial<ImageInspect> = {}): ImageInspect {
     DockerVersion: '',
     Author: '',
     Config: { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
+    ContainerConfig: { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
     Architecture: 'amd64',
     Os: 'linux',
     Size: 4_261_550,

@@ -3,6 +3,7 @@
 // and replays nothing, so a session made before start connects between
 // `runc create` and `runc start`, and no output is lost.
 import { join } from 'node:path';
+import { is } from '../../errdefs/index.ts';
 import { AttachConnection } from '../../sys/attach.ts';
 import { AsyncQueue } from '../../util/async-queue.ts';
 import { log } from '../../util/log.ts';
@@ -100,7 +101,17 @@ export async function attachContainer(cx: ContainerContext, idOrName: string, re
     return session;
   }
   if (c.state.Running) {
-    await pipe.connect(join(cx.paths(c.id).bundle, 'attach'));
+    try {
+      await pipe.connect(join(cx.paths(c.id).bundle, 'attach'));
+    } catch (e) {
+      // It exited between the look and the connect (conmon took its socket
+      // with it): nothing more will come, as from a stopped container. Clients
+      // that attach after start meet this with short-lived containers
+      // (docker-compose run through dockerpty attaches only then).
+      if (!is(e, 'not-found') && !is(e, 'unavailable')) throw e;
+      log.debug('attach: the container is gone', { id: c.id, err: e });
+      pipe.output.end();
+    }
     return session;
   }
   // Not started yet: connect when it is, before its process runs.

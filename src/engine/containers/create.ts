@@ -17,6 +17,7 @@ import { applyRichDefaults } from './rich.ts';
 import { buildContainerSpec } from './spec.ts';
 import { parseVolumesFrom, type PreparedMounts } from '../volumes/index.ts';
 import { findContainer } from './lookup.ts';
+import { networkNameOf } from './network-settings.ts';
 import type { ContainerConfig, CreateRequest, HostConfig } from './types.ts';
 import type { EndpointSettingsRequest } from '../networks/index.ts';
 
@@ -121,6 +122,9 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   if (!config.Cmd?.length && !config.Entrypoint?.length) throw invalid('No command specified');
   const hostConfig = normalizeHostConfig(reqHost, new Set(cx.deps.runtimes.keys()), cx.deps.defaultRuntime);
   const netPlan = cx.deps.networks ? cx.deps.networks.plan({ hostConfig, config }, (req.NetworkingConfig?.EndpointsConfig ?? {}) as Record<string, EndpointSettingsRequest>) : legacyNetworkCheck(hostConfig);
+  // Links on a user network went to its endpoint (see plan), as in dockerd,
+  // whose HostConfig.Links then reads null: docker-compose goes by that.
+  if (hostConfig.Links?.length && netPlan.length && networkNameOf(hostConfig.NetworkMode) !== 'bridge') hostConfig.Links = null;
 
   if (name) {
     const other = cx.store.nameTaken(name);

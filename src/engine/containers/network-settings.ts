@@ -28,7 +28,7 @@ function endpoint(c: ContainerRecord, name: string, att?: NetworkAttachment): Re
   const aliases = cfg?.aliases?.length ? cfg.aliases : null;
   return {
     IPAMConfig: cfg?.ipv4 ? { IPv4Address: cfg.ipv4 } : null,
-    Links: null,
+    Links: cfg?.links?.length ? cfg.links : null,
     Aliases: aliases,
     MacAddress: st?.mac ?? cfg?.mac ?? '',
     DriverOpts: null,

@@ -240,9 +240,28 @@ export class Networks implements NetworkService {
     const self = this.store.endpointsOn(n.id).find((e) => e.state?.ip === client);
     const nets = self ? this.store.endpointsOf(self.containerId).filter((e) => e.state).map((e) => this.store.get(e.networkId)).filter((x): x is NetworkRecord => !!x && x.name !== 'bridge') : [n];
     if (!nets.some((x) => x.id === n.id)) nets.unshift(n);
+    const linked = self && this.lookupLink(self.containerId, nets, name);
+    if (linked) return linked;
     for (const net of nets) {
       const hit = this.lookupName(net, name);
       if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /** Docker's links on user networks (`--link`, compose's `links:`): an
+   * alias only the linking container resolves, to the linked container's
+   * address on a network both are on. */
+  private lookupLink(selfId: string, nets: NetworkRecord[], name: string): string[] | undefined {
+    for (const link of this.store.endpointsOf(selfId).flatMap((e) => e.config.links ?? [])) {
+      const l = parseLink(link);
+      if (!l || l.alias.toLowerCase() !== name) continue;
+      const target = this.containers?.all().find((c) => c.name === l.target || c.id === l.target);
+      if (!target) continue;
+      for (const net of nets) {
+        const ip = this.store.endpointsOf(target.id).find((e) => e.networkId === net.id)?.state?.ip;
+        if (ip) return [ip];
+      }
     }
     return undefined;
   }
@@ -300,7 +319,11 @@ export class Networks implements NetworkService {
       if (plans.some((p) => p.networkId === n.id)) return;
       plans.push({ networkId: n.id, config });
     };
-    const primaryReq = endpoints[mode] ?? endpoints[primary.name] ?? endpoints[primary.id];
+    let primaryReq = endpoints[mode] ?? endpoints[primary.name] ?? endpoints[primary.id];
+    // HostConfig.Links on a user network (docker-py and compose put them
+    // there) belong to its endpoint, where dockerd moves them too.
+    const legacy = primary.name !== 'bridge' ? (c.hostConfig.Links ?? []) : [];
+    if (legacy.length) primaryReq = { ...primaryReq, Links: [...new Set([...(primaryReq?.Links ?? []), ...legacy])] };
     add(primary, primaryReq, primaryReq?.MacAddress || c.config.MacAddress);
     for (const [key, req] of Object.entries(endpoints)) {
       if (key === mode || key === primary.name || key === primary.id) continue;
@@ -325,6 +348,11 @@ export class Networks implements NetworkService {
       config.mac = mac.toLowerCase();
     }
     if (aliases.length) config.aliases = aliases;
+    const links = (req?.Links ?? []).filter(Boolean);
+    if (links.length && n.name !== 'bridge') {
+      for (const l of links) if (!parseLink(l)) throw invalid(`invalid link: ${l}`);
+      config.links = links;
+    }
     return config;
   }
 
@@ -494,7 +522,7 @@ export class Networks implements NetworkService {
       ConfigFrom: { Network: '' },
       ConfigOnly: false,
       Containers: containers,
-      Options: n.driver === 'bridge' ? { 'com.docker.network.bridge.name': n.bridge, ...n.options } : { ...n.options },
+      Options: networkOptions(n),
       Labels: n.labels,
     };
   }
@@ -546,7 +574,7 @@ export class Networks implements NetworkService {
       ipRange,
       internal: !!req.Internal,
       labels: req.Labels ?? {},
-      options: Object.fromEntries(Object.entries(req.Options ?? {}).filter(([k]) => k !== 'com.docker.network.bridge.name')),
+      options: { ...req.Options },
       createdAt: new Date().toISOString(),
     };
     if (this.store.all().some((n) => n.bridge === rec.bridge)) throw conflict(`bridge ${rec.bridge} is used by another network`);
@@ -648,6 +676,24 @@ export class Networks implements NetworkService {
 
 function overlapsCidr(a: Cidr, b: Cidr): boolean {
   return contains(a, b.base) || contains(b, a.base);
+}
+
+/**
+ * A network's Options as Docker shows them: what was asked at create, and the
+ * bridge name only on the default bridge (dockerd shows it there and nowhere
+ * else; docker-compose compares Options with its file's driver_opts and
+ * refuses to reuse a network whose Options hold a key the file lacks).
+ */
+export function networkOptions(n: NetworkRecord): Record<string, string> {
+  return n.name === 'bridge' ? { 'com.docker.network.bridge.name': n.bridge, ...n.options } : { ...n.options };
+}
+
+/** A link as given ("name:alias", "name") or as dockerd stores it ("/name:/self/alias"). */
+export function parseLink(link: string): { target: string; alias: string } | undefined {
+  const [t = '', a] = link.split(':');
+  const target = t.replace(/^\//, '');
+  const alias = (a ?? target).split('/').pop() ?? '';
+  return target && alias ? { target, alias } : undefined;
 }
 
 /** DNSNames as Docker shows them: name, aliases, short id. */

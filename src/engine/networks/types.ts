@@ -21,6 +21,8 @@ export interface NetworkRecord {
 /** What the user asked for a container on a network. */
 export interface EndpointConfig {
   aliases?: string[];
+  /** Links on a user network ("name:alias"): names only this container resolves. */
+  links?: string[];
   ipv4?: string;
   mac?: string;
 }
