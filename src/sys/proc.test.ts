@@ -17,11 +17,13 @@ test('isAlive: this process yes, a vanished pid no, a zombie no', async () => {
   assert.equal(await isAlive(2 ** 22 + 1), false);
   assert.equal(await processStartTime(2 ** 22 + 1), null);
 
-  // `sleep 0` is a child of sh; after the exec, `sleep 5` inherits it and never reaps it.
-  const child = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // `sleep 0.5` is a child of sh that still runs when sh execs `sleep 5`,
+  // which inherits it and never reaps it (a child that ended before the exec
+  // could be reaped by sh itself).
+  const child = spawn('sh', ['-c', 'sleep 0.5 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const zombie = Number(await new Promise<string>((r) => child.stdout.once('data', (b: Buffer) => r(b.toString()))));
-    for (let i = 0; i < 100 && (await readProcStatus(zombie))?.['State']?.[0] !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 300 && (await readProcStatus(zombie))?.['State']?.[0] !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal((await readProcStatus(zombie))?.['State']?.[0], 'Z');
     assert.equal(await isAlive(zombie), false);
   } finally {
