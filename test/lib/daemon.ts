@@ -94,6 +94,12 @@ export interface Daemon {
   cleanup(opts?: { failOnLeak?: boolean }): Promise<string[]>;
 }
 
+/** Without a bridge of its own a test joeyd would make (and leave, as docker0
+ * stays) the host-wide default `joey0`: tests that want networks name one. */
+function noDefaultBridge(args: string[]): string[] {
+  return args.some((a) => a === '--bridge' || a === '-b' || a.startsWith('--bridge=')) ? [] : ['--bridge', 'none'];
+}
+
 /** Starts joeyd (assumes `make build` made dist/joeyd.mjs) and waits for GET /_ping. */
 export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
   const engine = opts.engine ?? TEST_ENGINE;
@@ -120,7 +126,7 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
     log.push(`--- joeyd start ${new Date().toISOString()}\n`);
     const common = ['--data-root', d.dataRoot, '--exec-root', d.execRoot, '-H', d.host, '--pidfile', d.pidfile, '--config-file', configFile];
     const [file, args] = engine === 'joeyd'
-      ? [process.execPath, [JOEYD_BIN, ...common, ...(opts.args ?? [])]]
+      ? [process.execPath, [JOEYD_BIN, ...common, ...noDefaultBridge(opts.args ?? []), ...(opts.args ?? [])]]
       : ['dockerd', [...common, '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--storage-driver', 'vfs', ...(opts.args ?? [])]];
     const c = spawn(file, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
