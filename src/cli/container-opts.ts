@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { endpointBody } from './endpoint.ts';
 import type { FlagKind, OptSpec } from './flag-spec.ts';
 import { attributeName, flagName } from './flag-spec.ts';
 import { parseCpus, parseGoDuration, parseGoInt, ramInBytes } from './go-values.ts';
@@ -752,23 +753,14 @@ function endpointSettings(n: NetworkAttachment): Record<string, unknown> {
     if ((n.LinkLocalIPs ?? []).length > 0) ipam.LinkLocalIPs = n.LinkLocalIPs;
   }
   if (n.MacAddress && !validMac(n.MacAddress)) throw new Error(`${n.MacAddress} is not a valid mac address`);
-  return {
+  return endpointBody({
     IPAMConfig: ipam,
     Links: n.Links && n.Links.length > 0 ? n.Links : null,
     Aliases: n.Aliases && n.Aliases.length > 0 ? [...n.Aliases] : null,
     MacAddress: n.MacAddress ?? '',
     DriverOpts: n.DriverOpts && Object.keys(n.DriverOpts).length > 0 ? sortedMap(n.DriverOpts) : null,
     GwPriority: n.GwPriority ?? 0,
-    NetworkID: '',
-    EndpointID: '',
-    Gateway: '',
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    DNSNames: null,
-  };
+  });
 }
 
 const isEmptyEndpoint = (ep: Record<string, unknown>): boolean =>

@@ -2,6 +2,7 @@
 // flags, request bodies, table and messages.
 import { escapePath } from '../client/client.ts';
 import type { Cli } from './context.ts';
+import { endpointBody } from './endpoint.ts';
 import { CancelledError, StatusError, displayError } from './errors.ts';
 import { filtersParam, toFilters } from './filters.ts';
 import { GoMethod, goJson, goStruct } from './format.ts';
@@ -282,24 +283,14 @@ export async function runNetworkConnect(cli: Cli, network: string, container: st
   if (o.ip) ipam.IPv4Address = o.ip;
   if (o.ip6) ipam.IPv6Address = o.ip6;
   if (linkLocal.length) ipam.LinkLocalIPs = linkLocal;
-  // network.EndpointSettings as the docker CLI encodes it, every field
-  const endpoint = {
+  const endpoint = endpointBody({
     IPAMConfig: ipam,
     Links: o.link?.length ? o.link : null,
     Aliases: commaList(o.alias),
     MacAddress: '',
     DriverOpts: opts,
     GwPriority: o.gwPriority ?? 0,
-    NetworkID: '',
-    EndpointID: '',
-    Gateway: '',
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    DNSNames: null,
-  };
+  });
   await cli.client.post(`/networks/${escapePath(network)}/connect`, { body: { Container: container, EndpointConfig: endpoint } });
 }
 
