@@ -108,7 +108,7 @@ async function measureEngine(s: Session, e: Engine, count: number): Promise<Resu
     res.failed = (err as Error).message;
     log(`${e.name}: failed (${res.failed})`);
   } finally {
-    res.cgroupsLeft = cgroupsBelow(s, e.name);
+    res.cgroupsLeft = await cgroupsBelow(s, e.name);
     await inst.stop();
   }
   return res;

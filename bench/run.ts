@@ -329,7 +329,7 @@ async function main(): Promise<void> {
 
   for (const api of apis) api.close();
   const cgroupsLeft = Object.fromEntries(
-    [...new Set(runners.map((r) => r.engine))].map((e) => [e, cgroupsBelow(s, e)] as const).filter(([, l]) => l.length > 0),
+    (await Promise.all([...new Set(runners.map((r) => r.engine))].map(async (e) => [e, await cgroupsBelow(s, e)] as const))).filter(([, l]) => l.length > 0),
   );
   // joeyd's warnings and errors (its log goes with the work directory)
   let joeydLog: string[] = [];

@@ -3,7 +3,7 @@
 // image in a loopback registry, and engines started with that image pulled.
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { cgroupDirs, removeCgroupTree } from './cgroups.ts';
+import { cgroupDirsUnder, removeCgroupTree } from '../../test/lib/cgroups.ts';
 import { type Context, type Engine, type Instance } from './engines.ts';
 import { mountsUnder, removeTree } from './fsutil.ts';
 import { ensureBusyboxImage } from './images.ts';
@@ -96,13 +96,9 @@ export async function startWithImage(
 }
 
 /** Cgroup directories left below the engine's cgroup parent (its own directory not counted). */
-export function cgroupsBelow(s: Session, engine: string): string[] {
+export async function cgroupsBelow(s: Session, engine: string): Promise<string[]> {
   const parent = `${s.cgroupRoot}/${engine}`;
   const rel = new Set<string>();
-  for (const d of cgroupDirs(parent)) {
-    const i = d.indexOf(parent);
-    const r = d.slice(i + parent.length);
-    if (r) rel.add(r);
-  }
+  for (const d of await cgroupDirsUnder(parent)) rel.add(d.slice(d.indexOf(parent) + parent.length));
   return [...rel].sort();
 }
