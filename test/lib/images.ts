@@ -83,6 +83,18 @@ export function buildImageAt(root: string, name: ImageName): Promise<BuiltImage>
   return buildCached(root, name, RECIPES[name]);
 }
 
+/** Moves a finished cache entry into place; when another process finished
+ * the same entry first, its copy is kept and ours dropped. */
+export async function publishCacheDir(tmp: string, dir: string): Promise<void> {
+  try {
+    await rename(tmp, dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    await removeDir(tmp);
+  }
+}
+
 export async function cacheKey(name: string, recipe: Recipe): Promise<string> {
   const material = JSON.stringify({ builder: BUILDER_VERSION, name, inputs: recipe.inputs, busybox: await busyboxSha256() });
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
@@ -109,14 +121,7 @@ async function buildCached(root: string, name: ImageName, recipe: Recipe): Promi
     await rm(work, { recursive: true, force: true });
     await chmod(tmp, 0o755);
     await writeFile(join(tmp, 'done.json'), JSON.stringify({ name, key, builder: BUILDER_VERSION, inputs: recipe.inputs, buildMs: Date.now() - started }));
-    try {
-      await rename(tmp, dir);
-    } catch (e) {
-      // Another process finished first: keep its copy.
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      await removeDir(tmp);
-    }
+    await publishCacheDir(tmp, dir);
   } catch (e) {
     await removeDir(tmp);
     throw e;

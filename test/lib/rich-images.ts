@@ -7,9 +7,9 @@
 // build per machine is what is wanted.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BUSYBOX, cacheRoot } from './images.ts';
+import { BUSYBOX, cacheRoot, publishCacheDir } from './images.ts';
 import { removeDir, runOk } from './proc.ts';
 
 /** Bump when a recipe changes: it is part of the cache key. */
@@ -74,13 +74,7 @@ export async function systemdRootfsTar(): Promise<{ tar: string; key: string; bu
     await chmod(tmp, 0o755);
     const buildMs = Date.now() - started;
     await writeFile(join(tmp, 'done.json'), JSON.stringify({ key, builder: RICH_BUILDER_VERSION, recipe: SYSTEMD_RECIPE, buildMs }));
-    try {
-      await rename(tmp, dir);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      await removeDir(tmp);
-    }
+    await publishCacheDir(tmp, dir);
     return { tar, key, builtNow: true, buildMs };
   } catch (e) {
     await removeDir(tmp);
