@@ -8,6 +8,7 @@
 // else, so the rules of other engines and test runs on the host are kept.
 import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { excerpt, run } from './proc.ts';
+import { splitRule } from '../../src/sys/iptables.ts';
 
 export interface BridgeSpec {
   /** the bridge link's name (≤ 15 characters) */
@@ -131,34 +132,6 @@ export interface HostNetSnapshot {
  */
 const HOST_DIRS = ['/var/lib/cni/results', '/var/lib/cni', '/run/netns'];
 
-/** Splits an iptables-save rule line into argv words (double quotes, backslash escapes). */
-function tokenize(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inWord = false;
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i] ?? '';
-    if (quoted) {
-      if (c === '\\' && i + 1 < line.length) cur += line[++i];
-      else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') {
-      quoted = true;
-      inWord = true;
-    } else if (c === ' ' || c === '\t') {
-      if (inWord) out.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) out.push(cur);
-  return out;
-}
-
 const SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/bridge/bridge-nf-call-iptables', '/proc/sys/net/bridge/bridge-nf-call-ip6tables'];
 
 export async function snapshotHostNet(): Promise<HostNetSnapshot> {
@@ -172,7 +145,7 @@ export async function snapshotHostNet(): Promise<HostNetSnapshot> {
         const [chain, policy] = l.slice(1).split(' ');
         if (chain) st.chains.add(chain);
         if (chain && policy && policy !== '-') st.policies.set(chain, policy);
-      } else if (l.startsWith('-A ')) st.rules.push(tokenize(l.slice(3)));
+      } else if (l.startsWith('-A ')) st.rules.push(splitRule(l.slice(3)));
     }
     tables.set(t, st);
   }
