@@ -2,8 +2,6 @@
 // exec_create / exec_start / exec_die events appear, as with dockerd), its
 // output collected up to Docker's limit, then forgotten like dockerd forgets
 // its probe execs.
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { signalProcess } from '../../sys/proc.ts';
 import type { ContainerContext } from './context.ts';
 import { execCreate, execStart } from './exec.ts';
@@ -27,8 +25,8 @@ export function execProbe(cx: ContainerContext): RunProbe {
       return { exitCode: cx.execs.get(Id)?.exitCode ?? -1, output: out.toString() };
     } finally {
       signal.removeEventListener('abort', kill);
+      // Its directory goes with every exec's at the exit (exec.ts); the record now.
       cx.execs.delete(Id);
-      await rm(join(cx.paths(c.id).bundle, 'execs', Id.slice(0, 12)), { recursive: true, force: true }).catch(() => undefined);
     }
   };
 }
