@@ -41,10 +41,6 @@ export async function hierarchies(): Promise<Hierarchies> {
   return cached;
 }
 
-export async function cgroupMode(): Promise<CgroupMode> {
-  return (await hierarchies()).mode;
-}
-
 export function parseHierarchies(mountinfo: string): Hierarchies {
   const v1: Record<string, string> = {};
   const roots: Record<string, string> = {};

@@ -20,11 +20,6 @@ function encode(value: Buffer): string {
   return value.length === 0 ? '""' : '0s' + value.toString('base64');
 }
 
-/** Sets the attributes on one path. */
-export async function setXattrs(path: string, attrs: Record<string, Buffer>): Promise<void> {
-  await setXattrsBatch([{ path, attrs }]);
-}
-
 /** Sets attributes on many paths with one shell per ~256 KiB of arguments. */
 export async function setXattrsBatch(items: XattrItem[]): Promise<void> {
   const triples: string[][] = [];
