@@ -12,7 +12,7 @@ test('the default table: truncated ids and commands, familiar images, grouped po
   assert.deepEqual(renderContainers(list, containerFormat('', false, false), true, now).split('\n'), [
     'CONTAINER ID   IMAGE          COMMAND                     CREATED          STATUS                      PORTS                                                                                 NAMES',
     'a1a1a1a1a1a1   nginx:1.25     "/docker-entrypoint.…"      3 hours ago      Up 3 hours                  443-444/tcp, 127.0.0.1:53->53/udp, 446/tcp, 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp   web',
-    'b2b2b2b2b2b2   cccccccccccc   "sh"                        40 seconds ago   Exited (3) 10 seconds ago                                                                                         ttyc',
+    'b2b2b2b2b2b2   cccccccccccc   "sh"                        40 minutes ago   Exited (3) 10 seconds ago                                                                                         ttyc',
     'd3d3d3d3d3d3   busybox        "echo \\"日本語 \\t tabs\\""   2 weeks ago      Created                     9000-9002/udp                                                                         dig',
     '',
   ]);

@@ -110,7 +110,7 @@ export function containerList(nowSeconds = NOW_SECONDS) {
       Image: `sha256:${hex('c')}`,
       ImageID: `sha256:${hex('c')}`,
       Command: 'sh',
-      Created: nowSeconds - 40,
+      Created: nowSeconds - 40 * 60, // minutes: a second of drift between the two sides cannot show
       Ports: [],
       Labels: {},
       State: 'exited',
