@@ -5,7 +5,7 @@
 // file that bin/joey loads with V8's code cache (see below and
 // docs/notes/cli-startup.md). Native and optional modules stay external.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -54,6 +54,22 @@ const keep = new Set(Object.keys(result.metafile.outputs).map((p) => resolve(p))
 for (const f of readdirSync('dist/chunks')) {
   const p = resolve('dist/chunks', f);
   if (!keep.has(p)) rmSync(p, { force: true });
+}
+
+// joeyd's native system calls (src/sys/native.ts): a Node-API addon, one C
+// file, no node-gyp. Optional: without a compiler joeyd spawns mount(8).
+{
+  const nodedir = process.env.npm_config_nodedir || resolve(process.execPath, '../..');
+  mkdirSync('dist/native', { recursive: true });
+  const cc = spawnSync(
+    process.env.CC || 'cc',
+    ['-O2', '-Wall', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=joey_sys', `-I${nodedir}/include/node`, '-o', 'dist/native/joey-sys.node', 'src/sys/native/joey-sys.c'],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (cc.status !== 0) {
+    rmSync('dist/native/joey-sys.node', { force: true });
+    console.warn(`build: the native addon did not build (${cc.error?.message ?? `exit ${cc.status}`}); joeyd will spawn mount(8) and umount(8)`);
+  }
 }
 
 // The CLI is one CommonJS file, started often and briefly: no module

@@ -322,6 +322,14 @@ export async function removeCgroup(cgroupsPath: string, opts: { parents?: boolea
   return { busy };
 }
 
+/** Removes these cgroup directories (absolute, child cgroups included),
+ * leaving their parents; the ones that still hold processes stay, listed. */
+export function removeCgroupDirs(dirs: Iterable<string>): string[] {
+  const busy: string[] = [];
+  for (const dir of new Set(dirs)) if (dir.startsWith('/sys/fs/cgroup/')) removeTree(dir, busy);
+  return busy;
+}
+
 /** Depth-first rmdir; cgroup dirs hold only virtual files, so rmdir is enough. */
 function removeTree(dir: string, busy: string[]): boolean {
   let entries;

@@ -1,9 +1,12 @@
-// Mounting and unmounting through the mount(8)/umount(8) binaries, and reading
-// the mount table from /proc/self/mountinfo.
+// Mounting and unmounting, by mount(2)/umount2(2) from joeyd where the native
+// addon is built and the mount is a plain one (overlay, tmpfs, bind), through
+// the mount(8)/umount(8) binaries otherwise; reading the mount table from
+// /proc/self/mountinfo.
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { internal, invalid, notFound } from '../errdefs/index.ts';
 import { run } from './exec.ts';
+import { MNT_DETACH, MS, nativeSys } from './native.ts';
 
 /** Same shape as the snapshotter's Mount; declared here so sys/ imports nothing above it. */
 export interface Mount {
@@ -44,9 +47,69 @@ export async function mount(m: Mount, target: string): Promise<void> {
     // the mounting process's cwd).
     ({ options, cwd } = shortenOverlayPaths(options));
   }
+  if (cwd === undefined && mountNatively(m.type, m.source, resolve(target), options)) return;
   if (options.length > 0) args.push('-o', options.join(','));
   args.push(m.source, resolve(target));
   await run('mount', args, cwd === undefined ? {} : { cwd });
+}
+
+/** Option words that are mount(2) flags (set, or cleared by their "no"/"rw" twin). */
+const FLAG_OPTIONS: Record<string, { set?: number; clear?: number }> = {
+  ro: { set: MS.RDONLY },
+  rw: { clear: MS.RDONLY },
+  nosuid: { set: MS.NOSUID },
+  suid: { clear: MS.NOSUID },
+  nodev: { set: MS.NODEV },
+  dev: { clear: MS.NODEV },
+  noexec: { set: MS.NOEXEC },
+  exec: { clear: MS.NOEXEC },
+  sync: { set: MS.SYNCHRONOUS },
+  async: { clear: MS.SYNCHRONOUS },
+  dirsync: { set: MS.DIRSYNC },
+  noatime: { set: MS.NOATIME },
+  nodiratime: { set: MS.NODIRATIME },
+  relatime: { set: MS.RELATIME },
+  strictatime: { set: MS.STRICTATIME },
+  bind: { set: MS.BIND },
+  rbind: { set: MS.BIND | MS.REC },
+};
+
+/** The kinds mount(8) would only pass through to mount(2): split into flags and data. */
+export function mountCall(type: string, options: string[]): { fstype: string | null; flags: number; data: string[]; remount?: number } | undefined {
+  if (type !== 'overlay' && type !== 'tmpfs' && type !== 'bind') return undefined;
+  let flags = 0;
+  const data: string[] = [];
+  for (const o of options) {
+    const f = FLAG_OPTIONS[o];
+    if (f) flags = (flags | (f.set ?? 0)) & ~(f.clear ?? 0);
+    else if (o.includes('=') && type !== 'bind') data.push(o);
+    else return undefined; // propagation, "defaults", helpers' options: mount(8) knows them
+  }
+  if (type !== 'bind') return { fstype: type, flags, data };
+  // The kernel ignores all but MS_REC on a bind: the rest takes a remount, as mount(8) does.
+  const rest = flags & ~(MS.BIND | MS.REC);
+  return { fstype: null, flags: (flags & MS.REC) | MS.BIND, data: [], ...(rest ? { remount: rest | MS.REMOUNT | MS.BIND } : {}) };
+}
+
+/** mount(2) from joeyd itself; false when there is no addon or mount(8) must do it. */
+function mountNatively(type: string, source: string, target: string, options: string[]): boolean {
+  const sys = nativeSys();
+  const call = sys ? mountCall(type, options) : undefined;
+  if (!sys || !call) return false;
+  try {
+    sys.mount(source, target, call.fstype, call.flags, call.data.length > 0 ? call.data.join(',') : null);
+    if (call.remount !== undefined) {
+      try {
+        sys.mount('none', target, null, call.remount, null);
+      } catch (e) {
+        sys.umount(target, MNT_DETACH);
+        throw e;
+      }
+    }
+  } catch (e) {
+    throw internal(`mount -t ${type} ${source} ${target}: ${(e as Error).message.replace(/^mount \S+: /, '')}`, e);
+  }
+  return true;
 }
 
 function shortenOverlayPaths(options: string[]): { options: string[]; cwd: string } {
@@ -75,6 +138,17 @@ function splitOption(o: string): [string, string | undefined] {
 /** Throws `not-found` when nothing is mounted at `target`. A lazy unmount
  * detaches now and lets busy users finish. */
 export async function unmount(target: string, opts: { lazy?: boolean } = {}): Promise<void> {
+  const sys = nativeSys();
+  if (sys) {
+    try {
+      sys.umount(resolve(target), opts.lazy ? MNT_DETACH : 0);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EINVAL' || code === 'ENOENT') throw notFound(`nothing is mounted at ${target}`);
+      throw internal(`umount ${opts.lazy ? '-l ' : ''}${resolve(target)}: ${(e as Error).message.replace(/^umount \S+: /, '')}`, e);
+    }
+  }
   const args = opts.lazy ? ['-l', resolve(target)] : [resolve(target)];
   const r = await run('umount', args, { allowFailure: true });
   if (r.code === 0) return;
@@ -99,7 +173,15 @@ export async function isFilesystemRoot(path: string): Promise<boolean> {
 
 export async function isMountPoint(path: string): Promise<boolean> {
   const p = await canonical(path);
-  return (await readMountInfo()).some((m) => m.target === p);
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  // Most calls ask about a path that is not there at all: no parse then.
+  if (!text.includes(` ${escapeMountPath(p)} `)) return false;
+  return parseMountInfo(text).some((m) => m.target === p);
+}
+
+/** The inverse of unescape: how mountinfo writes a path. */
+function escapeMountPath(p: string): string {
+  return p.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }
 
 /** Mounts at or below `prefix`, the deepest and the latest first: the order in
@@ -121,7 +203,10 @@ function unescape(s: string): string {
 }
 
 export async function readMountInfo(): Promise<MountPoint[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'));
+}
+
+function parseMountInfo(text: string): MountPoint[] {
   const out: MountPoint[] = [];
   for (const line of text.split('\n')) {
     if (line === '') continue;

@@ -1,7 +1,7 @@
 // Network namespaces the engine owns: one nsfs bind mount per container under
 // <exec-root>/netns/<id>, made before `runc create` so that CNI can wire it
 // and the OCI spec can name it. Never /var/run/netns, which other engines share.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { is } from '../errdefs/index.ts';
 import { run } from './exec.ts';
@@ -22,6 +22,9 @@ export const netns: NetnsOps = {
     await run('unshare', [`--net=${path}`, 'true']);
   },
   async remove(path) {
+    // No file, no namespace (--network none and host make none): no umount
+    // process to spawn on every exit and removal.
+    if (!(await lstat(path).catch(() => undefined))) return;
     try {
       await unmount(path);
     } catch (e) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { is } from '../errdefs/index.ts';
-import { Runc, runcMessage } from './runc.ts';
+import { Runc, runcMessage, stoppedAndPlain } from './runc.ts';
 
 test('runcMessage pulls msg out of logrus lines', () => {
   const line = 'time="2026-11-27T08:19:11Z" level=error msg="runc create failed: unable to start container process: exec: \\"/nonexistent\\": stat /nonexistent: no such file or directory"\n';
@@ -28,4 +28,16 @@ test('runc errors carry a kind and runc’s message', { skip: (!existsSync(RUNC)
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('runc delete is skipped only where it would remove cgroups and state alone', () => {
+  const ns = (pid: { type: string; path?: string }[]) => ({ init_process_pid: 42, init_process_start: '100', config: { namespaces: pid, Hooks: { poststop: null } } });
+  assert.equal(stoppedAndPlain(ns([{ type: 'NEWNS' }, { type: 'NEWPID', path: '' }])), true);
+  // the host's pid namespace, or another container's: runc kills leftovers
+  assert.equal(stoppedAndPlain(ns([{ type: 'NEWNS' }])), false);
+  assert.equal(stoppedAndPlain(ns([{ type: 'NEWPID', path: '/proc/1/ns/pid' }])), false);
+  // poststop hooks to run, an RDT group to remove, no init recorded
+  assert.equal(stoppedAndPlain({ ...ns([{ type: 'NEWPID' }]), config: { namespaces: [{ type: 'NEWPID' }], Hooks: { poststop: [{ path: '/x' }] } } }), false);
+  assert.equal(stoppedAndPlain({ ...ns([{ type: 'NEWPID' }]), intel_rdt_path: '/sys/fs/resctrl/x' }), false);
+  assert.equal(stoppedAndPlain({ ...ns([{ type: 'NEWPID' }]), init_process_pid: 0 }), false);
 });

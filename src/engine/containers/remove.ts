@@ -30,16 +30,16 @@ export async function removeContainer(cx: ContainerContext, idOrName: string, op
     fresh.state = { ...fresh.state, Status: 'removing' };
     cx.store.save(fresh);
     const paths = cx.paths(c.id);
-    await cx.runtimeOf(fresh).delete(c.id, { force: true }).catch(() => undefined);
-    await unmountRootfs(cx, c.id);
-    await cx.deps.networks?.detach(fresh);
-    try {
-      await cx.deps.snapshots.remove(c.id);
-    } catch (e) {
-      if (!is(e, 'not-found')) throw e;
-    }
-    await rm(paths.bundle, { recursive: true, force: true });
-    await rm(paths.dir, { recursive: true, force: true });
+    // The runtime's state, the mounts and the network first; the files once
+    // nothing is mounted over them.
+    await Promise.all([cx.runtimeOf(fresh).delete(c.id, { force: true }).catch(() => undefined), unmountRootfs(cx, c.id), cx.deps.networks?.detach(fresh)]);
+    await Promise.all([
+      cx.deps.snapshots.remove(c.id).catch((e: unknown) => {
+        if (!is(e, 'not-found')) throw e;
+      }),
+      rm(paths.bundle, { recursive: true, force: true }),
+      rm(paths.dir, { recursive: true, force: true }),
+    ]);
     const mounts = cx.deps.volumes.mountsOf(c.id);
     cx.deps.db.transaction(() => cx.store.delete(c.id)); // its mount rows go with it
     if (opts.volumes) await cx.deps.volumes.removeAnonymous(mounts);

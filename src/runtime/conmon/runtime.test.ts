@@ -1,6 +1,7 @@
 // Real conmon + runc on a busybox rootfs (root only).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { access, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -86,6 +87,23 @@ describe('ConmonRuntime (conmon + runc)', { skip }, () => {
     process.kill(dead.created.pid, 'SIGKILL');
     await assert.rejects(sb.runtime.start(dead.id), /dead|stopped|not running|cannot start/);
     await sb.runtime.delete(dead.id, { force: true });
+  });
+
+  test('delete after an exit goes without runc: cgroups and state gone; a running container is left to runc', async () => {
+    const { id, paths } = await create('del', ['sh', '-c', 'mkdir -p /tmp && exit 0']);
+    const cg = await cgroupPaths(`${sb.cgroupParent}/${id}`);
+    const dirs = [...Object.values(cg.v1), ...(cg.unified ? [cg.unified] : [])];
+    assert.ok(dirs.length > 0 && dirs.every((d) => existsSync(d)), 'runc made the cgroups');
+    // A live init: not for the shortcut.
+    assert.equal(await sb.runtime.runc.deleteStopped(id), false);
+    assert.ok(existsSync(join(sb.runtime.runc.root, id)));
+    await sb.runtime.start(id);
+    assert.equal(await exitOf(id, paths), 0);
+    assert.equal(await sb.runtime.runc.deleteStopped(id), true);
+    assert.deepEqual(dirs.filter((d) => existsSync(d)), [], 'every cgroup of the container is gone');
+    assert.equal(existsSync(join(sb.runtime.runc.root, id)), false);
+    await assert.rejects(sb.runtime.state(id), (e) => is(e, 'not-found'));
+    await sb.runtime.delete(id); // nothing left: done
   });
 
   test('SIGKILL gives 137', async () => {

@@ -131,7 +131,7 @@ export class ConmonRuntime implements OciRuntime {
       this.forget(id);
       return;
     }
-    await this.runc.delete(id, !!opts.force);
+    if (!(await this.runc.deleteStopped(id))) await this.runc.delete(id, !!opts.force);
     this.forget(id);
   }
 

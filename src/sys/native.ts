@@ -1,0 +1,54 @@
+// The native system calls of src/sys/native/joey-sys.c, built by
+// scripts/build.mjs into dist/native/. Optional: without a C compiler at
+// build time (or with JOEY_NO_NATIVE=1) there is no addon, and callers use
+// the binaries instead.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeSys {
+  /** mount(2); throws an Error with .code set to the errno's name. */
+  mount(source: string, target: string, fstype: string | null, flags: number, data: string | null): void;
+  /** umount2(2); throws as mount. */
+  umount(target: string, flags: number): void;
+}
+
+/** mount(2) flags (linux/mount.h). */
+export const MS = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  SYNCHRONOUS: 0x10,
+  REMOUNT: 0x20,
+  DIRSYNC: 0x80,
+  NOATIME: 0x400,
+  NODIRATIME: 0x800,
+  BIND: 0x1000,
+  REC: 0x4000,
+  RELATIME: 0x200000,
+  STRICTATIME: 0x1000000,
+} as const;
+
+export const MNT_DETACH = 0x2;
+
+let loaded: NativeSys | null | undefined;
+
+/** The addon, or null when it was not built (or JOEY_NO_NATIVE is set). */
+export function nativeSys(): NativeSys | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (process.env.JOEY_NO_NATIVE) return loaded;
+  // Here is src/sys/ (tsx), dist/ or dist/chunks/ (the bundle).
+  for (const rel of ['../../dist/native/joey-sys.node', './native/joey-sys.node', '../native/joey-sys.node']) {
+    const file = fileURLToPath(new URL(rel, import.meta.url));
+    if (!existsSync(file)) continue;
+    try {
+      loaded = createRequire(import.meta.url)(file) as NativeSys;
+    } catch {
+      loaded = null; // built for another node: the binaries will do
+    }
+    break;
+  }
+  return loaded;
+}
