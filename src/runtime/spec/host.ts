@@ -3,6 +3,7 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, type BigIntStats } from 'node:fs';
 import { availableParallelism, hostname, release } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { daemonBoundingCaps } from '../../sys/proc.ts';
 import { capabilitiesInMask } from './capabilities.ts';
 import { ULIMIT_NAMES, type HostFacts, type HostLimits, type OciDevice, type UlimitName } from './types.ts';
@@ -61,6 +62,23 @@ export function listHostDevices(dir = '/dev'): OciDevice[] {
   return out;
 }
 
+/** Whether this kernel has the x32 ABI: false only when its build config
+ * (/proc/config.gz, or /boot/config-RELEASE) says it was left out. A
+ * seccomp filter without SCMP_ARCH_X32 compiles in about two thirds of the
+ * time (runc builds it at every container start), and on such a kernel no
+ * x32 process can exist to be treated differently. */
+export function kernelHasX32(config: string | undefined): boolean {
+  return config === undefined || !/^# CONFIG_X86_X32_ABI is not set$/m.test(config);
+}
+
+function kernelConfig(): string | undefined {
+  try {
+    return gunzipSync(readFileSync('/proc/config.gz')).toString('latin1');
+  } catch {
+    return read(`/boot/config-${release()}`);
+  }
+}
+
 let cached: HostFacts | undefined;
 
 export function detectHost(): HostFacts {
@@ -79,6 +97,7 @@ export function detectHost(): HostFacts {
     memsOnline,
     kernel: release(),
     arch: process.arch,
+    x32: process.arch === 'x64' ? kernelHasX32(kernelConfig()) : false,
     hostname: hostname(),
     swapLimit: cgroupV2 ? controllers.includes('memory') : existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
     blkioWeight: cgroupV2

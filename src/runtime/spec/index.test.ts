@@ -8,7 +8,7 @@ import { buildSpec, toOciJson, type SpecInput } from './index.ts';
 import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES } from './capabilities.ts';
 
 const HOST = {
-  cgroupV2: false, capLastCap: 40, capBounding: [...CAPABILITY_NAMES], ncpu: 2, cpusOnline: '0-1', memsOnline: '0', kernel: '6.1.0', arch: 'x64',
+  cgroupV2: false, capLastCap: 40, capBounding: [...CAPABILITY_NAMES], ncpu: 2, cpusOnline: '0-1', memsOnline: '0', kernel: '6.1.0', arch: 'x64', x32: true,
   hostname: 'the-host', swapLimit: true, blkioWeight: true, cpuRealtime: false,
   hostDevices: () => [{ path: '/dev/sda', type: 'b' as const, major: 8, minor: 0 }],
 };

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DEFAULT_CAPABILITIES } from './capabilities.ts';
 import { convertSeccomp, type OciSeccomp } from './seccomp.ts';
+import { kernelHasX32 } from './host.ts';
 
 const PROFILE_PATH = '/usr/share/containers/seccomp.json';
 const HOST = { arch: 'x64', kernel: '6.1.0-18-amd64' };
@@ -18,6 +19,10 @@ describe('seccomp', () => {
     assert.equal(s.defaultAction, 'SCMP_ACT_ERRNO');
     assert.equal(s.defaultErrnoRet, 38); // ENOSYS: unknown syscalls look unimplemented
     assert.deepEqual(s.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+    // A kernel built without the x32 ABI: the filter goes without it; the rules stay the same.
+    const noX32 = convertSeccomp(real, DEFAULT_CAPABILITIES, { ...HOST, x32: false });
+    assert.deepEqual(noX32.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']);
+    assert.deepEqual(noX32.syscalls, s.syscalls);
     const ok = allowed(s);
     for (const name of ['read', 'execve', 'clone', 'arch_prctl', 'modify_ldt', 'chroot']) assert.ok(ok.has(name), `${name} allowed`);
     // Other architectures' syscalls are left out.
@@ -97,4 +102,10 @@ describe('seccomp', () => {
     ];
     for (const [p, message] of cases) assert.throws(() => convertSeccomp(p, [], HOST), { kind: 'invalid', message }, JSON.stringify(p));
   });
+});
+
+test('x32: absent only where the kernel config says it was left out', () => {
+  assert.equal(kernelHasX32('CONFIG_IA32_EMULATION=y\n# CONFIG_X86_X32_ABI is not set\n'), false);
+  assert.equal(kernelHasX32('CONFIG_X86_X32_ABI=y\n'), true);
+  assert.equal(kernelHasX32(undefined), true, 'no config to read: keep x32 in the filter');
 });

@@ -84,7 +84,7 @@ function checkProfile(p: unknown): Profile {
 
 /** The OCI seccomp config of `profile` for a container with capabilities
  * `caps` (bounding set, CAP_ names) on this host. */
-export function convertSeccomp(profile: unknown, caps: string[], host: { arch: string; kernel: string }): OciSeccomp {
+export function convertSeccomp(profile: unknown, caps: string[], host: { arch: string; kernel: string; x32?: boolean }): OciSeccomp {
   const p = checkProfile(profile);
   const arch = ARCHES[host.arch] ?? { go: host.arch, scmp: '' };
   const out: OciSeccomp = { defaultAction: p.defaultAction, syscalls: [] };
@@ -97,6 +97,8 @@ export function convertSeccomp(profile: unknown, caps: string[], host: { arch: s
   } else if (p.architectures?.length) {
     out.architectures = [...p.architectures];
   }
+  // No x32 ABI in this kernel: nothing can make those calls, and the filter is cheaper without.
+  if (host.x32 === false && out.architectures) out.architectures = out.architectures.filter((a) => a !== 'SCMP_ARCH_X32');
   if (p.flags?.length) out.flags = [...p.flags];
   if (p.listenerPath) out.listenerPath = p.listenerPath;
   if (p.listenerMetadata) out.listenerMetadata = p.listenerMetadata;

@@ -119,7 +119,7 @@ export function seccompFor(
   sec: SecurityOptions,
   defaultProfile: object | undefined,
   caps: string[],
-  host: { arch: string; kernel: string },
+  host: { arch: string; kernel: string; x32?: boolean },
 ): OciSeccomp | undefined {
   if (hc.Privileged || sec.seccomp === 'unconfined') return undefined;
   if (sec.seccomp === 'default') return defaultProfile ? convertSeccomp(defaultProfile, caps, host) : undefined;

@@ -37,6 +37,9 @@ export interface HostFacts {
   kernel: string;
   /** Node's process.arch of the daemon (x64, arm64, …). */
   arch: string;
+  /** False when the kernel is built without the x32 ABI (x86_64 only): a
+   * seccomp filter then leaves SCMP_ARCH_X32 out. Unknown counts as true. */
+  x32?: boolean;
   /** The host's hostname (host network / UTS). */
   hostname: string;
   /** Swap accounting (memsw) is available. */
