@@ -331,6 +331,18 @@ describe('user-defined networks', () => {
     // loopback (nothing there), never off the machine.
     await runD(['--name', 'proxy', '--network', 'front', '--dns', '127.0.0.1', image, 'sleep', '300']);
     assert.notEqual((await execOut('proxy', 'nslookup api')).code, 0);
+    // Isolation, as Docker's: another network's containers are out of reach by address, ...
+    const apiIp = (await inspect('api')).NetworkSettings.Networks.back.IPAddress as string;
+    assert.notEqual((await execOut('proxy', ncGet(`http://${apiIp}/`, 1))).code, 0, 'front reached back directly');
+    await runD(['--name', 'onbridge', image, 'sleep', '300']);
+    assert.notEqual((await execOut('onbridge', ncGet(`http://${apiIp}/`, 1))).code, 0, 'the default bridge reached back directly');
+    // ... but not its published ports, nor the way out.
+    const pubPort = 20000 + (process.pid % 5000) * 2 + 5;
+    await runD(['--name', 'pub', '--network', 'back', '-p', `${pubPort}:80`, image, ...HTTPD('pub')]);
+    const frontGw = (await inspect('proxy')).NetworkSettings.Networks.front.Gateway as string;
+    assert.match((await wgetIn('proxy', `http://${frontGw}:${pubPort}/`)).stdout, /pub/);
+    assert.match((await wgetIn('proxy', `http://${OUTSIDE.nsIp}:8080/`)).stdout, /outside/);
+    await dkOk(['rm', '-f', 'pub', 'onbridge']);
     await dkOk(['network', 'connect', '--alias', 'backend', 'back', 'proxy']);
     const nets = (await inspect('proxy')).NetworkSettings.Networks;
     assert.deepEqual(Object.keys(nets).sort(), ['back', 'front']);
@@ -347,6 +359,25 @@ describe('user-defined networks', () => {
     await dkOk(['network', 'connect', 'back', 'late']);
     await dkOk(['start', 'late']);
     assert.ok((await inspect('late')).NetworkSettings.Networks.back.IPAddress);
+  });
+
+  it('prune: networks that only stopped containers use go, as in Docker; --filter until and label', async () => {
+    await dkOk(['network', 'create', '--subnet', `10.${octet}.21.0/24`, '--label', 'keep=no', 'idle']);
+    await dkOk(['network', 'create', '--subnet', `10.${octet}.22.0/24`, 'busy']);
+    await runD(['--name', 'stopped', '--network', 'idle', image, 'true']);
+    await dkOk(['wait', 'stopped']);
+    await runD(['--name', 'runs', '--network', 'busy', image, 'sleep', '300']);
+    // nothing is older than an hour ago, and no network has keep=yes
+    assert.doesNotMatch((await dkOk(['network', 'prune', '-f', '--filter', 'until=1h'])).stdout, /idle|busy/);
+    assert.doesNotMatch((await dkOk(['network', 'prune', '-f', '--filter', 'label=keep=yes'])).stdout, /idle|busy/);
+    const out = (await dkOk(['network', 'prune', '-f'])).stdout;
+    assert.match(out, /Deleted Networks:\nidle\n/);
+    assert.doesNotMatch(out, /busy/, 'a running container holds its network');
+    const start = await dk(['start', 'stopped']);
+    assert.notEqual(start.code, 0);
+    assert.match(start.stderr, /network idle not found/);
+    await dkOk(['rm', '-f', 'stopped', 'runs']);
+    await dkOk(['network', 'rm', 'busy']);
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bridgeRulesPlan, jumpRule, splitRule } from './iptables.ts';
+import { bridgeRulesPlan, isolationRule, jumpRule, splitRule } from './iptables.ts';
 
 const spec = { tag: '0123456789', bridge: 'jbr-x', subnet: '10.88.0.0/16', internal: false };
 const c = ['-m', 'comment', '--comment', 'joey jbr-x 10.88.0.0/16'];
@@ -22,6 +22,16 @@ test('a network: one MASQUERADE for its subnet leaving elsewhere, forwarding out
   assert.deepEqual(nat!.rules, [['-s', '10.88.0.0/16', '!', '-o', 'jbr-x', ...c, '-j', 'MASQUERADE']]);
   assert.deepEqual(jumpRule(spec, 'JOEY-0123456789-FWD'), [...c, '-j', 'JOEY-0123456789-FWD']);
   for (const p of [fwd!, nat!]) assert.ok(p.chain.length <= 28);
+});
+
+test('isolation: new connections towards another bridge go to the daemon\'s chain, which drops those into each network', () => {
+  const iso = { ...spec, isolation: 'JOEY-abcdefabcd-ISO' };
+  const [fwd] = bridgeRulesPlan(iso);
+  // after the replies and published ports are let in, before the catch-all ACCEPT
+  assert.deepEqual(fwd!.rules[2], ['-i', 'jbr-x', '!', '-o', 'jbr-x', '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', ...c, '-j', 'JOEY-abcdefabcd-ISO']);
+  assert.deepEqual(fwd!.rules.map((r) => r.at(-1)), ['ACCEPT', 'ACCEPT', 'JOEY-abcdefabcd-ISO', 'ACCEPT']);
+  assert.deepEqual(isolationRule(iso), ['-o', 'jbr-x', ...c, '-j', 'DROP']);
+  assert.ok('JOEY-abcdefabcd-ISO'.length <= 28);
 });
 
 test('an internal network: no NAT, nothing forwarded out of or into the bridge', () => {

@@ -3,9 +3,10 @@
 // that attaching a container adds no rule at all (as dockerd does for
 // docker0). Two chains of the network's own, `JOEY-<tag>-FWD` in filter
 // (jumped to from the top of FORWARD) and `JOEY-<tag>-NAT` in nat (jumped to
-// from POSTROUTING); `tag` is per daemon and network, and every rule, the
-// jumps too, carries the comment `joey <bridge> <subnet>`, so that the rules
-// are found and removed exactly and never collide with another daemon's.
+// from POSTROUTING), and one rule in the daemon's isolation chain
+// `JOEY-<daemon tag>-ISO`; `tag` is per daemon and network, and every rule,
+// the jumps too, carries the comment `joey <bridge> <subnet>`, so that the
+// rules are found and removed exactly and never collide with another daemon's.
 import { run } from './exec.ts';
 
 export interface BridgeRulesSpec {
@@ -16,14 +17,21 @@ export interface BridgeRulesSpec {
   subnet: string;
   /** No way out: forwarding out of (and into) the bridge dropped, no NAT. */
   internal: boolean;
+  /** The daemon's isolation chain (`JOEY-<daemon tag>-ISO`), shared by its
+   * networks: one `-o <bridge> -j DROP` per network. A network's chain sends
+   * what its containers open towards another bridge there, so that two
+   * networks of a daemon cannot reach each other directly, as Docker's
+   * DOCKER-ISOLATION chains do; published ports (DNAT) stay reachable. */
+  isolation?: string;
 }
 
 export interface FirewallOps {
   /** Installs the network's rules, or leaves them be when they are already
    * exactly there (a daemon restart): idempotent. */
   ensureBridgeRules(spec: BridgeRulesSpec): Promise<void>;
-  /** Removes the chains of `tag` and every jump to them. Idempotent. */
-  removeBridgeRules(tag: string): Promise<void>;
+  /** Removes the network's chains, every jump to them and its rule in the
+   * isolation chain (the chain too once empty). Idempotent. */
+  removeBridgeRules(spec: BridgeRulesSpec): Promise<void>;
 }
 
 interface ChainPlan {
@@ -59,12 +67,19 @@ export function bridgeRulesPlan(spec: BridgeRulesSpec): ChainPlan[] {
         ['-o', br, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', ...c, '-j', 'ACCEPT'],
         // Published ports (portmap DNATs them), from other hosts too.
         ['-o', br, '-m', 'conntrack', '--ctstate', 'DNAT', ...c, '-j', 'ACCEPT'],
+        // Connections opened towards another network of the daemon: dropped there.
+        ...(spec.isolation ? [['-i', br, '!', '-o', br, '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', ...c, '-j', spec.isolation]] : []),
         // Out of the bridge: outside, the neighbours, hairpin.
         ['-i', br, ...c, '-j', 'ACCEPT'],
       ];
   const plans: ChainPlan[] = [{ table: 'filter', parent: 'FORWARD', chain: fwd, insert: true, rules: forward }];
   plans.push({ table: 'nat', parent: 'POSTROUTING', chain: nat, insert: false, rules: spec.internal ? [] : [['-s', spec.subnet, '!', '-o', br, ...c, '-j', 'MASQUERADE']] });
   return plans;
+}
+
+/** The network's rule in the daemon's isolation chain. */
+export function isolationRule(spec: BridgeRulesSpec): string[] {
+  return ['-o', spec.bridge, '-m', 'comment', '--comment', ruleComment(spec), '-j', 'DROP'];
 }
 
 /** The jump from the parent chain to a network's chain. */
@@ -150,13 +165,43 @@ async function ensureChain(spec: BridgeRulesSpec, p: ChainPlan): Promise<void> {
   await must(p.table, p.insert ? ['-I', p.parent, '1', ...jump] : ['-A', p.parent, ...jump]);
 }
 
+/** The network's DROP in the isolation chain (made when missing), before
+ * any chain jumps there. */
+async function ensureIsolationMember(spec: BridgeRulesSpec, chain: string): Promise<void> {
+  if ((await ipt('filter', ['-S', chain])).code !== 0) {
+    const made = await ipt('filter', ['-N', chain]);
+    // Another network's set-up may have made it meanwhile.
+    if (made.code !== 0 && (await ipt('filter', ['-S', chain])).code !== 0) throw new Error(`iptables -N ${chain}: ${made.stderr.trim()}`);
+  }
+  const rule = isolationRule(spec);
+  if ((await ipt('filter', ['-C', chain, ...rule])).code !== 0) await must('filter', ['-A', chain, ...rule]);
+}
+
+/** Drops the network's rules from the isolation chain, and the chain once
+ * nothing is left in it (and nothing jumps to it). */
+async function removeIsolationMember(spec: BridgeRulesSpec, chain: string): Promise<void> {
+  const cur = await ipt('filter', ['-S', chain]);
+  if (cur.code !== 0) return;
+  let left = 0;
+  for (const line of cur.stdout.split('\n')) {
+    const args = splitRule(line.trim());
+    if (args[0] !== '-A') continue;
+    const i = args.indexOf('-o');
+    if (i > 0 && args[i + 1] === spec.bridge) await ipt('filter', ['-D', ...args.slice(1)]);
+    else left++;
+  }
+  if (left === 0) await ipt('filter', ['-X', chain]);
+}
+
 export const firewall: FirewallOps = {
   async ensureBridgeRules(spec) {
+    if (spec.isolation) await ensureIsolationMember(spec, spec.isolation);
     for (const p of bridgeRulesPlan(spec)) await ensureChain(spec, p);
   },
-  async removeBridgeRules(tag) {
-    const { fwd, nat } = bridgeChains(tag);
+  async removeBridgeRules(spec) {
+    const { fwd, nat } = bridgeChains(spec.tag);
     await removeChain('filter', 'FORWARD', fwd);
     await removeChain('nat', 'POSTROUTING', nat);
+    if (spec.isolation) await removeIsolationMember(spec, spec.isolation);
   },
 };

@@ -69,6 +69,12 @@ export async function removeBridgeRules(bridge: string): Promise<void> {
       if (m && m[2] === bridge) chains.add(m[1]!);
     }
     for (const chain of chains) {
+      if (chain.endsWith('-ISO')) {
+        // The daemon's isolation chain, shared by its networks: only this bridge's rule goes.
+        for (const l of lines) if (l.startsWith(`-A ${chain} `) && l.includes(`--comment "joey ${bridge} `)) await run('sh', ['-c', `iptables -w -t ${table} ${l.replace(/^-A/, '-D')}`]);
+        if (!lines.some((l) => l.startsWith(`-A ${chain} `) && !l.includes(`--comment "joey ${bridge} `))) await run('iptables', ['-w', '-t', table, '-X', chain]);
+        continue;
+      }
       for (const l of lines) if (l.startsWith(`-A ${parent} `) && l.endsWith(`-j ${chain}`)) await run('sh', ['-c', `iptables -w -t ${table} ${l.replace(/^-A/, '-D')}`]);
       await run('iptables', ['-w', '-t', table, '-F', chain]);
       await run('iptables', ['-w', '-t', table, '-X', chain]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ipamRange, pluginChain, readResult, rulesSpec, rulesTag } from './conflist.ts';
+import { ipamRange, isolationChain, pluginChain, readResult, rulesSpec, rulesTag } from './conflist.ts';
 import type { NetworkRecord } from './types.ts';
 
 const net: NetworkRecord = { id: 'a'.repeat(64), name: 'app', driver: 'bridge', bridge: 'jbr-aaaaaaaaaaa', subnet: '10.88.0.0/16', gateway: '10.88.0.1', ipRange: '', internal: false, labels: {}, options: {}, createdAt: '' };
@@ -42,5 +42,8 @@ test('the network\'s rules: chains named per daemon and network', () => {
   assert.match(a, /^[0-9a-f]{10}$/);
   assert.notEqual(rulesTag('/var/lib/joey2', net.id), a);
   assert.notEqual(rulesTag('/var/lib/joey', 'b'.repeat(64)), a);
-  assert.deepEqual(rulesSpec('/var/lib/joey', { ...net, internal: true }), { tag: a, bridge: 'jbr-aaaaaaaaaaa', subnet: '10.88.0.0/16', internal: true });
+  assert.deepEqual(rulesSpec('/var/lib/joey', { ...net, internal: true }), { tag: a, bridge: 'jbr-aaaaaaaaaaa', subnet: '10.88.0.0/16', internal: true, isolation: isolationChain('/var/lib/joey') });
+  // one isolation chain per daemon, another for another daemon
+  assert.match(isolationChain('/var/lib/joey'), /^JOEY-[0-9a-f]{10}-ISO$/);
+  assert.notEqual(isolationChain('/var/lib/joey2'), isolationChain('/var/lib/joey'));
 });

@@ -81,7 +81,12 @@ export function rulesTag(dataRoot: string, networkId: string): string {
 
 /** What the network's rules are made from. */
 export function rulesSpec(dataRoot: string, n: NetworkRecord): BridgeRulesSpec {
-  return { tag: rulesTag(dataRoot, n.id), bridge: n.bridge, subnet: n.subnet, internal: n.internal };
+  return { tag: rulesTag(dataRoot, n.id), bridge: n.bridge, subnet: n.subnet, internal: n.internal, isolation: isolationChain(dataRoot) };
+}
+
+/** The daemon's isolation chain, shared by all its bridge networks. */
+export function isolationChain(dataRoot: string): string {
+  return `JOEY-${createHash('sha256').update(`joey/${dataRoot}/isolation`).digest('hex').slice(0, 10)}-ISO`;
 }
 
 export function loopbackConfig(): Record<string, unknown> {

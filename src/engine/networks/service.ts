@@ -13,12 +13,12 @@ import type { LinkOps } from '../../sys/netlink.ts';
 import type { NetnsOps } from '../../sys/netns.ts';
 import type { PortProbe } from '../../sys/ports.ts';
 import { Mutex } from '../../util/concurrency.ts';
-import { checkFilterKeys, labelMatches } from '../../util/filters.ts';
+import { checkFilterKeys, labelMatches, parseTimeFilter } from '../../util/filters.ts';
 import { log } from '../../util/log.ts';
 import type { ContainerRecord } from '../containers/record.ts';
 import type { ContainerConfig, HostConfig } from '../containers/types.ts';
 import type { EventBus } from '../types.ts';
-import { cniName, loopbackConfig, pluginChain, readResult, rulesSpec, rulesTag } from './conflist.ts';
+import { cniName, loopbackConfig, pluginChain, readResult, rulesSpec } from './conflist.ts';
 import { DnsServer } from './dns-server.ts';
 import { contains, formatCidr, formatIp, isIpv4, parseCidr, parseIp, pickSubnet, type Cidr } from './ipnet.ts';
 import { allocatePorts, EPHEMERAL, portsView, wantedPorts } from './ports.ts';
@@ -197,7 +197,7 @@ export class Networks implements NetworkService {
 
   private async removeRules(n: NetworkRecord): Promise<void> {
     if (!this.cfg.iptables || n.driver !== 'bridge') return;
-    await this.deps.sys.firewall.removeBridgeRules(rulesTag(this.cfg.dataRoot, n.id)).catch((e) => log.warn('removing a network\'s iptables rules failed', { network: n.name, bridge: n.bridge, err: e }));
+    await this.deps.sys.firewall.removeBridgeRules(rulesSpec(this.cfg.dataRoot, n)).catch((e) => log.warn('removing a network\'s iptables rules failed', { network: n.name, bridge: n.bridge, err: e }));
   }
 
   /** A subnet that overlaps no host route and no network of this daemon. */
@@ -609,9 +609,13 @@ export class Networks implements NetworkService {
 
   async prune(filters: Filters = {}): Promise<{ NetworksDeleted: string[] }> {
     const f = checkFilterKeys(filters, new Set(['label', 'label!', 'until']));
+    const until = f.until?.length ? parseTimeFilter(f.until[0]!) : undefined;
     const deleted: string[] = [];
     for (const n of this.store.all()) {
-      if (BUILTIN.has(n.name) || this.store.endpointsOn(n.id).length) continue;
+      // As Docker: only running containers hold a network (a stopped one's
+      // endpoint goes with the network, and its next start says so).
+      if (BUILTIN.has(n.name) || this.store.endpointsOn(n.id).some((e) => e.state)) continue;
+      if (until !== undefined && !(Date.parse(n.createdAt) / 1000 < until)) continue;
       if (f.label?.length && !f.label.every((l) => labelMatches(n.labels, l))) continue;
       if (f['label!']?.length && f['label!'].some((l) => labelMatches(n.labels, l))) continue;
       try {
