@@ -57,18 +57,22 @@ for (const f of readdirSync('dist/chunks')) {
 }
 
 // joeyd's native system calls (src/sys/native.ts): a Node-API addon, one C
-// file, no node-gyp. Optional: without a compiler joeyd spawns mount(8).
+// file, no node-gyp; and joey-nsmount, a small program that binds files into
+// a running container's mount namespace (lxcfs healing). Optional: without a
+// compiler joeyd spawns mount(8) and cannot heal lxcfs mounts.
 {
   const nodedir = process.env.npm_config_nodedir || resolve(process.execPath, '../..');
   mkdirSync('dist/native', { recursive: true });
-  const cc = spawnSync(
-    process.env.CC || 'cc',
-    ['-O2', '-Wall', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=joey_sys', `-I${nodedir}/include/node`, '-o', 'dist/native/joey-sys.node', 'src/sys/native/joey-sys.c'],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  if (cc.status !== 0) {
-    rmSync('dist/native/joey-sys.node', { force: true });
-    console.warn(`build: the native addon did not build (${cc.error?.message ?? `exit ${cc.status}`}); joeyd will spawn mount(8) and umount(8)`);
+  const builds = [
+    { out: 'dist/native/joey-sys.node', args: ['-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=joey_sys', `-I${nodedir}/include/node`, 'src/sys/native/joey-sys.c'], without: 'joeyd will spawn mount(8) and umount(8)' },
+    { out: 'dist/native/joey-nsmount', args: ['src/sys/native/joey-nsmount.c'], without: 'joeyd cannot give running containers a restarted lxcfs' },
+  ];
+  for (const b of builds) {
+    const cc = spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', ...b.args.slice(0, -1), '-o', b.out, b.args.at(-1)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (cc.status !== 0) {
+      rmSync(b.out, { force: true });
+      console.warn(`build: ${b.out} did not build (${cc.error?.message ?? `exit ${cc.status}`}); ${b.without}`);
+    }
   }
 }
 

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  runc conmon crun
+  runc conmon crun lxcfs fuse3
   iptables iproute2 containernetworking-plugins
   busybox-static tini catatonit debootstrap
   docker-registry skopeo umoci podman

@@ -163,3 +163,14 @@ test('network flags as dockerd names them', () => {
   assert.throws(() => run(['-b', 'a-very-long-bridge-name']), /invalid bridge name/);
   assert.throws(() => run(['-b', 'none', '--bip', '10.44.0.1/24']), /need a bridge/);
 });
+
+test('lxcfs: off unless --enable-lxcfs; its home and binary from flags or daemon.json', () => {
+  assert.equal(run([]).engine.lxcfs, undefined);
+  assert.equal(run(['--lxcfs-home', '/x']).engine.lxcfs, undefined, 'a home alone does not turn it on');
+  assert.deepEqual(run(['--enable-lxcfs']).engine.lxcfs, { home: '/var/lib/lxcfs', binary: '/usr/bin/lxcfs' });
+  assert.deepEqual(run(['--enable-lxcfs', '--lxcfs-home', '/run/jx/lxcfs/', '--lxcfs', '/opt/lxcfs']).engine.lxcfs, { home: '/run/jx/lxcfs', binary: '/opt/lxcfs' });
+  const file = { '/etc/j.json': JSON.stringify({ 'enable-lxcfs': true, 'lxcfs-home': '/srv/lxcfs' }) };
+  assert.deepEqual(run(['--config-file', '/etc/j.json'], file).engine.lxcfs, { home: '/srv/lxcfs', binary: '/usr/bin/lxcfs' });
+  fails(['--enable-lxcfs', '--lxcfs-home', 'rel/dir'], /--lxcfs-home must be an absolute path/);
+  fails(['--enable-lxcfs', '--lxcfs', 'lxcfs'], /--lxcfs must be an absolute path/);
+});

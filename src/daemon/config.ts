@@ -20,6 +20,8 @@ export const DEFAULTS = {
   tlsPort: 2376,
   cgroupParent: '/joey',
   bridge: 'joey0',
+  lxcfsHome: '/var/lib/lxcfs',
+  lxcfs: '/usr/bin/lxcfs',
 };
 
 export type ListenerSpec =
@@ -84,6 +86,9 @@ const SETTINGS: Setting[] = [
   { key: 'bip', attr: 'bip', type: 'string' },
   { key: 'fixed-cidr', attr: 'fixedCidr', type: 'string' },
   { key: 'iptables', attr: 'iptables', type: 'boolean' },
+  { key: 'enable-lxcfs', attr: 'enableLxcfs', type: 'boolean' },
+  { key: 'lxcfs-home', attr: 'lxcfsHome', type: 'string' },
+  { key: 'lxcfs', attr: 'lxcfs', type: 'string' },
 ];
 
 const boolValue = (v: string | undefined): boolean => {
@@ -123,6 +128,9 @@ function program(out: { text: string }): Command {
     .option('--bip <cidr>', "Network bridge's IP address and prefix, e.g. 172.30.0.1/16 (default: a free 172.x.0.0/16)")
     .option('--fixed-cidr <cidr>', 'IPv4 subnet for fixed IPs on the default bridge')
     .option('--iptables [bool]', 'Enable iptables rules: outbound NAT, published ports (default true)', boolValue)
+    .option('--enable-lxcfs [bool]', 'Let containers ask for lxcfs (--enableLxcfs): joeyd uses or starts lxcfs and keeps it alive', boolValue)
+    .option('--lxcfs-home <dir>', `Where lxcfs is mounted (default "${DEFAULTS.lxcfsHome}")`)
+    .option('--lxcfs <path>', `The lxcfs binary (default "${DEFAULTS.lxcfs}")`)
     .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" where it exists)`)
     .option('-v, --version', 'Print version information and quit')
     .exitOverride()
@@ -202,6 +210,7 @@ export function parseDaemonArgs(argv: string[], io: { readFile?: (path: string) 
     hosts: listeners.map((l) => l.addr),
     cgroupParent: validateCgroupParent(get<string>('cgroup-parent') ?? DEFAULTS.cgroupParent),
     network: validateNetwork(get<string>('bridge') ?? DEFAULTS.bridge, get<string>('bip'), get<string>('fixed-cidr'), get<boolean>('iptables') ?? true),
+    ...(get<boolean>('enable-lxcfs') ? { lxcfs: validateLxcfs(get<string>('lxcfs-home') ?? DEFAULTS.lxcfsHome, get<string>('lxcfs') ?? DEFAULTS.lxcfs) } : {}),
   };
   return {
     kind: 'run',
@@ -216,6 +225,12 @@ export function parseDaemonArgs(argv: string[], io: { readFile?: (path: string) 
       ...(file ? { configFile } : {}),
     },
   };
+}
+
+function validateLxcfs(home: string, binary: string): { home: string; binary: string } {
+  if (!isAbsolute(home)) throw invalid(`--lxcfs-home must be an absolute path, got ${JSON.stringify(home)}`);
+  if (!isAbsolute(binary)) throw invalid(`--lxcfs must be an absolute path, got ${JSON.stringify(binary)}`);
+  return { home: resolve(home), binary };
 }
 
 function readConfigFile(

@@ -20,6 +20,7 @@ import { VERSION } from '../version.ts';
 import { Events } from './events.ts';
 import { Volumes } from './volumes/index.ts';
 import { Networks } from './networks/index.ts';
+import { LxcfsService } from './lxcfs.ts';
 import { cniExec } from '../sys/cni.ts';
 import { firewall } from '../sys/iptables.ts';
 import { links } from '../sys/netlink.ts';
@@ -74,7 +75,14 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     sys: { cni: cniExec(), netns, links, portFree, firewall },
     config: { dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: 'joey0', iptables: true, ...config.network },
   });
-  const cx = new ContainerContext({
+  // lxcfs, kept alive for the running containers that use it.
+  const lxcfs: LxcfsService | undefined = config.lxcfs
+    ? new LxcfsService(
+        { home: config.lxcfs.home, binary: config.lxcfs.binary, pidfile: join(config.execRoot, 'lxcfs.pid'), logFile: join(config.execRoot, 'lxcfs.log') },
+        (): number[] => cx.store.all().filter((c) => c.state.Running && c.hostConfig.EnableLxcfs && c.state.Pid > 0).map((c) => c.state.Pid),
+      )
+    : undefined;
+  const cx: ContainerContext = new ContainerContext({
     db,
     images: ctx,
     snapshots,
@@ -87,6 +95,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     seccompProfilePath: firstExisting(['/usr/share/containers/seccomp.json']),
     volumes,
     networks,
+    ...(lxcfs ? { lxcfs } : {}),
   });
   ctx.inUse = (imageId) => cx.store.usingImage(imageId);
   // Containers recorded as running hold their volumes; recovery releases the
@@ -100,6 +109,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     all: () => cx.store.all(),
     lock: (id, fn) => cx.lock(id, fn),
   });
+  await lxcfs?.open();
   await containers.init(watchExits);
   await volumes.reconcile();
 
@@ -113,6 +123,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     system,
     events,
     async close() {
+      lxcfs?.close();
       containers.close();
       await networks.close();
       await snapshots.close();

@@ -84,4 +84,6 @@ export interface EngineConfig {
   /** Networking, as dockerd's flags: -b/--bridge ("none" disables the
    * default bridge), --bip, --fixed-cidr, --iptables. */
   network?: { bridge: string; bip?: string; fixedCidr?: string; iptables: boolean };
+  /** --enable-lxcfs: where lxcfs is mounted (--lxcfs-home) and its binary (--lxcfs). */
+  lxcfs?: { home: string; binary: string };
 }

@@ -34,14 +34,25 @@ export const MNT_DETACH = 0x2;
 
 let loaded: NativeSys | null | undefined;
 
+/** Where the build puts the native files, seen from here: src/sys/ (tsx), dist/ or dist/chunks/ (the bundle). */
+const NATIVE_DIRS = ['../../dist/native/', './native/', '../native/'];
+
+/** The path of a native program built beside the addon (joey-nsmount), or null when it was not built. */
+export function nativeProgram(name: string): string | null {
+  for (const rel of NATIVE_DIRS) {
+    const file = fileURLToPath(new URL(rel + name, import.meta.url));
+    if (existsSync(file)) return file;
+  }
+  return null;
+}
+
 /** The addon, or null when it was not built (or JOEY_NO_NATIVE is set). */
 export function nativeSys(): NativeSys | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
   if (process.env.JOEY_NO_NATIVE) return loaded;
-  // Here is src/sys/ (tsx), dist/ or dist/chunks/ (the bundle).
-  for (const rel of ['../../dist/native/joey-sys.node', './native/joey-sys.node', '../native/joey-sys.node']) {
-    const file = fileURLToPath(new URL(rel, import.meta.url));
+  for (const rel of NATIVE_DIRS) {
+    const file = fileURLToPath(new URL(rel + 'joey-sys.node', import.meta.url));
     if (!existsSync(file)) continue;
     try {
       loaded = createRequire(import.meta.url)(file) as NativeSys;

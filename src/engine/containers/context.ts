@@ -9,6 +9,7 @@ import { Mutex } from '../../util/concurrency.ts';
 import type { HealthMonitor } from './health-monitor.ts';
 import type { Volumes } from '../volumes/index.ts';
 import type { Networks } from '../networks/index.ts';
+import type { LxcfsService } from '../lxcfs.ts';
 import { pathsOf, type ContainerRecord, type Paths, type Roots } from './record.ts';
 import { ContainerStore } from './store.ts';
 
@@ -30,6 +31,8 @@ export interface ContainerDeps {
   /** Networks and the containers' endpoints; without it containers get a
    * network namespace with only lo. */
   networks?: Pick<Networks, 'plan' | 'record' | 'attach' | 'detach' | 'attachments' | 'portsOf'>;
+  /** --enable-lxcfs: lxcfs for the containers that ask for it. */
+  lxcfs?: Pick<LxcfsService, 'mounts' | 'ensure'>;
 }
 
 export interface ExecRecord {

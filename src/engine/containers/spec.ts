@@ -11,6 +11,7 @@ import { findContainer } from './lookup.ts';
 import { prepareRich } from './rich.ts';
 import type { ContainerRecord } from './record.ts';
 import { shmPathOf } from './rootfs.ts';
+import { lxcfsNotEnabled } from '../lxcfs.ts';
 
 let seccompCache: { path: string; profile: object } | undefined;
 
@@ -76,6 +77,10 @@ export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecor
   const paths = cx.paths(c.id);
   const mounts = opts.mounts ?? cx.deps.volumes.mountsOf(c.id);
   const extraMounts: OciMount[] = ociMountsOf(mounts);
+  if (c.hostConfig.EnableLxcfs) {
+    if (!cx.deps.lxcfs) throw lxcfsNotEnabled();
+    extraMounts.push(...cx.deps.lxcfs.mounts());
+  }
   const built = await buildSpec({
     ...(opts.netnsPath ? { netnsPath: opts.netnsPath } : {}),
     ...peerNamespaces(cx, c, !!opts.creating),

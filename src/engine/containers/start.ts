@@ -62,6 +62,7 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
     const mounts = await cx.deps.volumes.acquire(c.id, cx.deps.volumes.mountsOf(c.id));
     const net = await cx.deps.networks?.attach(c);
     if (net) await writeNetworkFiles(paths, c.config.Hostname || c.id.slice(0, 12), c.hostConfig, net);
+    if (c.hostConfig.EnableLxcfs) await cx.deps.lxcfs?.ensure();
     const { spec } = await buildContainerSpec(cx, c, { mounts, netnsPath: net?.netnsPath });
     const created = await rt.create({
       id: c.id,
