@@ -3,13 +3,19 @@ import assert from 'node:assert/strict';
 import { is } from '../errdefs/index.ts';
 import { parseDaemonArgs, parseHost, type DaemonConfig } from './config.ts';
 
+/** Executables of the fake host: runc where Debian puts it, and some runtimes. */
+const BINARIES = new Set(['/usr/sbin/runc', '/opt/rt/myrunc', '/usr/local/bin/kata-runtime']);
+const NOT_EXECUTABLE = new Set(['/opt/rt/readme.txt']);
+
 /** Parses with an in-memory file system: path → contents. */
-function parse(argv: string[], files: Record<string, string> = {}) {
+function parse(argv: string[], files: Record<string, string> = {}, binaries: Set<string> = BINARIES) {
   return parseDaemonArgs(argv, {
     readFile: (p) => {
       if (p in files) return files[p]!;
       throw Object.assign(new Error(`open ${p}: no such file or directory`), { code: 'ENOENT' });
     },
+    executable: (p) => (binaries.has(p) ? 'ok' : NOT_EXECUTABLE.has(p) ? 'not-executable' : 'missing'),
+    pathEnv: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin',
   });
 }
 function run(argv: string[], files: Record<string, string> = {}): DaemonConfig {
@@ -34,6 +40,8 @@ test('defaults, with no config file at the default path', () => {
     labels: [],
     debug: false,
     hosts: ['unix:///run/joey/joeyd.sock'],
+    runtimes: { runc: { path: '/usr/sbin/runc' } },
+    defaultRuntime: 'runc',
   });
   assert.deepEqual(c.listeners, [{ kind: 'unix', path: '/run/joey/joeyd.sock', addr: 'unix:///run/joey/joeyd.sock' }]);
   assert.equal(c.pidfile, '/run/joey/joeyd.pid');
@@ -173,4 +181,58 @@ test('lxcfs: off unless --enable-lxcfs; its home and binary from flags or daemon
   assert.deepEqual(run(['--config-file', '/etc/j.json'], file).engine.lxcfs, { home: '/srv/lxcfs', binary: '/usr/bin/lxcfs' });
   fails(['--enable-lxcfs', '--lxcfs-home', 'rel/dir'], /--lxcfs-home must be an absolute path/);
   fails(['--enable-lxcfs', '--lxcfs', 'lxcfs'], /--lxcfs must be an absolute path/);
+});
+
+test('runtimes: --add-runtime (repeatable) and --default-runtime; crun is built in where installed', () => {
+  const c = run(['--add-runtime', 'myrunc=/opt/rt/myrunc', '--add-runtime', 'Kata = kata-runtime', '--default-runtime', 'myrunc']);
+  assert.deepEqual(c.engine.runtimes, {
+    runc: { path: '/usr/sbin/runc' },
+    myrunc: { path: '/opt/rt/myrunc' },
+    // Names are lower-cased as dockerd does; a bare command is found on PATH.
+    kata: { path: '/usr/local/bin/kata-runtime' },
+  });
+  assert.equal(c.engine.defaultRuntime, 'myrunc');
+  const withCrun = parse([], {}, new Set([...BINARIES, '/usr/bin/crun']));
+  assert.equal(withCrun.kind, 'run');
+  assert.deepEqual((withCrun as { config: DaemonConfig }).config.engine.runtimes, { runc: { path: '/usr/sbin/runc' }, crun: { path: '/usr/bin/crun' } });
+});
+
+test('runtimes: daemon.json "runtimes" with runtimeArgs, and "default-runtime"', () => {
+  const file = JSON.stringify({ runtimes: { myrunc: { path: '/opt/rt/myrunc', runtimeArgs: ['--debug'] }, crun: { path: '/opt/rt/myrunc' } }, 'default-runtime': 'crun' });
+  const c = run(['--config-file', '/etc/j.json'], { '/etc/j.json': file });
+  assert.deepEqual(c.engine.runtimes, {
+    runc: { path: '/usr/sbin/runc' },
+    myrunc: { path: '/opt/rt/myrunc', runtimeArgs: ['--debug'] },
+    // The user's own crun, not a built-in one.
+    crun: { path: '/opt/rt/myrunc' },
+  });
+  assert.equal(c.engine.defaultRuntime, 'crun');
+});
+
+test('runtimes: conflicts and bad values are refused, naming what is wrong', () => {
+  fails(['--add-runtime', 'a=/opt/rt/myrunc', '--add-runtime', 'A=/opt/rt/myrunc'], /runtime 'a' was already defined/);
+  fails(['--add-runtime', 'runc=/opt/rt/myrunc'], /runtime name 'runc' is reserved/);
+  fails(['--add-runtime', 'a'], /invalid runtime argument: a/);
+  fails(['--add-runtime', '=/opt/rt/myrunc'], /invalid runtime argument/);
+  fails(['--add-runtime', 'a/b=/opt/rt/myrunc'], /invalid runtime name 'a\/b'/);
+  fails(['--add-runtime', '..=/opt/rt/myrunc'], /invalid runtime name '\.\.'/);
+  fails(['--add-runtime', 'a=/opt/rt/missing'], /runtime 'a': \/opt\/rt\/missing does not exist/);
+  fails(['--add-runtime', 'a=/opt/rt/readme.txt'], /runtime 'a': \/opt\/rt\/readme.txt is not an executable file/);
+  fails(['--add-runtime', 'a=rt/myrunc'], /must be absolute/);
+  fails(['--add-runtime', 'a=nosuch-runtime'], /runtime 'a': nosuch-runtime not found in PATH/);
+  fails(['--default-runtime', 'crun'], /specified default runtime 'crun' does not exist \(defined: runc\)/);
+  const viaFile = (v: unknown, re: RegExp) => fails(['--config-file', '/j.json'], re, { '/j.json': JSON.stringify(v) });
+  viaFile({ runtimes: ['a'] }, /runtimes must be an object/);
+  viaFile({ runtimes: { a: '/opt/rt/myrunc' } }, /runtime 'a' must be an object with a "path"/);
+  viaFile({ runtimes: { a: {} } }, /runtime 'a' needs a "path"/);
+  viaFile({ runtimes: { a: { path: '/opt/rt/myrunc', runtimeArgs: '--debug' } } }, /"runtimeArgs" must be a list of strings/);
+  viaFile({ runtimes: { a: { path: '/opt/rt/myrunc', args: [] } } }, /unknown key "args"/);
+  viaFile({ runtimes: { kata: { runtimeType: 'io.containerd.kata.v2' } } }, /"runtimeType" \(a containerd shim\) is not supported/);
+  viaFile({ runtimes: { runc: { path: '/opt/rt/myrunc' } } }, /runtime name 'runc' is reserved/);
+  viaFile({ 'default-runtime': 'nosuch' }, /specified default runtime 'nosuch' does not exist/);
+  // As with every setting: not both a flag and in the file.
+  fails(['--config-file', '/j.json', '--add-runtime', 'a=/opt/rt/myrunc'], /specified both as a flag and in the configuration file: runtimes/, {
+    '/j.json': JSON.stringify({ runtimes: { b: { path: '/opt/rt/myrunc' } } }),
+  });
+  fails(['--config-file', '/j.json', '--default-runtime', 'runc'], /default-runtime/, { '/j.json': JSON.stringify({ 'default-runtime': 'runc' }) });
 });

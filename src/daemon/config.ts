@@ -1,10 +1,11 @@
 // joeyd's configuration: flags named as dockerd's, merged with the daemon.json
 // file under dockerd's rules (a setting in both places is an error, so is an
 // unknown key), validated, and turned into an EngineConfig plus listeners.
-import { readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { EngineConfig } from '../engine/types.ts';
+import { RESERVED_RUNTIME_NAMES, RUNTIME_NAME_RE, STOCK_RUNTIME, builtinRuntimes, type RuntimeSpec } from '../engine/runtimes.ts';
 import { invalid, messageOf } from '../errdefs/index.ts';
 import { isLogLevel, type LogLevel } from '../util/log.ts';
 
@@ -52,7 +53,8 @@ export interface DaemonConfig {
 
 export type ParsedArgs = { kind: 'run'; config: DaemonConfig } | { kind: 'version' } | { kind: 'help'; text: string };
 
-type SettingType = 'string' | 'string[]' | 'boolean' | 'int';
+// 'runtimes': `name=path` flags, or daemon.json's {"name": {"path", "runtimeArgs"}}.
+type SettingType = 'string' | 'string[]' | 'boolean' | 'int' | 'runtimes';
 
 interface Setting {
   /** daemon.json key */
@@ -89,6 +91,8 @@ const SETTINGS: Setting[] = [
   { key: 'enable-lxcfs', attr: 'enableLxcfs', type: 'boolean' },
   { key: 'lxcfs-home', attr: 'lxcfsHome', type: 'string' },
   { key: 'lxcfs', attr: 'lxcfs', type: 'string' },
+  { key: 'runtimes', attr: 'addRuntime', type: 'runtimes' },
+  { key: 'default-runtime', attr: 'defaultRuntime', type: 'string' },
 ];
 
 const boolValue = (v: string | undefined): boolean => {
@@ -131,6 +135,8 @@ function program(out: { text: string }): Command {
     .option('--enable-lxcfs [bool]', 'Let containers ask for lxcfs (--enableLxcfs): joeyd uses or starts lxcfs and keeps it alive', boolValue)
     .option('--lxcfs-home <dir>', `Where lxcfs is mounted (default "${DEFAULTS.lxcfsHome}")`)
     .option('--lxcfs <path>', `The lxcfs binary (default "${DEFAULTS.lxcfs}")`)
+    .option('--add-runtime <name=path>', 'Register an OCI runtime (a binary with runc\'s command line), repeatable', collect)
+    .option('--default-runtime <name>', `Default OCI runtime for containers (default "${STOCK_RUNTIME}")`)
     .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" where it exists)`)
     .option('-v, --version', 'Print version information and quit')
     .exitOverride()
@@ -141,7 +147,7 @@ function program(out: { text: string }): Command {
 /** Parses joeyd's arguments (without the node and script paths) and the
  * config file they name. Throws an `invalid` error with a message for the
  * user on any bad flag, file or value. */
-export function parseDaemonArgs(argv: string[], io: { readFile?: (path: string) => string } = {}): ParsedArgs {
+export function parseDaemonArgs(argv: string[], io: ConfigIO = {}): ParsedArgs {
   const readFile = io.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   const out = { text: '' };
   const cmd = program(out);
@@ -197,6 +203,13 @@ export function parseDaemonArgs(argv: string[], io: { readFile?: (path: string) 
   const maxConcurrentDownloads = positive('max-concurrent-downloads', get<number>('max-concurrent-downloads') ?? DEFAULTS.maxConcurrentDownloads);
   const maxConcurrentUploads = positive('max-concurrent-uploads', get<number>('max-concurrent-uploads') ?? DEFAULTS.maxConcurrentUploads);
   const group = get<string>('group');
+  const { runtimes, defaultRuntime } = resolveRuntimes(
+    fromFlags['runtimes'] as string[] | undefined,
+    file?.values['runtimes'] as Record<string, FileRuntime> | undefined,
+    get<string>('default-runtime'),
+    io.executable ?? executableStatus,
+    io.pathEnv ?? process.env.PATH ?? '',
+  );
 
   const engine: EngineConfig = {
     dataRoot,
@@ -211,6 +224,8 @@ export function parseDaemonArgs(argv: string[], io: { readFile?: (path: string) 
     cgroupParent: validateCgroupParent(get<string>('cgroup-parent') ?? DEFAULTS.cgroupParent),
     network: validateNetwork(get<string>('bridge') ?? DEFAULTS.bridge, get<string>('bip'), get<string>('fixed-cidr'), get<boolean>('iptables') ?? true),
     ...(get<boolean>('enable-lxcfs') ? { lxcfs: validateLxcfs(get<string>('lxcfs-home') ?? DEFAULTS.lxcfsHome, get<string>('lxcfs') ?? DEFAULTS.lxcfs) } : {}),
+    runtimes,
+    defaultRuntime,
   };
   return {
     kind: 'run',
@@ -260,6 +275,10 @@ function readConfigFile(
   for (const s of SETTINGS) {
     if (!(s.key in values)) continue;
     const v = values[s.key];
+    if (s.type === 'runtimes') {
+      checkFileRuntimes(v, fail);
+      continue;
+    }
     const ok =
       s.type === 'string'
         ? typeof v === 'string'
@@ -278,10 +297,12 @@ const TYPE_NAMES: Record<SettingType, string> = {
   'string[]': 'a list of strings',
   boolean: 'true or false',
   int: 'a non-negative integer',
+  runtimes: 'an object of {"path": …, "runtimeArgs": […]} by name',
 };
 
 function show(v: unknown): string {
-  return Array.isArray(v) ? `[${v.join(' ')}]` : String(v);
+  if (Array.isArray(v)) return `[${v.join(' ')}]`;
+  return v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
 function positive(name: string, n: number): number {
@@ -365,4 +386,97 @@ function validateNetwork(bridge: string, bip: string | undefined, fixedCidr: str
   if (fixedCidr !== undefined && !CIDR_RE.test(fixedCidr)) throw invalid(`invalid --fixed-cidr ${JSON.stringify(fixedCidr)}: expected a CIDR, e.g. 172.30.5.0/24`);
   if (bridge === 'none' && (bip || fixedCidr)) throw invalid('--bip and --fixed-cidr need a bridge: not with --bridge none');
   return { bridge, iptables, ...(bip ? { bip } : {}), ...(fixedCidr ? { fixedCidr } : {}) };
+}
+
+/** What parseDaemonArgs reads from the host; tests pass fakes. */
+export interface ConfigIO {
+  readFile?: (path: string) => string;
+  /** Whether `path` is an executable regular file. */
+  executable?: (path: string) => ExecutableStatus;
+  /** The PATH that bare runtime names are looked up in. */
+  pathEnv?: string;
+}
+
+export type ExecutableStatus = 'ok' | 'missing' | 'not-executable';
+
+function executableStatus(path: string): ExecutableStatus {
+  try {
+    if (!statSync(path).isFile()) return 'not-executable';
+    accessSync(path, constants.X_OK);
+    return 'ok';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'missing' : 'not-executable';
+  }
+}
+
+interface FileRuntime {
+  path: string;
+  runtimeArgs?: string[];
+}
+
+/** daemon.json's "runtimes", checked for shape. dockerd's containerd-shim
+ * settings (runtimeType, options) have no meaning here: joey runs the binary
+ * under conmon, so they are refused rather than ignored. */
+function checkFileRuntimes(v: unknown, fail: (msg: string) => Error): void {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw fail(`runtimes must be ${TYPE_NAMES.runtimes}, got ${JSON.stringify(v)}`);
+  for (const [name, rt] of Object.entries(v as Record<string, unknown>)) {
+    if (rt === null || typeof rt !== 'object' || Array.isArray(rt)) throw fail(`runtime '${name}' must be an object with a "path", got ${JSON.stringify(rt)}`);
+    const r = rt as Record<string, unknown>;
+    for (const k of Object.keys(r)) {
+      if (k === 'runtimeType' || k === 'options') throw fail(`runtime '${name}': "${k}" (a containerd shim) is not supported: joey runs runtimes with runc's command line, give "path"`);
+      if (k !== 'path' && k !== 'runtimeArgs') throw fail(`runtime '${name}': unknown key "${k}" (expected "path" and "runtimeArgs")`);
+    }
+    if (typeof r.path !== 'string' || r.path.trim() === '') throw fail(`runtime '${name}' needs a "path" (a string)`);
+    if (r.runtimeArgs !== undefined && !(Array.isArray(r.runtimeArgs) && r.runtimeArgs.every((a) => typeof a === 'string'))) {
+      throw fail(`runtime '${name}': "runtimeArgs" must be a list of strings, got ${JSON.stringify(r.runtimeArgs)}`);
+    }
+  }
+}
+
+/** The runtime table: built-in ones, then the user's (from flags or the file,
+ * never both: that is a conflict above), each binary resolved and checked now
+ * so that a typo fails the daemon's start, not a container's. */
+function resolveRuntimes(
+  flags: string[] | undefined,
+  file: Record<string, FileRuntime> | undefined,
+  defaultName: string | undefined,
+  executable: (path: string) => ExecutableStatus,
+  pathEnv: string,
+): { runtimes: Record<string, RuntimeSpec>; defaultRuntime: string } {
+  const added = new Map<string, RuntimeSpec>();
+  for (const arg of flags ?? []) {
+    const eq = arg.indexOf('=');
+    const name = (eq < 0 ? '' : arg.slice(0, eq)).trim().toLowerCase();
+    const path = eq < 0 ? '' : arg.slice(eq + 1).trim();
+    if (name === '' || path === '') throw invalid(`invalid runtime argument: ${arg}: expected --add-runtime NAME=PATH`);
+    if (added.has(name)) throw invalid(`runtime '${name}' was already defined`);
+    added.set(name, { path });
+  }
+  for (const [name, r] of Object.entries(file ?? {})) added.set(name, { path: r.path.trim(), ...(r.runtimeArgs?.length ? { runtimeArgs: r.runtimeArgs } : {}) });
+
+  const runtimes: Record<string, RuntimeSpec> = builtinRuntimes((p) => executable(p) === 'ok');
+  for (const [name, spec] of added) {
+    if (RESERVED_RUNTIME_NAMES.includes(name)) throw invalid(`runtime name '${name}' is reserved`);
+    if (!RUNTIME_NAME_RE.test(name)) throw invalid(`invalid runtime name '${name}': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    runtimes[name] = { ...spec, path: resolveBinary(name, spec.path, executable, pathEnv) };
+  }
+  const defaultRuntime = defaultName ?? STOCK_RUNTIME;
+  if (!(defaultRuntime in runtimes)) {
+    throw invalid(`specified default runtime '${defaultRuntime}' does not exist (defined: ${Object.keys(runtimes).sort().join(', ')})`);
+  }
+  return { runtimes, defaultRuntime };
+}
+
+/** An absolute path as it is, a bare name looked up on PATH; either must be an executable file. */
+function resolveBinary(name: string, path: string, executable: (path: string) => ExecutableStatus, pathEnv: string): string {
+  if (!path.includes('/')) {
+    const found = pathEnv.split(delimiter).filter(isAbsolute).map((d) => join(d, path)).find((p) => executable(p) === 'ok');
+    if (!found) throw invalid(`runtime '${name}': ${path} not found in PATH`);
+    return found;
+  }
+  if (!isAbsolute(path)) throw invalid(`runtime '${name}': path ${path} must be absolute (or a command name on PATH)`);
+  const st = executable(path);
+  if (st === 'missing') throw invalid(`runtime '${name}': ${path} does not exist`);
+  if (st === 'not-executable') throw invalid(`runtime '${name}': ${path} is not an executable file`);
+  return path;
 }

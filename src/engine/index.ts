@@ -28,6 +28,7 @@ import { netns } from '../sys/netns.ts';
 import { portFree } from '../sys/ports.ts';
 import { System } from './system.ts';
 import type { Engine, EngineConfig } from './types.ts';
+import { STOCK_RUNTIME, builtinRuntimes, runtimeRoot } from './runtimes.ts';
 
 export type { Engine, EngineConfig } from './types.ts';
 
@@ -65,9 +66,17 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     log.info('start-up reconciliation', { droppedImages: dropped.length, blobsRemoved: gc.blobsRemoved, snapshotsRemoved: gc.snapshotsRemoved });
   }
 
-  const runtimes = new Map<string, OciRuntime>([
-    ['runc', new ConmonRuntime({ name: 'runc', runtimePath: firstExisting(['/usr/sbin/runc', '/usr/bin/runc']) ?? 'runc', runtimeRoot: join(config.execRoot, 'runc'), conmonPath: firstExisting(['/usr/bin/conmon', '/usr/libexec/podman/conmon']) ?? 'conmon' })],
-  ]);
+  const runtimeTable = config.runtimes ?? builtinRuntimes(existsSync);
+  const defaultRuntime = config.defaultRuntime ?? STOCK_RUNTIME;
+  const conmonPath = firstExisting(['/usr/bin/conmon', '/usr/libexec/podman/conmon']) ?? 'conmon';
+  // Every runtime here has runc's command line and runs under conmon; one that
+  // does not (a VM runtime) is another OciRuntime in this map.
+  const runtimes = new Map<string, OciRuntime>(
+    Object.entries(runtimeTable).map(([name, rt]) => [
+      name,
+      new ConmonRuntime({ name, runtimePath: rt.path, runtimeArgs: rt.runtimeArgs, runtimeRoot: runtimeRoot(config.execRoot, name), conmonPath }),
+    ]),
+  );
   const volumes = new Volumes({ db, root: join(config.dataRoot, 'volumes'), events });
   const networks = new Networks({
     db,
@@ -88,7 +97,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     snapshots,
     events,
     runtimes,
-    defaultRuntime: 'runc',
+    defaultRuntime,
     roots: { dataRoot: config.dataRoot, execRoot: config.execRoot },
     cgroupParent: config.cgroupParent ?? '/joey',
     initPath: firstExisting(['/usr/bin/catatonit', '/usr/libexec/podman/catatonit', '/usr/bin/tini-static']),
@@ -114,7 +123,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   await volumes.reconcile();
 
   const images = new Images(ctx);
-  const system = new System(config, ctx, cx);
+  const system = new System({ ...config, runtimes: runtimeTable, defaultRuntime }, ctx, cx);
   return {
     images,
     containers,

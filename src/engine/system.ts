@@ -115,8 +115,9 @@ export class System implements SystemService {
       Labels: c.labels,
       ExperimentalBuild: false,
       ServerVersion: VERSION,
-      Runtimes: { runc: { path: 'runc' } },
-      DefaultRuntime: 'runc',
+      // dockerd's shape: {name: {path, runtimeArgs?}}.
+      Runtimes: Object.fromEntries(Object.entries(c.runtimes ?? { runc: { path: 'runc' } }).map(([name, rt]) => [name, { path: rt.path, ...(rt.runtimeArgs?.length ? { runtimeArgs: rt.runtimeArgs } : {}) }])),
+      DefaultRuntime: c.defaultRuntime ?? 'runc',
       LiveRestoreEnabled: true,
       Isolation: '',
       InitBinary: '',

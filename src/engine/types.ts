@@ -3,6 +3,7 @@ import type { ImageService } from '../images/types.ts';
 import type { ContainerService } from './containers/types.ts';
 import type { VolumeService } from './volumes/types.ts';
 import type { NetworkService } from './networks/types.ts';
+import type { RuntimeSpec } from './runtimes.ts';
 
 /** An event as the Docker API's GET /events sends it. */
 export interface EngineEvent {
@@ -81,6 +82,11 @@ export interface EngineConfig {
   hosts: string[];
   /** Parent cgroup of containers that name none (cgroupfs driver). */
   cgroupParent?: string;
+  /** Every runtime containers may name (HostConfig.Runtime), built-in ones
+   * included; without it, the built-in ones found on the host. */
+  runtimes?: Record<string, RuntimeSpec>;
+  /** The runtime of containers that name none (default "runc"). */
+  defaultRuntime?: string;
   /** Networking, as dockerd's flags: -b/--bridge ("none" disables the
    * default bridge), --bip, --fixed-cidr, --iptables. */
   network?: { bridge: string; bip?: string; fixedCidr?: string; iptables: boolean };

@@ -1,6 +1,7 @@
-// The runtime seam: how the engine runs an OCI bundle. conmon + runc is the
-// first implementation; crun and a VM runtime come beside it later, so nothing
-// here may assume the container is a host process tree that runc manages.
+// The runtime seam: how the engine runs an OCI bundle. conmon + a binary with
+// runc's command line (runc, crun, a user's --add-runtime) is the first
+// implementation; a VM runtime comes beside it later, so nothing here may
+// assume the container is a host process tree that runc manages.
 
 /** The subset of the OCI runtime spec (config.json) joey writes. Kept loose:
  * the spec builder owns its exact shape. */

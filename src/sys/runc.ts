@@ -1,6 +1,9 @@
-// Thin wrappers over the runc CLI (1.1.x). Every call passes `--root`: joey
-// keeps its own state dir (<exec-root>/runc) so that several daemons, and
-// podman or docker on the same host, never see each other's containers.
+// Thin wrappers over the runc CLI (1.1.x), also used for other binaries with
+// the same command line (crun, a user's --add-runtime): the runc-only
+// shortcuts below check for runc. Every call passes `--root`: joey keeps a
+// state dir per runtime (<exec-root>/runc, <exec-root>/runtimes/<name>) so
+// that several daemons, and podman or docker on the same host, never see
+// each other's containers.
 import { constants, openSync } from 'node:fs';
 import { readFile, rm, unlink } from 'node:fs/promises';
 import { Socket } from 'node:net';

@@ -5,6 +5,7 @@ import type { ImageContext } from '../../images/context.ts';
 import type { Database } from '../../metadata/db.ts';
 import type { OciRuntime } from '../../runtime/types.ts';
 import type { Snapshotter } from '../../snapshots/types.ts';
+import { invalid } from '../../errdefs/index.ts';
 import { Mutex } from '../../util/concurrency.ts';
 import type { HealthMonitor } from './health-monitor.ts';
 import type { Volumes } from '../volumes/index.ts';
@@ -73,7 +74,8 @@ export class ContainerContext {
 
   runtimeOf(c: ContainerRecord): OciRuntime {
     const rt = this.deps.runtimes.get(c.runtime);
-    if (!rt) throw new Error(`runtime ${c.runtime} is not configured`);
+    // A runtime dropped from the configuration since the container was made.
+    if (!rt) throw invalid(`unknown or invalid runtime name: ${c.runtime} (container ${c.name} was created with it; define it again with --add-runtime or daemon.json "runtimes")`);
     return rt;
   }
 

@@ -12,6 +12,12 @@ export async function recoverContainers(cx: ContainerContext, hooks: { exit: (id
   const known = new Set<string>();
   for (const c of cx.store.all()) {
     known.add(c.id);
+    if (!cx.deps.runtimes.has(c.runtime)) {
+      // Left as recorded: its monitor (if any) keeps it running, and defining
+      // the runtime again lets the next start-up take it back.
+      log.warn('container of a runtime this daemon does not define: left as it is', { container: c.id, runtime: c.runtime });
+      continue;
+    }
     if (c.state.Status === 'removing') {
       // A removal interrupted by a crash: finish it.
       log.info('finishing an interrupted removal', { container: c.id });

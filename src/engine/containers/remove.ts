@@ -32,7 +32,9 @@ export async function removeContainer(cx: ContainerContext, idOrName: string, op
     const paths = cx.paths(c.id);
     // The runtime's state, the mounts and the network first; the files once
     // nothing is mounted over them.
-    await Promise.all([cx.runtimeOf(fresh).delete(c.id, { force: true }).catch(() => undefined), unmountRootfs(cx, c.id), cx.deps.networks?.detach(fresh)]);
+    // (A stopped container whose runtime is no longer defined still goes.)
+    const runtimeDelete = Promise.resolve().then(() => cx.runtimeOf(fresh).delete(c.id, { force: true }));
+    await Promise.all([runtimeDelete.catch(() => undefined), unmountRootfs(cx, c.id), cx.deps.networks?.detach(fresh)]);
     await Promise.all([
       cx.deps.snapshots.remove(c.id).catch((e: unknown) => {
         if (!is(e, 'not-found')) throw e;

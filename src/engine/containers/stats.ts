@@ -51,7 +51,8 @@ export function toDockerStats(name: string, id: string, cur: RuntimeStats | unde
     storage_stats: {},
     cpu_stats: cpuBlock(cur, curSystem),
     precpu_stats: cpuBlock(prev, prevSystem),
-    memory_stats: cur ? { usage: cur.memory.usage, max_usage: cur.memory.maxUsage, stats: cur.memory.raw, limit: cur.memory.limit } : {},
+    // Docker's limit is unsigned: an unlimited container shows the host's memory, as dockerd does (-1 makes the docker CLI fail with "EOF").
+    memory_stats: cur ? { usage: cur.memory.usage, max_usage: cur.memory.maxUsage, stats: cur.memory.raw, limit: cur.memory.limit >= 0 ? cur.memory.limit : os.totalmem() } : {},
     name: `/${name}`,
     id,
     networks: cur

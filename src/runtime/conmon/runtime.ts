@@ -26,11 +26,12 @@ import type {
 } from '../types.ts';
 
 export interface ConmonRuntimeOptions {
-  /** The name the engine knows this runtime by ("runc"). */
+  /** The name the engine knows this runtime by ("runc", "crun", a user's). */
   name: string;
   /** The OCI runtime binary, e.g. /usr/sbin/runc. */
   runtimePath: string;
-  /** The runtime's state dir (--root), private to this daemon: <exec-root>/runc. */
+  /** The runtime's state dir (--root), private to this daemon and to this
+   * runtime: <exec-root>/runc, <exec-root>/runtimes/<name> (engine/runtimes.ts). */
   runtimeRoot: string;
   conmonPath: string;
   /** More global runtime flags (before the subcommand). */
