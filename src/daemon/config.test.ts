@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { is } from '../errdefs/index.ts';
@@ -34,6 +35,7 @@ test('defaults, with no config file at the default path', () => {
     labels: [],
     debug: false,
     hosts: ['unix:///run/joey/joeyd.sock'],
+    hooksDirs: [],
   });
   assert.deepEqual(c.listeners, [{ kind: 'unix', path: '/run/joey/joeyd.sock', addr: 'unix:///run/joey/joeyd.sock' }]);
   assert.equal(c.pidfile, '/run/joey/joeyd.pid');
@@ -162,4 +164,12 @@ test('network flags as dockerd names them', () => {
   assert.throws(() => run(['--bip', '10.44.0.1']), /invalid --bip/);
   assert.throws(() => run(['-b', 'a-very-long-bridge-name']), /invalid bridge name/);
   assert.throws(() => run(['-b', 'none', '--bip', '10.44.0.1/24']), /need a bridge/);
+});
+
+test('--hooks-dir repeats and resolves; daemon.json "hooks-dir" is a list; both at once is an error', () => {
+  assert.deepEqual(run(['--hooks-dir', '/etc/joey/hooks.d', '--hooks-dir', 'rel/hooks']).engine.hooksDirs, ['/etc/joey/hooks.d', resolve('rel/hooks')]);
+  const files = { '/c.json': JSON.stringify({ 'hooks-dir': ['/usr/share/containers/oci/hooks.d'] }) };
+  assert.deepEqual(run(['--config-file', '/c.json'], files).engine.hooksDirs, ['/usr/share/containers/oci/hooks.d']);
+  fails(['--config-file', '/c.json', '--hooks-dir', '/x'], /hooks-dir/, files);
+  fails(['--config-file', '/bad.json'], /hooks-dir must be a list of strings/, { '/bad.json': JSON.stringify({ 'hooks-dir': '/x' }) });
 });

@@ -84,6 +84,7 @@ const SETTINGS: Setting[] = [
   { key: 'bip', attr: 'bip', type: 'string' },
   { key: 'fixed-cidr', attr: 'fixedCidr', type: 'string' },
   { key: 'iptables', attr: 'iptables', type: 'boolean' },
+  { key: 'hooks-dir', attr: 'hooksDir', type: 'string[]' },
 ];
 
 const boolValue = (v: string | undefined): boolean => {
@@ -123,6 +124,7 @@ function program(out: { text: string }): Command {
     .option('--bip <cidr>', "Network bridge's IP address and prefix, e.g. 172.30.0.1/16 (default: a free 172.x.0.0/16)")
     .option('--fixed-cidr <cidr>', 'IPv4 subnet for fixed IPs on the default bridge')
     .option('--iptables [bool]', 'Enable iptables rules: outbound NAT, published ports (default true)', boolValue)
+    .option('--hooks-dir <dir>', 'Directory of OCI hook files (oci-hooks JSON, version 1.0.0), repeatable; later ones win by file name', collect)
     .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" where it exists)`)
     .option('-v, --version', 'Print version information and quit')
     .exitOverride()
@@ -202,6 +204,10 @@ export function parseDaemonArgs(argv: string[], io: { readFile?: (path: string) 
     hosts: listeners.map((l) => l.addr),
     cgroupParent: validateCgroupParent(get<string>('cgroup-parent') ?? DEFAULTS.cgroupParent),
     network: validateNetwork(get<string>('bridge') ?? DEFAULTS.bridge, get<string>('bip'), get<string>('fixed-cidr'), get<boolean>('iptables') ?? true),
+    hooksDirs: (get<string[]>('hooks-dir') ?? []).map((d) => {
+      if (d.trim() === '') throw invalid('--hooks-dir must not be empty');
+      return resolve(d);
+    }),
   };
   return {
     kind: 'run',

@@ -84,4 +84,6 @@ export interface EngineConfig {
   /** Networking, as dockerd's flags: -b/--bridge ("none" disables the
    * default bridge), --bip, --fixed-cidr, --iptables. */
   network?: { bridge: string; bip?: string; fixedCidr?: string; iptables: boolean };
+  /** --hooks-dir: directories of oci-hooks JSON files (later ones win by file name). */
+  hooksDirs?: string[];
 }
