@@ -97,6 +97,8 @@ export const CONTAINER_FLAGS: OptSpec[] = [
   { flags: '--oom-score-adj <int>', desc: "Tune host's OOM preferences (-1000 to 1000)", kind: 'int' },
   { flags: '--pid <string>', desc: 'PID namespace to use' },
   { flags: '--pids-limit <int>', desc: 'Tune container pids limit (set -1 for unlimited)', kind: 'int' },
+  list('--oci-hook <stage=path>', 'Add an OCI hook: STAGE (prestart|createRuntime|createContainer|startContainer|poststart|poststop)=absolute host PATH'),
+  { flags: '--oci-hooks-file <file>', desc: 'OCI hooks of the container from a JSON file, in the runtime spec\'s "hooks" shape' },
   { flags: '--privileged', desc: 'Give extended privileges to this container' },
   list('-p, --publish <list>', "Publish a container's port(s) to the host"),
   { flags: '-P, --publish-all', desc: 'Publish all exposed ports to random ports' },

@@ -186,6 +186,31 @@ test("joey's own flags ride as PouchContainer's fields", async (t) => {
   assert.match(bad.stderr, /^joey: invalid format for disk quota: a=b=c\n/);
 });
 
+test('--oci-hooks-file and --oci-hook STAGE=PATH become HostConfig.OciHooks', async (t) => {
+  const api = await startFakeApi();
+  containerDaemon(api);
+  t.after(() => api.close());
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'joey-hooks-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'hooks.json');
+  writeFileSync(file, JSON.stringify({ prestart: [{ path: '/usr/libexec/a', args: ['a', '--x'] }] }));
+  const r = await runJoey(['create', '--oci-hooks-file', file, '--oci-hook', 'prestart=/usr/libexec/b', '--oci-hook', 'poststop=/usr/libexec/c', 'busybox'], { host: api.host });
+  assert.equal(r.code, 0, r.stderr);
+  const b = JSON.parse(api.requests.find((q) => q.path === '/containers/create')!.body.toString());
+  assert.deepEqual(b.HostConfig.OciHooks, {
+    prestart: [{ path: '/usr/libexec/a', args: ['a', '--x'] }, { path: '/usr/libexec/b' }],
+    poststop: [{ path: '/usr/libexec/c' }],
+  });
+  const plain = await createRequest('joey', ['busybox']);
+  assert.doesNotMatch(plain.body!, /OciHooks/);
+  const bad = await runJoey(['create', '--oci-hook', '/usr/libexec/b', 'busybox'], { host: api.host });
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /invalid argument "\/usr\/libexec\/b" for "--oci-hook" flag: expected STAGE=PATH/);
+  writeFileSync(file, '[1]');
+  const notObject = await runJoey(['create', '--oci-hooks-file', file, 'busybox'], { host: api.host });
+  assert.match(notObject.stderr, /invalid --oci-hooks-file .*expected an object of stages/);
+});
+
 test('Go parsers: sizes, rationals, durations, ulimits, ports, volume specs', () => {
   assert.equal(ramInBytes('1.5g'), 1610612736);
   assert.equal(ramInBytes('10KiB'), 10240);

@@ -1151,8 +1151,40 @@ export function buildCreateBody(v: ContainerFlags, ctx: ParseContext): CreateBod
   Object.assign(hostConfig, { MaskedPaths: maskedPaths, ReadonlyPaths: readonlyPaths });
   if (v.init !== undefined) hostConfig.Init = !!v.init;
   if (v.enableLxcfs) hostConfig.EnableLxcfs = true;
+  const hooks = ociHooks(str(v.ociHooksFile), strs(v.ociHook));
+  if (hooks) hostConfig.OciHooks = hooks;
 
   return { ...config, HostConfig: hostConfig, NetworkingConfig: { EndpointsConfig: endpoints } };
+}
+
+/** --oci-hooks-file (the spec's "hooks" object) plus --oci-hook STAGE=PATH
+ * lines appended to it; the daemon checks stages and paths. */
+export function ociHooks(file: string, lines: string[]): Record<string, Array<Record<string, unknown>>> | undefined {
+  let hooks: Record<string, Array<Record<string, unknown>>> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(openError(err, file));
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`invalid --oci-hooks-file ${file}: ${(err as Error).message}`);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`invalid --oci-hooks-file ${file}: expected an object of stages, e.g. {"prestart": [{"path": "/usr/local/bin/hook"}]}`);
+    hooks = raw as typeof hooks;
+  }
+  for (const line of lines) {
+    const i = line.indexOf('=');
+    if (i <= 0 || i === line.length - 1) throw new Error(`invalid argument "${line}" for "--oci-hook" flag: expected STAGE=PATH`);
+    const stage = line.slice(0, i);
+    const list = Array.isArray(hooks[stage]) ? hooks[stage]! : [];
+    hooks[stage] = [...list, { path: line.slice(i + 1) }];
+  }
+  return Object.keys(hooks).length ? hooks : undefined;
 }
 
 /** PouchContainer's --disk-quota: "10g" (the root filesystem) or "/data=10g". */

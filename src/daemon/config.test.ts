@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { is } from '../errdefs/index.ts';
@@ -42,6 +43,7 @@ test('defaults, with no config file at the default path', () => {
     hosts: ['unix:///run/joey/joeyd.sock'],
     runtimes: { runc: { path: '/usr/sbin/runc' } },
     defaultRuntime: 'runc',
+    hooksDirs: [],
   });
   assert.deepEqual(c.listeners, [{ kind: 'unix', path: '/run/joey/joeyd.sock', addr: 'unix:///run/joey/joeyd.sock' }]);
   assert.equal(c.pidfile, '/run/joey/joeyd.pid');
@@ -235,4 +237,12 @@ test('runtimes: conflicts and bad values are refused, naming what is wrong', () 
     '/j.json': JSON.stringify({ runtimes: { b: { path: '/opt/rt/myrunc' } } }),
   });
   fails(['--config-file', '/j.json', '--default-runtime', 'runc'], /default-runtime/, { '/j.json': JSON.stringify({ 'default-runtime': 'runc' }) });
+});
+
+test('--hooks-dir repeats and resolves; daemon.json "hooks-dir" is a list; both at once is an error', () => {
+  assert.deepEqual(run(['--hooks-dir', '/etc/joey/hooks.d', '--hooks-dir', 'rel/hooks']).engine.hooksDirs, ['/etc/joey/hooks.d', resolve('rel/hooks')]);
+  const files = { '/c.json': JSON.stringify({ 'hooks-dir': ['/usr/share/containers/oci/hooks.d'] }) };
+  assert.deepEqual(run(['--config-file', '/c.json'], files).engine.hooksDirs, ['/usr/share/containers/oci/hooks.d']);
+  fails(['--config-file', '/c.json', '--hooks-dir', '/x'], /hooks-dir/, files);
+  fails(['--config-file', '/bad.json'], /hooks-dir must be a list of strings/, { '/bad.json': JSON.stringify({ 'hooks-dir': '/x' }) });
 });

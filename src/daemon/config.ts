@@ -93,6 +93,7 @@ const SETTINGS: Setting[] = [
   { key: 'lxcfs', attr: 'lxcfs', type: 'string' },
   { key: 'runtimes', attr: 'addRuntime', type: 'runtimes' },
   { key: 'default-runtime', attr: 'defaultRuntime', type: 'string' },
+  { key: 'hooks-dir', attr: 'hooksDir', type: 'string[]' },
 ];
 
 const boolValue = (v: string | undefined): boolean => {
@@ -137,6 +138,7 @@ function program(out: { text: string }): Command {
     .option('--lxcfs <path>', `The lxcfs binary (default "${DEFAULTS.lxcfs}")`)
     .option('--add-runtime <name=path>', 'Register an OCI runtime (a binary with runc\'s command line), repeatable', collect)
     .option('--default-runtime <name>', `Default OCI runtime for containers (default "${STOCK_RUNTIME}")`)
+    .option('--hooks-dir <dir>', 'Directory of OCI hook files (oci-hooks JSON, version 1.0.0), repeatable; later ones win by file name', collect)
     .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" where it exists)`)
     .option('-v, --version', 'Print version information and quit')
     .exitOverride()
@@ -226,6 +228,10 @@ export function parseDaemonArgs(argv: string[], io: ConfigIO = {}): ParsedArgs {
     ...(get<boolean>('enable-lxcfs') ? { lxcfs: validateLxcfs(get<string>('lxcfs-home') ?? DEFAULTS.lxcfsHome, get<string>('lxcfs') ?? DEFAULTS.lxcfs) } : {}),
     runtimes,
     defaultRuntime,
+    hooksDirs: (get<string[]>('hooks-dir') ?? []).map((d) => {
+      if (d.trim() === '') throw invalid('--hooks-dir must not be empty');
+      return resolve(d);
+    }),
   };
   return {
     kind: 'run',

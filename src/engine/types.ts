@@ -92,4 +92,6 @@ export interface EngineConfig {
   network?: { bridge: string; bip?: string; fixedCidr?: string; iptables: boolean };
   /** --enable-lxcfs: where lxcfs is mounted (--lxcfs-home) and its binary (--lxcfs). */
   lxcfs?: { home: string; binary: string };
+  /** --hooks-dir: directories of oci-hooks JSON files (later ones win by file name). */
+  hooksDirs?: string[];
 }

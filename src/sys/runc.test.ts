@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -40,4 +40,19 @@ test('runc delete is skipped only where it would remove cgroups and state alone'
   assert.equal(stoppedAndPlain({ ...ns([{ type: 'NEWPID' }]), config: { namespaces: [{ type: 'NEWPID' }], Hooks: { poststop: [{ path: '/x' }] } } }), false);
   assert.equal(stoppedAndPlain({ ...ns([{ type: 'NEWPID' }]), intel_rdt_path: '/sys/fs/resctrl/x' }), false);
   assert.equal(stoppedAndPlain({ ...ns([{ type: 'NEWPID' }]), init_process_pid: 0 }), false);
+});
+
+test('runc delete that exits 0 yet logged an error (a failed poststop hook) reports it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'joey-runc-'));
+  try {
+    const fake = join(dir, 'fake-runc');
+    writeFileSync(fake, `#!/bin/sh\necho 'time="2026-11-27T08:19:11Z" level=warning msg="just a warning"' >&2\necho 'time="2026-11-27T08:19:11Z" level=error msg="error running hook #0: error running hook: exit status 4, stdout: , stderr: lease held\\\\n"' >&2\nexit 0\n`, { mode: 0o755 });
+    const runc = new Runc({ binary: fake, root: dir });
+    assert.equal(await runc.delete('x', true), 'error running hook #0: error running hook: exit status 4, stdout: , stderr: lease held');
+    const quiet = join(dir, 'quiet-runc');
+    writeFileSync(quiet, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    assert.equal(await new Runc({ binary: quiet, root: dir }).delete('x'), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -163,9 +163,15 @@ export class Runc {
     await this.call(all ? ['kill', '--all', id, String(signal)] : ['kill', id, String(signal)], id);
   }
 
-  /** `force` kills a running container first; runc then treats an unknown id as done. */
-  async delete(id: string, force = false): Promise<void> {
-    await this.call(force ? ['delete', '--force', id] : ['delete', id], id);
+  /** `force` kills a running container first; runc then treats an unknown id as done.
+   * Resolves with what runc logged as an error while still removing the
+   * container and exiting 0 (runc 1.1 does so for a failed poststop hook). */
+  async delete(id: string, force = false): Promise<string | undefined> {
+    const args = [...this.globalArgs, ...(force ? ['delete', '--force', id] : ['delete', id])];
+    const r = await run(this.binary, args, { allowFailure: true });
+    if (r.code !== 0) throw runcError(this.binary, 'delete', id, r);
+    const errors = r.stderr.split('\n').filter((l) => /\blevel=(error|fatal)\b/.test(l));
+    return errors.length ? runcMessage(errors.join('\n')).trim() : undefined;
   }
 
   async state(id: string): Promise<RuncState> {

@@ -103,6 +103,7 @@ const HOST_CONFIG_FIELDS: Record<string, Kind> = {
   MaskedPaths: 'strings',
   ReadonlyPaths: 'strings',
   EnableLxcfs: 'bool',
+  OciHooks: 'object',
 };
 
 const EXEC_FIELDS: Record<string, Kind> = {

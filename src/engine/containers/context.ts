@@ -4,6 +4,7 @@ import type { EventBus } from '../types.ts';
 import type { ImageContext } from '../../images/context.ts';
 import type { Database } from '../../metadata/db.ts';
 import type { OciRuntime } from '../../runtime/types.ts';
+import type { HookFile } from '../../runtime/spec/hooks-dir.ts';
 import type { Snapshotter } from '../../snapshots/types.ts';
 import { invalid } from '../../errdefs/index.ts';
 import { Mutex } from '../../util/concurrency.ts';
@@ -27,6 +28,8 @@ export interface ContainerDeps {
   /** Host path of a static init for --init, if one is installed. */
   initPath?: string;
   seccompProfilePath?: string;
+  /** The daemon's --hooks-dir files, matched against each container at spec time. */
+  hookFiles?: HookFile[];
   /** Volumes and the containers' recorded mounts. */
   volumes: Volumes;
   /** Networks and the containers' endpoints; without it containers get a

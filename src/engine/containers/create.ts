@@ -15,6 +15,7 @@ import { initialState, type ContainerRecord } from './record.ts';
 import { mountRootfs, unmountRootfs } from './rootfs.ts';
 import { applyRichDefaults } from './rich.ts';
 import { buildContainerSpec } from './spec.ts';
+import { checkHookPaths, checkHooks } from '../../runtime/spec/index.ts';
 import { parseVolumesFrom, type PreparedMounts } from '../volumes/index.ts';
 import { findContainer } from './lookup.ts';
 import { networkNameOf } from './network-settings.ts';
@@ -86,6 +87,9 @@ export function normalizeHostConfig(hc: HostConfig | undefined, runtimes: Set<st
   h.LogConfig = { Type: h.LogConfig?.Type || 'json-file', Config: h.LogConfig?.Config ?? {} };
   if (!['json-file', 'k8s-file', 'none', 'local'].includes(h.LogConfig.Type)) throw invalid(`unknown log driver "${h.LogConfig.Type}": joey supports json-file and none`);
   validateLogOptions(h.LogConfig.Type, h.LogConfig.Config ?? {});
+  const hooks = checkHooks(h.OciHooks);
+  if (hooks) h.OciHooks = hooks;
+  else delete h.OciHooks;
   h.Runtime = h.Runtime || defaultRuntime;
   if (!runtimes.has(h.Runtime)) throw invalid(`unknown or invalid runtime name: ${h.Runtime}`);
   return h;
@@ -125,6 +129,8 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   // Links on a user network went to its endpoint (see plan), as in dockerd,
   // whose HostConfig.Links then reads null: docker-compose goes by that.
   if (hostConfig.Links?.length && netPlan.length && networkNameOf(hostConfig.NetworkMode) !== 'bridge') hostConfig.Links = null;
+
+  await checkHookPaths(hostConfig.OciHooks);
 
   if (name) {
     const other = cx.store.nameTaken(name);

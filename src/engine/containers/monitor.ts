@@ -3,6 +3,7 @@
 // side, then applies --rm or the restart policy with Docker's back-off.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { messageOf } from '../../errdefs/index.ts';
 import { log } from '../../util/log.ts';
 import type { ContainerContext } from './context.ts';
 import type { ContainerRecord } from './record.ts';
@@ -19,20 +20,27 @@ export async function handleExit(cx: ContainerContext, id: string, hooks: { remo
     const paths = cx.paths(id);
     const code = (await rt.exitCode(id, { bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath }).catch(() => undefined)) ?? 255;
     const oom = await rt.oomKilled({ bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath }).catch(() => false);
-    // Independent once the process is gone: the runtime's state and cgroup,
-    // the rootfs mount, the exit file.
+    // Independent once the process is gone: the runtime's state and cgroup
+    // (and its poststop hooks), the rootfs mount, the exit file.
+    let error = '';
     await Promise.all([
-      rt.delete(id, { force: true }).catch((e) => log.warn('runtime delete after exit failed', { container: id, err: e })),
+      rt.delete(id, { force: true }).catch((e) => {
+        // runc has removed the container all the same (a failed poststop
+        // hook is the usual cause): the exit stands, with the reason shown.
+        error = messageOf(e);
+        log.warn('runtime delete after exit failed', { container: id, err: e });
+      }),
       unmountRootfs(cx, id).catch((e) => log.warn('unmounting rootfs after exit failed', { container: id, err: e })),
       rm(join(paths.exitDir, id), { force: true }),
       cx.deps.networks?.detach(c).catch((e) => log.warn('releasing the network after exit failed', { container: id, err: e })),
     ]);
-    c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
+    c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, Error: error, FinishedAt: new Date().toISOString() };
     if (c.state.Health) c.state.Health = { ...c.state.Health, Status: 'unhealthy' };
     c.monitorPid = null;
     c.monitorStart = null;
     cx.store.save(c);
-    const attrs = { name: c.name, image: c.imageRef, exitCode: String(code), ...(c.config.Labels ?? {}) };
+    const attrs: Record<string, string> = { name: c.name, image: c.imageRef, exitCode: String(code), ...(c.config.Labels ?? {}) };
+    if (error) attrs.error = error;
     if (oom) cx.deps.events.publish({ Type: 'container', Action: 'oom', Actor: { ID: id, Attributes: attrs }, status: 'oom', id, from: c.imageRef });
     cx.deps.events.publish({ Type: 'container', Action: 'die', Actor: { ID: id, Attributes: attrs }, status: 'die', id, from: c.imageRef });
     cx.notifyExit(id, code);

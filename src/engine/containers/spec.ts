@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, invalid } from '../../errdefs/index.ts';
-import { buildSpec, ociMountsOf, type OciMount } from '../../runtime/spec/index.ts';
+import { buildSpec, hooksFor, mergeHooks, ociMountsOf, subjectOf, type OciMount } from '../../runtime/spec/index.ts';
 import type { OciSpec } from '../../runtime/types.ts';
 import type { ContainerMount } from '../volumes/types.ts';
 import type { ContainerContext } from './context.ts';
@@ -98,5 +98,10 @@ export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecor
     hostLimits: { nofileHard: nofileHard() },
   });
   await prepareRich(cx, c, built.spec);
+  // The daemon's hooks match the finished spec (annotations, args[0]); the
+  // container's own come after them at each stage.
+  const files = cx.deps.hookFiles ?? [];
+  const fromDirs = files.length ? hooksFor(files, subjectOf(built.spec, mounts.some((m) => m.Type === 'bind'))) : undefined;
+  mergeHooks(built.spec, fromDirs, c.hostConfig.OciHooks);
   return built;
 }

@@ -16,6 +16,8 @@ import { writeNetworkFiles } from './files.ts';
 
 /** Docker's exit codes for a start that failed before the process ran. */
 export function startFailure(message: string): { code: number; error: Error } {
+  // A hook's own output may say anything ("not found"…): it is the hook that failed.
+  if (/error running (\w+ )?hook/i.test(message)) return { code: 128, error: internal(message) };
   if (/executable file not found|no such file or directory|not found/i.test(message)) return { code: 127, error: invalid(message) };
   if (/permission denied/i.test(message)) return { code: 126, error: forbidden(message) };
   return { code: 128, error: internal(message) };
@@ -106,7 +108,7 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
     c.state = { ...c.state, Status: previouslyStarted ? 'exited' : 'created', StartedAt: previouslyStarted ? c.state.StartedAt : ZERO_TIME, Running: false, Pid: 0, ExitCode: code, Error: msg, FinishedAt: new Date().toISOString() };
     c.monitorPid = null;
     cx.store.save(c);
-    cx.deps.events.publish({ Type: 'container', Action: 'die', Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef, exitCode: String(code) } }, status: 'die', id: c.id, from: c.imageRef });
+    cx.deps.events.publish({ Type: 'container', Action: 'die', Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef, exitCode: String(code), error: msg } }, status: 'die', id: c.id, from: c.imageRef });
     cx.notifyExit(c.id, code);
     throw error;
   }

@@ -2,6 +2,7 @@
 // Engine API (v1.47) so that adapters only decode and encode.
 import type { Readable } from 'node:stream';
 import type { Filters, ImageConfig } from '../../images/types.ts';
+import type { OciHooks } from '../../runtime/spec/hooks.ts';
 
 /** Docker's container Config (create body top level), plus PouchContainer's fields. */
 export interface ContainerConfig extends ImageConfig {
@@ -114,6 +115,10 @@ export interface HostConfig {
   ReadonlyPaths?: string[] | null;
   /** joey (PouchContainer names). */
   EnableLxcfs?: boolean;
+  /** joey: OCI hooks of this container, in the runtime spec's shape
+   * ({prestart, createRuntime, createContainer, startContainer, poststart,
+   * poststop}: lists of {path, args, env, timeout}). */
+  OciHooks?: OciHooks;
 }
 
 export interface CreateRequest extends ContainerConfig {

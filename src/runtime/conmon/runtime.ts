@@ -132,8 +132,11 @@ export class ConmonRuntime implements OciRuntime {
       this.forget(id);
       return;
     }
-    if (!(await this.runc.deleteStopped(id))) await this.runc.delete(id, !!opts.force);
+    let reported: string | undefined;
+    if (!(await this.runc.deleteStopped(id))) reported = await this.runc.delete(id, !!opts.force);
     this.forget(id);
+    // Gone, yet something failed on the way (a poststop hook): the caller shows it.
+    if (reported) throw internal(`${this.runc.binary} delete ${id}: ${reported}`);
   }
 
   async state(id: string): Promise<RuntimeState> {

@@ -27,6 +27,8 @@ export { detectHost, readHostLimits } from './host.ts';
 export { toOciJson } from './json.ts';
 export { RLIM_INFINITY } from './rlimits.ts';
 export { INIT_PATH_IN_CONTAINER, DEFAULT_PATH } from './process.ts';
+export { HOOK_STAGES, checkHookPaths, checkHooks, mergeHooks, type HookStage, type OciHook, type OciHooks } from './hooks.ts';
+export { hookMatches, hooksFor, loadHookDirs, parseHookFile, subjectOf, type HookFile } from './hooks-dir.ts';
 
 export const OCI_VERSION = '1.0.2';
 
