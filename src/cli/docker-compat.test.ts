@@ -115,6 +115,20 @@ const CASES: { argv: string[]; stdin?: string }[] = [
   { argv: ['port', 'nope', '80'] },
   { argv: ['port'] },
   { argv: ['port', 'a', 'b', 'c'] },
+  { argv: ['system', 'df'] },
+  { argv: ['system', 'df', '-v'] },
+  { argv: ['system', 'df', '--format', 'json'] },
+  { argv: ['system', 'df', '--format', 'raw'] },
+  { argv: ['system', 'df', '--format', '{{.Type}}: {{.TotalCount}}/{{.Active}} {{.Size}} {{.Reclaimable}} {{json .}}'] },
+  { argv: ['system', 'df', '--format', 'table {{.Type}}\t{{.Size}}'] },
+  { argv: ['system', 'df', '--format', '{{.Nope}}'] },
+  { argv: ['system', 'df', '--format', '{{'] },
+  { argv: ['system', 'df', '-v', '--format', 'json'] },
+  { argv: ['system', 'df', '-v', '--format', '{{json .Images}}'] },
+  { argv: ['system', 'df', '-v', '--format', 'raw'] },
+  { argv: ['system', 'df', '-v', '--format', 'table {{range .Volumes}}{{.Name}} {{.Links}} {{.Size}}\n{{end}}'] },
+  { argv: ['system', 'df', '-v', '--format', '{{range .Containers}}{{.Names}} {{.Size}} {{.LocalVolumes}}\n{{end}}{{range .Images}}{{.Nope}}{{end}}'] },
+  { argv: ['system', 'df', 'x'] },
 ];
 
 test('docker and joey print the same for the same API answers', { skip: !dockerAvailable() && 'docker CLI not installed' }, async (t) => {

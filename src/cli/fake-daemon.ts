@@ -245,6 +245,42 @@ function networkRoutes(): Route[] {
   ];
 }
 
+/** GET /system/df: busybox used by two containers, an image sharing a layer
+ * with another, a dangling one; containers in three states; volumes used,
+ * unused and of unknown size. */
+export function diskUsageAnswer(nowSeconds = NOW_SECONDS) {
+  const image = (id: string, tags: string[], size: number, shared: number, containers: number, ageHours: number) => ({
+    Id: `sha256:${hex(id)}`, ParentId: '', RepoTags: tags, RepoDigests: tags.length ? [`${tags[0]!.split(':')[0]}@${DIGEST}`] : [],
+    Created: nowSeconds - ageHours * 3600, Size: size, SharedSize: shared, VirtualSize: size, Labels: {}, Containers: containers,
+  });
+  const container = (n: number, name: string, state: string, status: string, sizeRw: number, mounts: object[]) => ({
+    Id: hex(String(n)), Names: [`/${name}`], Image: 'busybox', ImageID: IMAGE_ID, Command: 'sh -c \'sleep 1000 && echo <done>\'',
+    Created: nowSeconds - 3 * 3600 - 60, Ports: [], SizeRw: sizeRw, SizeRootFs: sizeRw + 4261574, Labels: {}, State: state, Status: status,
+    HostConfig: { NetworkMode: 'bridge' }, NetworkSettings: { Networks: { bridge: {} } }, Mounts: mounts,
+  });
+  const vol = (name: string, size: number, refs: number) => ({
+    CreatedAt: '2024-09-26T21:31:42Z', Driver: 'local', Labels: {}, Mountpoint: `/var/lib/joey/volumes/${name}/_data`, Name: name, Options: null, Scope: 'local',
+    UsageData: { Size: size, RefCount: refs },
+  });
+  const volMount = (name: string) => ({ Type: 'volume', Name: name, Source: `/var/lib/joey/volumes/${name}/_data`, Destination: '/data', Driver: 'local', Mode: 'z', RW: true, Propagation: '' });
+  return {
+    LayersSize: 4261574 + 2000000 + 1234 + 55555,
+    Images: [
+      image('a', ['busybox:latest', 'busybox:1.36'], 4261574, 0, 2, 30),
+      image('b', ['127.0.0.1:5000/team/app:v1'], 2001234, 2000000, 0, 50),
+      image('c', ['other:v2'], 2000000, 2000000, 0, 72),
+      image('e', [], 55555, 0, 0, 24 * 40),
+    ],
+    Containers: [
+      container(1, 'web', 'running', 'Up 3 hours', 1_500_000, [volMount('data'), { Type: 'bind', Source: '/srv', Destination: '/srv', Mode: '', RW: true, Propagation: 'rprivate' }]),
+      container(2, 'old', 'exited', 'Exited (0) 2 hours ago', 20_480, [volMount('f'.repeat(64))]),
+      container(3, 'new', 'created', 'Created', 0, []),
+    ],
+    Volumes: [vol('data', 10_485_760, 1), vol('f'.repeat(64), 4096, 1), vol('unused', 123_456_789, 0), vol('elsewhere', -1, 0)],
+    BuildCache: [],
+  };
+}
+
 const created: Handler = (_req, res) => {
   res.writeHead(201);
   res.end();
@@ -277,6 +313,7 @@ export function daemonRoutes(): Route[] {
       },
     },
     { method: 'GET', path: '/info', handler: json(INFO_ANSWER) },
+    { method: 'GET', path: '/system/df', handler: (req, res) => json(diskUsageAnswer())(req, res) },
     ...networkRoutes(),
     {
       method: 'POST',

@@ -486,6 +486,16 @@ const COMMANDS = {
     ],
     run: async (cli, _a, o) => (await import('./volume.ts')).runVolumeList(cli, o),
   },
+  systemDf: {
+    usage: '[OPTIONS]',
+    short: 'Show joey disk usage',
+    args: [0, 0],
+    options: [
+      { flags: '--format <string>', desc: FORMAT_HELP },
+      { flags: '-v, --verbose', desc: 'Show detailed information on space usage' },
+    ],
+    run: async (cli, _a, o) => (await import('./system-df.ts')).runSystemDf(cli, o),
+  },
   volumeInspect: {
     usage: '[OPTIONS] VOLUME [VOLUME...]',
     short: 'Display detailed information on one or more volumes',
@@ -727,11 +737,19 @@ const NETWORK: SubCmd[] = [
   { name: 'rm', spec: 'networkRm', aliases: ['remove'] },
 ];
 
+/** `joey system …` subcommands. */
+const SYSTEM: SubCmd[] = [
+  { name: 'df', spec: 'systemDf' },
+  { name: 'events', spec: 'events' },
+  { name: 'info', spec: 'info' },
+];
+
 /** bareUsage: docker's usage line for an unknown subcommand has no "COMMAND". */
 const GROUPS: { name: string; short: string; subs: SubCmd[]; bareUsage?: boolean }[] = [
   { name: 'container', short: 'Manage containers', subs: CONTAINER },
   { name: 'image', short: 'Manage images', subs: IMAGE },
   { name: 'network', short: 'Manage networks', subs: NETWORK, bareUsage: true },
+  { name: 'system', short: 'Manage joey', subs: SYSTEM },
   { name: 'volume', short: 'Manage volumes', subs: VOLUME },
 ];
 

@@ -4,7 +4,7 @@ import { escapePath } from '../client/client.ts';
 import type { Cli } from './context.ts';
 import { CancelledError, StatusError, displayError } from './errors.ts';
 import { addFilter, filtersParam, toFilters } from './filters.ts';
-import { goJson, goStruct } from './format.ts';
+import { GoMethod, goJson, goStruct } from './format.ts';
 import { keyValues, naturalCompare } from './go-values.ts';
 import { TABLE, renderRows } from './formatter.ts';
 import { fetchText, inspectObjects } from './inspect.ts';
@@ -21,7 +21,7 @@ export async function runVolumeCreate(cli: Cli, args: string[], opts: { driver?:
   cli.out(`${v.Name}\n`);
 }
 
-const HEADERS: Record<string, string> = {
+export const VOLUME_HEADERS: Record<string, string> = {
   Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', Links: 'LINKS', Size: 'SIZE',
   Group: 'GROUP', Availability: 'AVAILABILITY', Status: 'STATUS',
 };
@@ -36,19 +36,21 @@ export function volumeContext(v: Volume & { UsageData?: { Size: number; RefCount
     Mountpoint: v.Mountpoint,
     Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(','),
     Links: v.UsageData ? String(v.UsageData.RefCount) : 'N/A',
-    Size: v.UsageData && v.UsageData.Size >= 0 ? humanSize(v.UsageData.Size) : 'N/A',
-    Group: '',
+    Size: v.UsageData ? humanSize(v.UsageData.Size) : 'N/A',
+    Group: 'N/A',
     Availability: 'N/A',
     Status: 'N/A',
   };
-  return goStruct('*formatter.volumeContext', fields, () => goJson({ ...fields }, true));
+  // docker marshals the methods without arguments, sorted by name, HTML escaped
+  const marshal = () => goJson(Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1))), true);
+  return goStruct('*formatter.volumeContext', { ...fields, Label: new GoMethod(['string'], (name: string) => labels[name] ?? '') }, marshal);
 }
 
 export function renderVolumes(volumes: Volume[], opts: { quiet?: boolean; format?: string }): string {
   let format = opts.format || TABLE;
   if (format === TABLE) format = opts.quiet ? '{{.Name}}' : 'table {{.Driver}}\t{{.Name}}';
   const sorted = [...volumes].sort((a, b) => naturalCompare(a.Name, b.Name));
-  return renderRows(format, sorted.map(volumeContext), HEADERS);
+  return renderRows(format, sorted.map(volumeContext), VOLUME_HEADERS);
 }
 
 export async function runVolumeList(cli: Cli, opts: { filter?: string[]; format?: string; quiet?: boolean }): Promise<void> {

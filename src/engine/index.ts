@@ -27,6 +27,7 @@ import { firewall } from '../sys/iptables.ts';
 import { links } from '../sys/netlink.ts';
 import { netns } from '../sys/netns.ts';
 import { portFree } from '../sys/ports.ts';
+import { diskUsageSources } from './disk-usage.ts';
 import { System } from './system.ts';
 import type { Engine, EngineConfig } from './types.ts';
 import { STOCK_RUNTIME, builtinRuntimes, runtimeRoot } from './runtimes.ts';
@@ -128,7 +129,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   await volumes.reconcile();
 
   const images = new Images(ctx);
-  const system = new System({ ...config, runtimes: runtimeTable, defaultRuntime }, ctx, cx);
+  const system = new System({ ...config, runtimes: runtimeTable, defaultRuntime }, ctx, cx, diskUsageSources(ctx, cx, volumes));
   return {
     images,
     containers,

@@ -4,8 +4,10 @@ import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import type { ImageContext } from '../images/context.ts';
 import type { ContainerContext } from './containers/context.ts';
+import { diskUsage, parseDiskUsageTypes, type DiskUsageSources } from './disk-usage.ts';
 import { API_VERSION, BUILD_TIME, GIT_COMMIT, MIN_API_VERSION, VERSION } from '../version.ts';
-import type { EngineConfig, SystemService, VersionInfo } from './types.ts';
+import { unavailable } from '../errdefs/index.ts';
+import type { DiskUsage, EngineConfig, SystemService, VersionInfo } from './types.ts';
 
 function osName(): string {
   try {
@@ -31,7 +33,14 @@ export class System implements SystemService {
     private readonly config: EngineConfig,
     private readonly images: ImageContext,
     private readonly containers?: ContainerContext,
+    private readonly usage?: DiskUsageSources,
   ) {}
+
+  async diskUsage(opts: { types?: string[] } = {}): Promise<DiskUsage> {
+    parseDiskUsageTypes(opts.types); // bad input is refused first
+    if (!this.usage) throw unavailable('disk usage is not available');
+    return diskUsage(this.usage, opts);
+  }
 
   version(): VersionInfo {
     const arch = os.arch() === 'x64' ? 'amd64' : os.arch();

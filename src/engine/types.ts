@@ -1,7 +1,7 @@
 // The engine: the one thing the API adapters and the daemon wiring call.
-import type { ImageService } from '../images/types.ts';
-import type { ContainerService } from './containers/types.ts';
-import type { VolumeService } from './volumes/types.ts';
+import type { ImageService, ImageSummary } from '../images/types.ts';
+import type { ContainerService, ContainerSummary } from './containers/types.ts';
+import type { Volume, VolumeService } from './volumes/types.ts';
 import type { NetworkService } from './networks/types.ts';
 import type { RuntimeSpec } from './runtimes.ts';
 
@@ -48,10 +48,30 @@ export interface VersionInfo {
   Platform: { Name: string };
 }
 
+/** GET /system/df. A part that was not asked for is null (LayersSize goes with Images). */
+export interface DiskUsage {
+  /** Bytes of every image layer, a layer shared by several images once. */
+  LayersSize: number;
+  /** Images with Containers (how many use each) and SharedSize filled. */
+  Images: ImageSummary[] | null;
+  /** All containers, with SizeRw and SizeRootFs. */
+  Containers: ContainerSummary[] | null;
+  /** Volumes with UsageData: apparent size, containers referring to them. */
+  Volumes: Volume[] | null;
+  /** joey has no builder: always empty when asked for. */
+  BuildCache: unknown[] | null;
+}
+
+/** What `type` may ask GET /system/df for. */
+export type DiskUsageType = 'container' | 'image' | 'volume' | 'build-cache';
+
 export interface SystemService {
   version(): VersionInfo;
   /** GET /info, Docker's field names. */
   info(): Promise<Record<string, unknown>>;
+  /** GET /system/df: only the parts named in `types` (all when absent).
+   * An unknown type is invalid. */
+  diskUsage(opts?: { types?: string[] }): Promise<DiskUsage>;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;
 }

@@ -300,7 +300,9 @@ class OverlayFs implements OverlaySnapshotter {
   }
 
   /** Apparent bytes and distinct inodes under the snapshot's own fs dir
-   * (hard links counted once), as `docker system df` counts a layer. */
+   * (hard links counted once), as `docker system df` counts a layer: the
+   * bytes of files and symlinks, not of directories (a fresh container's
+   * upper holds a few mount-point directories and shows 0 B, as in Docker). */
   private async usageOf(id: number): Promise<{ size: number; inodes: number }> {
     const seen = new Set<string>();
     let size = 0;
@@ -313,8 +315,12 @@ class OverlayFs implements OverlaySnapshotter {
       for (let i = 0; i < names.length; i++) {
         const st = stats[i];
         if (!st) continue; // gone while walking
-        if (st.isDirectory()) stack.push(join(dir, names[i]!));
-        if (st.nlink > 1 && !st.isDirectory()) {
+        if (st.isDirectory()) {
+          stack.push(join(dir, names[i]!));
+          inodes++;
+          continue;
+        }
+        if (st.nlink > 1) {
           const ino = `${st.dev}:${st.ino}`;
           if (seen.has(ino)) continue;
           seen.add(ino);

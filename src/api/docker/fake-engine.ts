@@ -185,6 +185,7 @@ export function createFakeEngine(
       Warnings: [],
     })),
     metrics: rec('system.metrics', async () => '# HELP joey_images Images in the store.\n# TYPE joey_images gauge\njoey_images 1\n'),
+    diskUsage: rec('system.diskUsage', async () => ({ LayersSize: 4_261_550, Images: [fakeSummary({ SharedSize: 0, Containers: 1 })], Containers: [], Volumes: [], BuildCache: [] })),
     ...over.system,
   };
 

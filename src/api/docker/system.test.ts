@@ -3,13 +3,22 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { unauthorized } from '../../errdefs/index.ts';
 import type { AuthConfig } from '../../remotes/types.ts';
+import { parseDiskUsageTypes } from '../../engine/disk-usage.ts';
 import { createFakeEngine } from './fake-engine.ts';
 import { startTestServer } from './test-helpers.ts';
 import { setLogSink } from '../../util/log.ts';
 
 setLogSink(() => {});
 
+const dfTypes: Array<string[] | undefined> = [];
 const engine = createFakeEngine({
+  system: {
+    async diskUsage(opts) {
+      dfTypes.push(opts?.types);
+      parseDiskUsageTypes(opts?.types);
+      return { LayersSize: 10, Images: [], Containers: null, Volumes: null, BuildCache: [] };
+    },
+  },
   images: {
     async login(auth: AuthConfig) {
       if (auth.password !== 'secret') throw unauthorized('login attempt to http://127.0.0.1:5000/v2/ failed with status: 401 Unauthorized');
@@ -27,6 +36,20 @@ test('version states the API range; info passes the engine through', async () =>
   assert.equal(v.MinAPIVersion, '1.24');
   const info = (await srv.request('GET', '/info')).json() as Record<string, unknown>;
   assert.equal(info.ServerVersion, '0.1.0-test');
+});
+
+test('system/df: type (repeatable) from API 1.42 on, everything for older clients, 400 for an unknown type', async () => {
+  let r = await srv.request('GET', '/v1.47/system/df?type=image&type=build-cache');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json(), { LayersSize: 10, Images: [], Containers: null, Volumes: null, BuildCache: [] });
+  r = await srv.request('GET', '/system/df');
+  assert.equal(r.status, 200);
+  r = await srv.request('GET', '/v1.41/system/df?type=bogus');
+  assert.equal(r.status, 200, 'before 1.42 type is not a parameter');
+  r = await srv.request('GET', '/v1.47/system/df?type=volume&type=bogus');
+  assert.equal(r.status, 400);
+  assert.match((r.json() as { message: string }).message, /^unknown object type: bogus/);
+  assert.deepEqual(dfTypes, [['image', 'build-cache'], undefined, undefined, ['volume', 'bogus']]);
 });
 
 test('auth: credentials to the engine, its verdict back', async () => {

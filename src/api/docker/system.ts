@@ -1,16 +1,17 @@
-// System endpoints: /_ping, /version, /info, /auth, /events, /metrics.
+// System endpoints: /_ping, /version, /info, /system/df, /auth, /events, /metrics.
 import type { EventFilter } from '../../engine/types.ts';
 import { invalid } from '../../errdefs/index.ts';
 import { JsonLineStream, queryFilters, queryTimestamp, readJson, sendJson, sendText, toAuthConfig } from './http.ts';
 import { METRICS_CONTENT_TYPE, processMetrics, type HttpMetrics } from './metrics.ts';
 import type { RequestContext, Router } from './router.ts';
-import { API_VERSION, MIN_API_VERSION } from './version.ts';
+import { API_VERSION, MIN_API_VERSION, compareApiVersions } from './version.ts';
 
 export function registerSystemRoutes(r: Router, deps: { metrics: HttpMetrics }): void {
   r.add('GET', '/_ping', ping);
   r.add('HEAD', '/_ping', ping);
   r.add('GET', '/version', version);
   r.add('GET', '/info', info);
+  r.add('GET', '/system/df', diskUsage);
   r.add('POST', '/auth', auth);
   r.add('GET', '/events', events);
   r.add('GET', '/metrics', (ctx) => metrics(ctx, deps.metrics));
@@ -35,6 +36,12 @@ function version({ engine, res }: RequestContext): void {
 
 async function info({ engine, res }: RequestContext): Promise<void> {
   sendJson(res, 200, await engine.system.info());
+}
+
+/** `type` (repeatable) picks the parts from API 1.42 on; older clients get everything. */
+async function diskUsage({ engine, apiVersion, query, res }: RequestContext): Promise<void> {
+  const types = compareApiVersions(apiVersion, '1.42') >= 0 && query.has('type') ? query.getAll('type') : undefined;
+  sendJson(res, 200, await engine.system.diskUsage({ types }));
 }
 
 async function auth({ engine, req, res }: RequestContext): Promise<void> {

@@ -16,6 +16,7 @@ import { resolveInRoot } from '../../runtime/spec/rootfs-file.ts';
 import { copyTree } from '../../sys/copy.ts';
 import * as sysMount from '../../sys/mount.ts';
 import { Mutex } from '../../util/concurrency.ts';
+import { directorySize } from '../../util/dir-size.ts';
 import { checkFilterKeys, labelMatches } from '../../util/filters.ts';
 import { log } from '../../util/log.ts';
 import type { EventBus } from '../types.ts';
@@ -442,7 +443,7 @@ export class Volumes implements VolumeService {
       if (f.label?.length && !f.label.every((l) => labelMatches(v.labels, l))) continue;
       if (f['label!']?.length && f['label!'].some((l) => labelMatches(v.labels, l))) continue;
       if (this.store.usersOf(v.name).length > 0) continue;
-      const size = needsMount(v) ? 0 : await dirSize(v.mountpoint).catch(() => 0);
+      const size = needsMount(v) ? 0 : await directorySize(v.mountpoint).catch(() => 0);
       try {
         await this.remove(v.name);
       } catch (e) {
@@ -472,26 +473,6 @@ function stringMap(v: unknown, what: string): Record<string, string> {
   if (typeof v !== 'object' || Array.isArray(v)) throw invalid(`${what} must be an object of strings`);
   for (const [k, x] of Object.entries(v)) if (typeof x !== 'string') throw invalid(`${what}: the value of ${JSON.stringify(k)} must be a string`);
   return { ...(v as Record<string, string>) };
-}
-
-/** Bytes of the regular files under `dir`, each inode counted once (as dockerd's directory.Size). */
-async function dirSize(dir: string): Promise<number> {
-  const seen = new Set<number>();
-  let total = 0;
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) {
-        const st = await lstat(p);
-        if (seen.has(st.ino)) continue;
-        seen.add(st.ino);
-        total += st.size;
-      }
-    }
-  };
-  await walk(dir);
-  return total;
 }
 
 /** What inspect and ps show of a container mount: Docker's fields only. */
