@@ -306,6 +306,19 @@ const COMMANDS = {
     options: [],
     run: async (cli, a) => (await import('./container-wait.ts')).runWait(cli, a),
   },
+  upgrade: {
+    usage: '[OPTIONS] CONTAINER [COMMAND] [ARG...]',
+    short: 'Upgrade a container to a new image in place, rolling back on failure',
+    args: [1, Infinity],
+    options: [
+      { flags: '--image <string>', desc: "Image to upgrade to (default: the container's own image reference)" },
+      { flags: '--entrypoint <string>', desc: 'Overwrite the default ENTRYPOINT of the image' },
+      { flags: '--keep-rootfs', desc: "Carry the container's changes to its root filesystem onto the new image" },
+      { flags: '--rollback-window <duration>', desc: 'Roll back if the container exits or turns unhealthy within this time (e.g. 10s)' },
+    ],
+    positional: true,
+    run: async (cli, a, o) => (await import('./container-upgrade.ts')).runUpgrade(cli, a[0]!, a.slice(1), o),
+  },
   update: {
     usage: `[OPTIONS] ${CONTAINERS}`,
     short: 'Update configuration of one or more containers',
@@ -664,6 +677,7 @@ const TOP: { name: string; spec: CmdName; group: 'common' | 'other' }[] = [
   { name: 'top', spec: 'top', group: 'other' },
   { name: 'unpause', spec: 'unpause', group: 'other' },
   { name: 'update', spec: 'update', group: 'other' },
+  { name: 'upgrade', spec: 'upgrade', group: 'other' },
   { name: 'wait', spec: 'wait', group: 'other' },
 ];
 
@@ -714,6 +728,7 @@ const CONTAINER: SubCmd[] = [
   { name: 'top', spec: 'top' },
   { name: 'unpause', spec: 'unpause' },
   { name: 'update', spec: 'update' },
+  { name: 'upgrade', spec: 'upgrade' },
   { name: 'wait', spec: 'wait' },
 ];
 

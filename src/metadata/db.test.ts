@@ -22,7 +22,7 @@ function tables(db: ReturnType<typeof openDatabase>): string[] {
 test('migrations apply once and re-opening is idempotent', (t) => {
   const path = tempDb(t);
   const db = openDatabase(path);
-  assert.deepEqual(tables(db), ['container_mounts', 'containers', 'endpoints', 'image_digests', 'image_layers', 'image_tags', 'images', 'networks', 'schema_migrations', 'snapshots', 'volumes']);
+  assert.deepEqual(tables(db), ['container_mounts', 'container_upgrades', 'containers', 'endpoints', 'image_digests', 'image_layers', 'image_tags', 'images', 'networks', 'schema_migrations', 'snapshots', 'volumes']);
   assert.equal(schemaVersion(db.db), MIGRATIONS.length);
   assert.equal(db.db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(db.db.pragma('foreign_keys', { simple: true }), 1);
@@ -98,4 +98,17 @@ test('transaction rolls back when fn throws', (t) => {
     }),
   );
   assert.equal((db.db.prepare('SELECT count(*) AS n FROM snapshots').get() as { n: number }).n, 0);
+});
+
+test('one upgrade in progress per container; its history goes with the container', (t) => {
+  const db = openDatabase(tempDb(t));
+  t.after(() => db.close());
+  db.db.prepare(`INSERT INTO containers (id, name, image_id, image_ref, created_at, config, host_config, state, runtime) VALUES (?, 'c', 'sha256:a', 'a', '', '{}', '{}', '{}', 'runc')`).run('a'.repeat(64));
+  const begin = db.db.prepare(`INSERT INTO container_upgrades (container_id, phase, started_at, old_image_id, old_image_ref, new_image_id, new_image_ref, old_config, was_running, keep_rootfs) VALUES (?, 'prepared', '', 'o', 'o', 'n', 'n', '{}', 1, 0)`);
+  begin.run('a'.repeat(64));
+  assert.throws(() => begin.run('a'.repeat(64)), /UNIQUE/);
+  db.db.prepare("UPDATE container_upgrades SET outcome = 'success'").run();
+  begin.run('a'.repeat(64));
+  db.db.prepare('DELETE FROM containers').run();
+  assert.equal((db.db.prepare('SELECT count(*) AS n FROM container_upgrades').get() as { n: number }).n, 0);
 });

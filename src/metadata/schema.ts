@@ -110,6 +110,28 @@
 //                                    CNI configs that ADD used (DEL replays them);
 //                                    NULL when stopped. host-local's leases live in
 //                                    data-root/network/ipam, keyed by container id.
+//
+//     container_upgrades             one row per in-place upgrade (migration 5): the
+//     │                              history inspect shows, and while `outcome` is
+//     │                              NULL the marker start-up finishes or rolls back
+//     │                              (docs/notes/upgrade.md)
+//     ├── id                         AUTOINCREMENT: attempt order
+//     ├── container_id → containers.id   CASCADE on container delete; at most one
+//     │                              row per container with a NULL outcome
+//     ├── phase                      how far it got: prepared (new rootfs under
+//     │                              <id>.upgrade-new) | stopped | swapped (the
+//     │                              container's key names the new rootfs, the old
+//     │                              one is <id>.upgrade-old) | started | done
+//     ├── outcome                    NULL while in progress | success | rolled-back
+//     ├── started_at, finished_at    RFC 3339 (finished_at NULL while in progress)
+//     ├── old_image_id, old_image_ref, new_image_id, new_image_ref
+//     ├── old_config                 JSON: the container's Config before, restored
+//     │                              by a rollback
+//     ├── was_running                1: a rollback starts the old one again
+//     ├── keep_rootfs                1: the old upper dir was copied onto the new
+//     ├── addresses                  JSON: IP, MAC and host ports per network id
+//     │                              before the stop, asked for again at each start
+//     └── error                      why it rolled back ('' otherwise)
 
 export interface Migration {
   version: number;
@@ -250,6 +272,31 @@ CREATE TABLE endpoints (
   PRIMARY KEY (container_id, network_id)
 );
 CREATE INDEX endpoints_network_id ON endpoints(network_id);
+`,
+  },
+  {
+    version: 5,
+    description: 'container upgrades',
+    sql: `
+CREATE TABLE container_upgrades (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+  phase TEXT NOT NULL CHECK (phase IN ('prepared', 'stopped', 'swapped', 'started', 'done')),
+  outcome TEXT CHECK (outcome IS NULL OR outcome IN ('success', 'rolled-back')),
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  old_image_id TEXT NOT NULL,
+  old_image_ref TEXT NOT NULL,
+  new_image_id TEXT NOT NULL,
+  new_image_ref TEXT NOT NULL,
+  old_config TEXT NOT NULL CHECK (json_valid(old_config)),
+  was_running INTEGER NOT NULL,
+  keep_rootfs INTEGER NOT NULL,
+  addresses TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(addresses)),
+  error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX container_upgrades_container_id ON container_upgrades(container_id);
+CREATE UNIQUE INDEX container_upgrades_in_progress ON container_upgrades(container_id) WHERE outcome IS NULL;
 `,
   },
 ];

@@ -121,6 +121,7 @@ class OverlayFs implements OverlaySnapshotter {
         "UPDATE snapshots SET key = ?, kind = 'committed', parent_id = ?, size = ?, labels = ?, created_at = ? WHERE id = ?",
       ),
       delete: d.prepare<[number]>('DELETE FROM snapshots WHERE id = ?'),
+      rename: d.prepare<[string, number]>('UPDATE snapshots SET key = ? WHERE id = ?'),
     };
   }
 
@@ -289,6 +290,20 @@ class OverlayFs implements OverlaySnapshotter {
       return r;
     });
     await removeTree(this.dir(row.id));
+  }
+
+  rename(key: string, newKey: string): void {
+    validateKey(newKey, 'new snapshot key');
+    this.db.transaction(() => {
+      const row = this.get(key);
+      if (row.kind !== 'active') throw failedPrecondition(`snapshot ${key} is not active (it is ${row.kind})`);
+      try {
+        this.q.rename.run(newKey, row.id);
+      } catch (err) {
+        if (hasCode(err, 'SQLITE_CONSTRAINT_UNIQUE')) throw alreadyExists(`snapshot ${newKey} already exists`);
+        throw err;
+      }
+    });
   }
 
   async *walk(): AsyncIterable<SnapshotInfo> {

@@ -35,6 +35,25 @@ async function overlayHarness(t: TestContext, rootName = 'snapshots'): Promise<H
 snapshotterSuite('overlay', (t) => overlayHarness(t));
 
 describe('overlay snapshotter', () => {
+  test('renames inside a caller\'s transaction commit or roll back with it', async (t) => {
+    const { sn, db } = await overlayHarness(t);
+    await sn.prepare('ctr');
+    await sn.prepare('tmp');
+    assert.throws(() =>
+      db.transaction(() => {
+        sn.rename('ctr', 'ctr.old');
+        sn.rename('tmp', 'ctr');
+        throw new Error('the caller failed after the swap');
+      }),
+    );
+    assert.deepEqual((await collectSnapshots(sn)).map((s) => s.key).sort(), ['ctr', 'tmp'], 'nothing moved');
+    db.transaction(() => {
+      sn.rename('ctr', 'ctr.old');
+      sn.rename('tmp', 'ctr');
+    });
+    assert.deepEqual((await collectSnapshots(sn)).map((s) => s.key).sort(), ['ctr', 'ctr.old']);
+  });
+
   test('directories are named by id and commit moves nothing', async (t) => {
     const { sn, root } = await overlayHarness(t);
     await sn.prepare('a');

@@ -214,5 +214,24 @@ export function snapshotterSuite(name: string, make: Factory): void {
       assert.equal((await sn.stat('A')).size, 11);
       assert.deepEqual((await sn.stat('A')).labels, { k: 'v' });
     });
+
+    test('rename moves an active snapshot to a new key', async (t) => {
+      const { sn } = await make(t);
+      await layer(sn, 'L1', undefined, { a: 'a' });
+      await sn.prepare('ctr', 'L1');
+      writeFileSync(join(await sn.upperDir('ctr'), 'mine'), 'x');
+      await sn.prepare('next', 'L1');
+      // A swap: the old one aside, the new one in its place.
+      sn.rename('ctr', 'ctr.old');
+      sn.rename('next', 'ctr');
+      assert.ok(!existsSync(join(await sn.upperDir('ctr'), 'mine')), 'the key now names the new snapshot');
+      assert.equal(readFileSync(join(await sn.upperDir('ctr.old'), 'mine'), 'utf8'), 'x', 'its files followed the old one');
+      assert.equal((await sn.stat('ctr.old')).parent, 'L1');
+      assert.throws(() => sn.rename('missing', 'x'), rejectsWith('not-found'));
+      assert.throws(() => sn.rename('ctr', 'ctr.old'), rejectsWith('already-exists'));
+      assert.throws(() => sn.rename('L1', 'L1b'), rejectsWith('failed-precondition'));
+      assert.throws(() => sn.rename('ctr', ''), rejectsWith('invalid'));
+      assert.deepEqual((await collectSnapshots(sn)).map((s) => s.key).sort(), ['L1', 'ctr', 'ctr.old']);
+    });
   });
 }

@@ -38,6 +38,13 @@ export interface Snapshotter {
   commit(name: string, key: string, opts?: { parent?: string; size?: number; labels?: Record<string, string> }): Promise<void>;
   /** Throws conflict when other snapshots have it as parent. */
   remove(key: string): Promise<void>;
+  /** Gives the active snapshot `key` the name `newKey`; nothing moves on disk.
+   * Synchronous on purpose: it is one metadata write, and a caller may run it
+   * inside its own database transaction (as a savepoint) so that keys move
+   * together with its own records (an upgrade swaps a container's rootfs so).
+   * Throws not-found, already-exists, or failed-precondition for a snapshot
+   * that is not active (committed keys are chain ids that images name). */
+  rename(key: string, newKey: string): void;
   walk(): AsyncIterable<SnapshotInfo>;
   usage(key: string): Promise<{ size: number; inodes: number }>;
   /** Directory that receives an active snapshot's changes (overlay upperdir):

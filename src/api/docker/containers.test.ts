@@ -150,6 +150,20 @@ test('remove of a running container without force is 409', async () => {
   assert.match((r.json() as { message: string }).message, /You cannot remove a running container/);
 });
 
+test('upgrade: the body goes to the engine; bad input is a 400, a rollback a 500 naming the cause', async () => {
+  let r = await srv.request('POST', '/v1.47/containers/c1/upgrade', { body: '{"Image":"busybox:v2","Cmd":["sh"],"KeepRootfs":true,"RollbackWindow":5000000000}' });
+  assert.equal(r.status, 200, r.body);
+  assert.equal((r.json() as { Image: string }).Image, 'busybox:v2');
+  assert.deepEqual(lastCall('containers.upgrade').slice(0, 2), ['c1', { Image: 'busybox:v2', Cmd: ['sh'], KeepRootfs: true, RollbackWindow: 5e9 }]);
+  r = await srv.request('POST', '/containers/c1/upgrade', { body: '{"RollbackWindow":"5s"}' });
+  assert.equal(r.status, 400);
+  assert.match((r.json() as { message: string }).message, /RollbackWindow/);
+  assert.equal((await srv.request('POST', '/containers/nope/upgrade', { body: '{}' })).status, 404);
+  r = await srv.request('POST', '/containers/c1/upgrade', { body: '{"Image":"fails:v2"}' });
+  assert.equal(r.status, 500);
+  assert.match((r.json() as { message: string }).message, /rolled back: the container exited/);
+});
+
 test('update, resize, prune, commit', async () => {
   let r = await srv.request('POST', '/containers/c1/update', { body: '{"Memory":1048576,"RestartPolicy":{"Name":"always"}}' });
   assert.equal(r.status, 200);

@@ -9,7 +9,7 @@ import type { Filters } from '../../images/types.ts';
 import { invalid, messageOf, notImplemented } from '../../errdefs/index.ts';
 import { decodeContainerConfig, decodeCreateRequest, decodeHostConfig } from './bodies.ts';
 import { muxFrame, parseDetachKeys, streamMediaType, streamSession } from './hijack.ts';
-import { JsonLineStream, queryBool, queryFilters, queryInt, queryString, queryTimestamp, readJson, sendEmpty, sendJson } from './http.ts';
+import { decodeRegistryAuth, JsonLineStream, queryBool, queryFilters, queryInt, queryString, queryTimestamp, readJson, sendEmpty, sendJson } from './http.ts';
 import type { RequestContext, Router } from './router.ts';
 
 export function registerContainerRoutes(r: Router): void {
@@ -35,6 +35,7 @@ export function registerContainerRoutes(r: Router): void {
   r.add('POST', '/containers/{id}/wait', wait);
   r.add('POST', '/containers/{id}/resize', resize);
   r.add('POST', '/containers/{id}/attach', attach);
+  r.add('POST', '/containers/{id}/upgrade', upgrade);
   r.add('GET', '/containers/{id}/attach/ws', () => {
     throw notImplemented('attaching over a websocket is not supported: use POST /containers/{id}/attach');
   });
@@ -281,6 +282,14 @@ async function commit({ engine, query, req, res }: RequestContext): Promise<void
     config,
   });
   sendJson(res, 201, { Id: result.Id });
+}
+
+/** joey (PouchContainer's endpoint): the body is { Image, Cmd, Entrypoint,
+ * KeepRootfs, RollbackWindow }; it answers once the upgrade is committed. */
+async function upgrade({ engine, params, req, res }: RequestContext): Promise<void> {
+  const auth = decodeRegistryAuth(req.headers['x-registry-auth']);
+  const result = await engine.containers.upgrade(params.id!, await readJson(req), { auth });
+  sendJson(res, 200, result);
 }
 
 function archivePath(query: URLSearchParams): string {

@@ -19,7 +19,8 @@ import type {
   LogEntry,
   PathStat,
 } from '../../engine/containers/types.ts';
-import { canceled, conflict, notFound } from '../../errdefs/index.ts';
+import { canceled, conflict, internal, notFound } from '../../errdefs/index.ts';
+import { validateUpgradeRequest } from '../../engine/containers/upgrade-config.ts';
 
 export const C1_ID = '1c'.repeat(32);
 
@@ -438,6 +439,12 @@ export function createFakeContainers(hasImage: (ref: string) => boolean): FakeCo
     async commit(opts) {
       find(opts.container);
       return { Id: 'sha256:' + 'fe'.repeat(32) };
+    },
+    async upgrade(id, req) {
+      const c = find(id);
+      const r = validateUpgradeRequest(req);
+      if (r.Image === 'fails:v2') throw internal(`upgrade of ${c.name} failed and was rolled back: the container exited with code 1 within the rollback window`);
+      return { Id: c.id, Image: r.Image ?? 'busybox', ImageID: 'sha256:' + 'cd'.repeat(32), PreviousImage: 'busybox', PreviousImageID: 'sha256:' + 'ab'.repeat(32) };
     },
     async prune() {
       const deleted = [...containers.values()].filter((c) => c.status === 'exited' || c.status === 'created');

@@ -34,7 +34,7 @@ export interface ContainerDeps {
   volumes: Volumes;
   /** Networks and the containers' endpoints; without it containers get a
    * network namespace with only lo. */
-  networks?: Pick<Networks, 'plan' | 'record' | 'attach' | 'detach' | 'attachments' | 'portsOf'>;
+  networks?: Pick<Networks, 'plan' | 'record' | 'attach' | 'detach' | 'attachments' | 'portsOf' | 'addressesOf'>;
   /** --enable-lxcfs: lxcfs for the containers that ask for it. */
   lxcfs?: Pick<LxcfsService, 'mounts' | 'ensure'>;
 }
@@ -62,6 +62,9 @@ export class ContainerContext {
   /** Restart timers of containers waiting out their back-off. */
   readonly restartTimers = new Map<string, NodeJS.Timeout>();
   closing = false;
+  /** Containers an upgrade is working on: no start, removal, --rm or restart
+   * by policy meanwhile (the upgrade decides what runs). */
+  readonly upgrading = new Set<string>();
   /** Health-check probing of running containers (set by the service). */
   health?: HealthMonitor;
   /** Called when a poll finds an exit file the watch missed. */

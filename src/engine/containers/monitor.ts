@@ -46,7 +46,7 @@ export async function handleExit(cx: ContainerContext, id: string, hooks: { remo
     cx.notifyExit(id, code);
     after = c;
   });
-  if (!after || cx.closing) return;
+  if (!after || cx.closing || cx.upgrading.has(id)) return;
   const c = after;
   if (c.hostConfig.AutoRemove) {
     await hooks.remove(c.id).catch((e) => log.warn('auto-remove failed', { container: c.id, err: e }));

@@ -11,6 +11,7 @@ import { ZERO_TIME, type ContainerRecord } from './record.ts';
 import type { ContainerInspect, ContainerSummary } from './types.ts';
 import { mountPointOf } from '../volumes/index.ts';
 import { networkSettings, summaryNetworks } from './network-settings.ts';
+import { historyEntry, UpgradeStore } from './upgrade-store.ts';
 
 const PS_FILTERS = new Set(['status', 'name', 'label', 'id', 'ancestor', 'exited', 'before', 'since', 'health', 'volume', 'network', 'is-task', 'publish', 'expose']);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
@@ -128,6 +129,8 @@ export async function inspectContainer(cx: ContainerContext, idOrName: string, o
     Config: c.config,
     NetworkSettings: networkSettings(c, cx.deps.networks?.attachments(c), cx.deps.networks?.portsOf(c) ?? {}, join(cx.deps.roots.execRoot, 'netns', c.id)),
   };
+  const upgrades = new UpgradeStore(cx.deps.db).history(c.id);
+  if (upgrades.length) out.UpgradeHistory = upgrades.map(historyEntry);
   if (opts.size) {
     const u = await cx.deps.snapshots.usage(c.id).catch(() => ({ size: 0 }));
     out.SizeRw = u.size;

@@ -7,10 +7,12 @@ import { checkFilterKeys, labelMatches, parseTimeFilter } from '../../util/filte
 import { findContainer } from './lookup.ts';
 import { unmountRootfs } from './rootfs.ts';
 import { waitForExit } from './wait.ts';
+import { newRootfsKey, oldRootfsKey } from './upgrade-store.ts';
 
 export async function removeContainer(cx: ContainerContext, idOrName: string, opts: { force?: boolean; volumes?: boolean; link?: boolean } = {}): Promise<void> {
   const c = findContainer(cx, idOrName);
   if (opts.link) throw conflict('legacy links are not supported by joey');
+  if (cx.upgrading.has(c.id)) throw conflict(`cannot remove container "/${c.name}": it is being upgraded`);
   if (c.state.Running || c.state.Paused) {
     if (!opts.force) {
       throw conflict(`cannot remove container "/${c.name}": container is ${c.state.Paused ? 'paused' : 'running'}: stop the container before removing or force remove`);
@@ -39,6 +41,9 @@ export async function removeContainer(cx: ContainerContext, idOrName: string, op
       cx.deps.snapshots.remove(c.id).catch((e: unknown) => {
         if (!is(e, 'not-found')) throw e;
       }),
+      // What an interrupted upgrade may have left under the container's name.
+      cx.deps.snapshots.remove(newRootfsKey(c.id)).catch(() => undefined),
+      cx.deps.snapshots.remove(oldRootfsKey(c.id)).catch(() => undefined),
       rm(paths.bundle, { recursive: true, force: true }),
       rm(paths.dir, { recursive: true, force: true }),
     ]);

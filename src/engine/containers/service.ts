@@ -26,6 +26,8 @@ import { containerStats } from './stats.ts';
 import { killContainer, restartContainer, stopContainer } from './stop.ts';
 import type { ContainerService, CreateRequest, ExecConfig, HostConfig, LogOptions } from './types.ts';
 import { waitContainer } from './wait.ts';
+import { recoverUpgrades, upgradeContainer } from './upgrade.ts';
+import type { AuthConfig } from '../../remotes/types.ts';
 
 export class Containers implements ContainerService {
   private stopWatching?: () => void;
@@ -52,6 +54,8 @@ export class Containers implements ContainerService {
     this.stopRotating = startLogRotation(this.cx);
     await cleanupViews(this.cx);
     await recoverContainers(this.cx, { exit: (id) => this.onExit(id), remove: (id) => removeContainer(this.cx, id, { force: true }) });
+    // Before restarts by policy: an interrupted upgrade decides what runs.
+    await recoverUpgrades(this.cx);
     // Live restore: probing resumes where it was (status and streak kept).
     for (const c of this.cx.store.all()) if (c.state.Running && !c.state.Paused) this.cx.health?.track(c.id);
     // Docker's rule at daemon start: `always` containers start whatever their
@@ -160,6 +164,9 @@ export class Containers implements ContainerService {
   }
   commit(opts: CommitOptions) {
     return commitContainer(this.cx, opts);
+  }
+  upgrade(idOrName: string, req: unknown, opts?: { auth?: AuthConfig }) {
+    return upgradeContainer(this.cx, idOrName, req, opts);
   }
   prune(filters?: Filters) {
     return pruneContainers(this.cx, filters);

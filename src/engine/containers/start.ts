@@ -13,6 +13,7 @@ import { ZERO_TIME } from './record.ts';
 import { rotationPolicy } from './logrotate.ts';
 import { initialHealth } from './health.ts';
 import { writeNetworkFiles } from './files.ts';
+import type { KeptAddresses } from '../networks/index.ts';
 
 /** Docker's exit codes for a start that failed before the process ran. */
 export function startFailure(message: string): { code: number; error: Error } {
@@ -32,6 +33,7 @@ export async function startContainer(cx: ContainerContext, idOrName: string, hoo
       if (c.state.Paused) throw conflict(`cannot start a paused container, try unpause instead`);
       if (c.state.Running) return false;
       if (c.state.Status === 'removing') throw conflict(`container ${c.name} is marked for removal and cannot be started`);
+      if (cx.upgrading.has(c.id)) throw conflict(`container ${c.name} is being upgraded: it starts again when the upgrade ends`);
       await startLocked(cx, c);
       return true;
     });
@@ -43,8 +45,9 @@ export async function startContainer(cx: ContainerContext, idOrName: string, hoo
   }
 }
 
-/** Starts a container that is not running; the caller holds its lock. */
-export async function startLocked(cx: ContainerContext, c: ContainerRecord): Promise<void> {
+/** Starts a container that is not running; the caller holds its lock.
+ * `addresses`: the IP, MAC and host ports to ask for again (an upgrade). */
+export async function startLocked(cx: ContainerContext, c: ContainerRecord, opts: { addresses?: KeptAddresses } = {}): Promise<void> {
   const rt = cx.runtimeOf(c);
   const paths = cx.paths(c.id);
   const previouslyStarted = c.state.StartedAt !== ZERO_TIME;
@@ -62,7 +65,7 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord): Pro
     await mountRootfs(cx, c.id);
     // Volumes with driver options get mounted here; unmountRootfs lets them go.
     const mounts = await cx.deps.volumes.acquire(c.id, cx.deps.volumes.mountsOf(c.id));
-    const net = await cx.deps.networks?.attach(c);
+    const net = await cx.deps.networks?.attach(c, opts.addresses);
     if (net) await writeNetworkFiles(paths, c.config.Hostname || c.id.slice(0, 12), c.hostConfig, net);
     if (c.hostConfig.EnableLxcfs) await cx.deps.lxcfs?.ensure();
     const { spec } = await buildContainerSpec(cx, c, { mounts, netnsPath: net?.netnsPath });

@@ -34,7 +34,8 @@ export function parseSignal(s: string | number | undefined, fallback = 15): numb
   return n;
 }
 
-async function stopRunning(cx: ContainerContext, c: ContainerRecord, opts: { timeout?: number; signal?: string }): Promise<void> {
+/** Signals a running container and waits for its exit (SIGKILL after the timeout). */
+export async function stopRunning(cx: ContainerContext, c: ContainerRecord, opts: { timeout?: number; signal?: string }): Promise<void> {
   const rt = cx.runtimeOf(c);
   const sig = parseSignal(opts.signal || c.config.StopSignal || 'SIGTERM');
   const timeout = opts.timeout ?? c.config.StopTimeout ?? 10;

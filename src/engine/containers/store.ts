@@ -58,6 +58,11 @@ export class ContainerStore {
       .run(c.name, JSON.stringify(c.config), JSON.stringify(c.hostConfig), JSON.stringify(c.state), c.restartCount, c.monitorPid, c.monitorStart, c.manuallyStopped ? 1 : 0, c.id);
   }
 
+  /** The image a container runs on: changed only by an upgrade (or its rollback). */
+  setImage(id: string, imageId: string, imageRef: string): void {
+    this.db.db.prepare('UPDATE containers SET image_id = ?, image_ref = ? WHERE id = ?').run(imageId, imageRef, id);
+  }
+
   delete(id: string): void {
     this.db.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
   }
@@ -75,7 +80,13 @@ export class ContainerStore {
     return (this.db.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined)?.id;
   }
 
+  /** Containers that run on the image, or that an upgrade in progress may
+   * bring (back) onto it. */
   usingImage(imageId: string): string[] {
-    return (this.db.db.prepare('SELECT id FROM containers WHERE image_id = ?').all(imageId) as { id: string }[]).map((r) => r.id);
+    return (
+      this.db.db
+        .prepare('SELECT id FROM containers WHERE image_id = ? UNION SELECT container_id FROM container_upgrades WHERE outcome IS NULL AND (old_image_id = ? OR new_image_id = ?)')
+        .all(imageId, imageId, imageId) as { id: string }[]
+    ).map((r) => r.id);
   }
 }

@@ -3,6 +3,9 @@
 import type { Readable } from 'node:stream';
 import type { Filters, ImageConfig } from '../../images/types.ts';
 import type { OciHooks } from '../../runtime/spec/hooks.ts';
+import type { AuthConfig } from '../../remotes/types.ts';
+import type { UpgradeResult } from './upgrade.ts';
+import type { UpgradeHistoryEntry } from './upgrade-store.ts';
 
 /** Docker's container Config (create body top level), plus PouchContainer's fields. */
 export interface ContainerConfig extends ImageConfig {
@@ -186,6 +189,8 @@ export interface ContainerInspect {
   Mounts: MountPoint[];
   Config: ContainerConfig;
   NetworkSettings: Record<string, unknown>;
+  /** joey: the container's in-place upgrades, oldest first. */
+  UpgradeHistory?: UpgradeHistoryEntry[];
 }
 
 export interface ContainerSummary {
@@ -303,6 +308,10 @@ export interface ContainerService {
   changes(idOrName: string): Promise<Array<{ Path: string; Kind: 0 | 1 | 2 }>>;
   commit(opts: { container: string; repo?: string; tag?: string; comment?: string; author?: string; pause?: boolean; changes?: string[]; config?: ContainerConfig }): Promise<{ Id: string }>;
   prune(filters?: Filters): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
+  /** joey (PouchContainer's POST /containers/{id}/upgrade): the body is
+   * checked here (UpgradeRequest in upgrade-config.ts). Resolves once the
+   * upgrade is committed; throws, after rolling back, when it failed. */
+  upgrade(idOrName: string, req: unknown, opts?: { auth?: AuthConfig }): Promise<UpgradeResult>;
   attach(idOrName: string, opts: { stdin?: boolean; stdout?: boolean; stderr?: boolean; stream?: boolean; logs?: boolean; detachKeys?: string }): Promise<AttachSession>;
   resize(idOrName: string, height: number, width: number): Promise<void>;
   execCreate(idOrName: string, cfg: ExecConfig): Promise<{ Id: string }>;

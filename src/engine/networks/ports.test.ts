@@ -29,6 +29,20 @@ test('allocation skips ports in use and refuses a taken fixed port', async () =>
   await assert.rejects(allocatePorts(wantedPorts({ '80/tcp': [{ HostPort: '8080' }] }, {}, false), new Set(['tcp/8080']), free), /port is already allocated/);
 });
 
+test('a restart that keeps its ports gets the same ephemeral host ports back while they are free', async () => {
+  const free = async (): Promise<boolean> => true;
+  const wanted = wantedPorts({ '80/tcp': [{}], '81/tcp': [{}] }, {}, false);
+  const prefer = new Map([['tcp/80', 40000], ['tcp/81', 40001]]);
+  const got = await allocatePorts(wanted, new Set(), free, 32768, prefer);
+  assert.deepEqual(got.map((m) => m.hostPort), [40000, 40001]);
+  // One taken meanwhile: it gets the next free port, and no port goes to two.
+  const again = await allocatePorts(wanted, new Set(['tcp/40000']), free, 32768, prefer);
+  assert.deepEqual(again.map((m) => m.hostPort), [40001, 40002]);
+  // A fixed binding is never moved by a preference.
+  const fixed = await allocatePorts(wantedPorts({ '80/tcp': [{ HostPort: '8080' }] }, {}, false), new Set(), free, 32768, prefer);
+  assert.deepEqual(fixed.map((m) => m.hostPort), [8080]);
+});
+
 test('inspect shows exposed ports as null and published ones with their host side', () => {
   assert.deepEqual(portsView([{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], { '80/tcp': {}, '443/tcp': {} }, { '80/tcp': [{ HostPort: '8080' }] }), {
     '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }],

@@ -54,7 +54,9 @@ export const EPHEMERAL: [number, number] = [32768, 60999];
 
 /** Host ports for each wanted port: the first free one of its range, or of the
  * ephemeral range. `used` holds the daemon's own mappings ("proto/port"). */
-export async function allocatePorts(wanted: WantedPort[], used: Set<string>, free: (port: number, protocol: string, hostIP?: string) => Promise<boolean>, start = EPHEMERAL[0]): Promise<PortMapping[]> {
+/** `prefer` ("tcp/80" → host port): the port to try first for a container
+ * port, when it is in the allowed range (a restart that keeps its ports). */
+export async function allocatePorts(wanted: WantedPort[], used: Set<string>, free: (port: number, protocol: string, hostIP?: string) => Promise<boolean>, start = EPHEMERAL[0], prefer?: Map<string, number>): Promise<PortMapping[]> {
   const taken = new Set(used);
   const out: PortMapping[] = [];
   for (const w of wanted) {
@@ -62,7 +64,8 @@ export async function allocatePorts(wanted: WantedPort[], used: Set<string>, fre
     const span = hi - lo + 1;
     // Ephemeral ports are handed out round-robin from `start`, as Docker does,
     // so a port just released is not reused at once.
-    const first = w.hostRange[0] ? lo : Math.min(Math.max(start, lo), hi);
+    const preferred = prefer?.get(`${w.protocol}/${w.containerPort}`);
+    const first = preferred !== undefined && preferred >= lo && preferred <= hi ? preferred : w.hostRange[0] ? lo : Math.min(Math.max(start, lo), hi);
     let chosen: number | undefined;
     for (let i = 0; i < span; i++) {
       const p = lo + ((first - lo + i) % span);

@@ -74,6 +74,10 @@ export interface Attached {
   hostGateway?: string;
 }
 
+/** The addresses an endpoint had, asked for again when a container restarts
+ * as the same thing (an in-place upgrade): by network id. */
+export type KeptAddresses = Record<string, { ip?: string; mac?: string; ports?: PortMapping[] }>;
+
 export interface NetworkAttachment {
   network: NetworkRecord;
   endpoint: EndpointRecord;
@@ -363,7 +367,7 @@ export class Networks implements NetworkService {
 
   /** At start: the netns, loopback, one interface per network. Undefined for
    * containers that take no network namespace of their own from us. */
-  async attach(c: ContainerRecord): Promise<Attached | undefined> {
+  async attach(c: ContainerRecord, keep?: KeptAddresses): Promise<Attached | undefined> {
     const mode = c.hostConfig.NetworkMode || 'default';
     if (mode === 'host' || mode === 'none' || mode.startsWith('container:') || c.config.NetworkDisabled) return undefined;
     const name = mode === 'default' ? 'bridge' : mode;
@@ -382,7 +386,7 @@ export class Networks implements NetworkService {
       await this.deps.sys.cni({ command: 'ADD', containerId: c.id, netns: nsPath, ifname: 'lo', config: loopbackConfig() });
       let first: EndpointState | undefined;
       for (const [i, ep] of eps.entries()) {
-        const st = await this.addEndpoint(c, ep, nsPath, `eth${i}`, i === 0);
+        const st = await this.addEndpoint(c, ep, nsPath, `eth${i}`, i === 0, keep?.[ep.networkId]);
         first ??= st;
       }
       return {
@@ -397,7 +401,7 @@ export class Networks implements NetworkService {
     }
   }
 
-  private async addEndpoint(c: ContainerRecord, ep: EndpointRecord, nsPath: string, ifname: string, publish: boolean): Promise<EndpointState> {
+  private async addEndpoint(c: ContainerRecord, ep: EndpointRecord, nsPath: string, ifname: string, publish: boolean, kept?: KeptAddresses[string]): Promise<EndpointState> {
     const n = this.store.get(ep.networkId);
     if (!n) throw notFound(`network ${ep.networkId} not found`);
     const state = await this.alloc.lock(async () => {
@@ -405,10 +409,14 @@ export class Networks implements NetworkService {
       if (publish && this.cfg.iptables) {
         const used = new Set<string>();
         for (const e of this.store.endpoints()) for (const p of e.state?.ports ?? []) used.add(`${p.protocol}/${p.hostPort}`);
-        ports = await allocatePorts(wantedPorts(c.hostConfig.PortBindings, c.config.ExposedPorts, !!c.hostConfig.PublishAllPorts), used, this.deps.sys.portFree, this.nextPort);
+        const prefer = new Map((kept?.ports ?? []).map((p) => [`${p.protocol}/${p.containerPort}`, p.hostPort]));
+        ports = await allocatePorts(wantedPorts(c.hostConfig.PortBindings, c.config.ExposedPorts, !!c.hostConfig.PublishAllPorts), used, this.deps.sys.portFree, this.nextPort, prefer);
         for (const p of ports) if (p.hostPort >= this.nextPort && p.hostPort < EPHEMERAL[1]) this.nextPort = p.hostPort + 1;
       }
-      const plugins = pluginChain(n, { ipamDir: this.ipamDir, iptables: this.cfg.iptables, endpoint: ep.config, ports });
+      // Kept addresses are asked of IPAM and the bridge as --ip and
+      // --mac-address would be, for this start only.
+      const endpoint = { ...ep.config, ...(kept?.ip ? { ipv4: kept.ip } : {}), ...(kept?.mac ? { mac: kept.mac } : {}) };
+      const plugins = pluginChain(n, { ipamDir: this.ipamDir, iptables: this.cfg.iptables, endpoint, ports });
       const st: EndpointState = { endpointId: randomBytes(32).toString('hex'), netns: nsPath, ifname, ip: '', prefixLen: 0, gateway: '', mac: '', ports, plugins };
       // Saved before ADD: a crash half-way leaves something that start-up DELs.
       this.store.setState(c.id, n.id, st);
@@ -449,6 +457,15 @@ export class Networks implements NetworkService {
     for (const ep of eps) await this.delEndpoint(ep);
     const nsPath = this.netnsPathOf(c.id);
     await this.deps.sys.netns.remove(nsPath);
+  }
+
+  /** The addresses and ports a running container holds, to ask for again. */
+  addressesOf(c: { id: string }): KeptAddresses {
+    const out: KeptAddresses = {};
+    for (const ep of this.store.endpointsOf(c.id)) {
+      if (ep.state?.ip) out[ep.networkId] = { ip: ep.state.ip, ...(ep.state.mac ? { mac: ep.state.mac } : {}), ports: ep.state.ports };
+    }
+    return out;
   }
 
   /** A container's attachments, the primary first. */
