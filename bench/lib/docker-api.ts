@@ -74,7 +74,7 @@ function expect(what: string, r: ApiResponse, ...ok: number[]): void {
  */
 export async function runViaApi(
   api: DockerApi,
-  o: { name: string; image: string; args: string[]; autoRemove: boolean; network?: string },
+  o: { name: string; image: string; args: string[]; autoRemove: boolean; network?: string; hostConfig?: Record<string, unknown> },
 ): Promise<void> {
   const created = await api.call('POST', `/containers/create?name=${encodeURIComponent(o.name)}`, {
     Image: o.image,
@@ -84,7 +84,7 @@ export async function runViaApi(
     AttachStderr: false,
     Tty: false,
     OpenStdin: false,
-    HostConfig: { NetworkMode: o.network ?? 'none', AutoRemove: o.autoRemove },
+    HostConfig: { NetworkMode: o.network ?? 'none', AutoRemove: o.autoRemove, ...o.hostConfig },
   });
   expect('create', created, 201);
   const id = (JSON.parse(created.body) as { Id: string }).Id;

@@ -41,6 +41,8 @@ export interface Context {
    * dockerd `--bridge none`).
    */
   bridge?: BridgeSpec;
+  /** More joeyd flags (bench/lxcfs: --enable-lxcfs and its home). */
+  joeydArgs?: string[];
 }
 
 export interface Command {
@@ -517,6 +519,7 @@ async function startJoeyd(dir: string, ctx: Context): Promise<Joeyd> {
       // its own default bridge in the bridge case, else none (joeyd would make
       // joey0, which stays after it exits, as docker0 does)
       ...(ctx.bridge ? ['--bridge', ctx.bridge.name, '--bip', `${ctx.bridge.gateway}/${ctx.bridge.prefix}`] : ['--bridge', 'none']),
+      ...(ctx.joeydArgs ?? []),
     ],
     join(dir, 'joeyd.log'),
   );
