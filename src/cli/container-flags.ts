@@ -156,6 +156,7 @@ export const UPDATE_FLAGS: OptSpec[] = [
   { flags: '--cpus <decimal>', desc: 'Number of CPUs', kind: 'cpus' },
   { flags: '--cpuset-cpus <string>', desc: 'CPUs in which to allow execution (0-3, 0,1)' },
   { flags: '--cpuset-mems <string>', desc: 'MEMs in which to allow execution (0-3, 0,1)' },
+  list('--disk-quota <list>', 'Grow the disk quota of the container\'s rootfs ("size" or "/=size")'),
   { flags: '--kernel-memory <bytes>', desc: 'Kernel memory limit (deprecated)', kind: 'bytes', hidden: true },
   { flags: '-m, --memory <bytes>', desc: 'Memory limit', kind: 'bytes' },
   { flags: '--memory-reservation <bytes>', desc: 'Memory soft limit', kind: 'bytes' },

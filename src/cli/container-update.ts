@@ -2,7 +2,7 @@
 import type { Cli } from './context.ts';
 import { StatusError, displayError } from './errors.ts';
 import { containerPath } from './container-each.ts';
-import { checkFlags, parseRestartPolicy } from './container-opts.ts';
+import { checkFlags, parseDiskQuota, parseRestartPolicy } from './container-opts.ts';
 import { attributeName } from './flag-spec.ts';
 import { UPDATE_FLAGS } from './container-flags.ts';
 
@@ -48,11 +48,17 @@ export function updateBody(v: Record<string, unknown>): Record<string, unknown> 
     IOMaximumBandwidth: 0,
     RestartPolicy: restart,
   });
+  // PouchContainer's UpdateConfig.DiskQuota (joey only: dockerd has no such field).
+  const quota = Array.isArray(v.diskQuota) ? (v.diskQuota as string[]) : [];
+  if (quota.length > 0) body.DiskQuota = parseDiskQuota(quota);
   return body;
 }
 
 export async function runUpdate(cli: Cli, names: string[], opts: Record<string, unknown>): Promise<void> {
-  const given = UPDATE_FLAGS.some((f) => opts[attributeName(f.flags)] !== undefined);
+  const given = UPDATE_FLAGS.some((f) => {
+    const v = opts[attributeName(f.flags)];
+    return v !== undefined && !(Array.isArray(v) && v.length === 0); // a list flag defaults to []
+  });
   if (!given) throw new StatusError('you must provide one or more flags when using this command');
   const v = checkFlags(UPDATE_FLAGS, opts, { env: cli.env, cwd: cli.cwd });
   let body: Record<string, unknown>;

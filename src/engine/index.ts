@@ -22,6 +22,9 @@ import { Events } from './events.ts';
 import { Volumes } from './volumes/index.ts';
 import { Networks } from './networks/index.ts';
 import { LxcfsService } from './lxcfs.ts';
+import { openDiskQuotas } from './quota/index.ts';
+import { activateRootfsQuotas } from './containers/quota.ts';
+import { ContainerStore } from './containers/store.ts';
 import { cniExec } from '../sys/cni.ts';
 import { firewall } from '../sys/iptables.ts';
 import { links } from '../sys/netlink.ts';
@@ -62,6 +65,10 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     snapshotRoot,
   });
 
+  // Quota'd rootfs areas first (after a reboot their loop images are not
+  // mounted, and the sweep below would take their snapshots for broken).
+  const quota = await openDiskQuotas(config.dataRoot);
+  await activateRootfsQuotas(new ContainerStore(db), snapshots, quota);
   // Reconcile whatever a crash left: half-unpacked layers and directories
   // without records, images pointing at missing data, unreferenced blobs.
   await snapshots.cleanup();
@@ -82,7 +89,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       new ConmonRuntime({ name, runtimePath: rt.path, runtimeArgs: rt.runtimeArgs, runtimeRoot: runtimeRoot(config.execRoot, name), conmonPath }),
     ]),
   );
-  const volumes = new Volumes({ db, root: join(config.dataRoot, 'volumes'), events });
+  const volumes = new Volumes({ db, root: join(config.dataRoot, 'volumes'), events, quota });
   const networks = new Networks({
     db,
     events,
@@ -111,12 +118,17 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     volumes,
     networks,
     ...(lxcfs ? { lxcfs } : {}),
+    quota,
   });
   ctx.inUse = (imageId) => cx.store.usingImage(imageId);
   // Containers recorded as running hold their volumes; recovery releases the
   // ones that exited meanwhile, then what nobody holds is unmounted.
   for (const c of cx.store.all()) if (c.state.Running) volumes.adopt(c.id, volumes.mountsOf(c.id));
   const containers = new Containers(cx);
+  // Quota areas of containers and volumes that no longer exist (a kill -9
+  // between a record's delete and its area's): before the containers'
+  // recovery removes their snapshots.
+  await quota.sweep({ containers: new Set(cx.store.all().map((c) => c.id)), volumes: new Set(volumes.store.all().map((v) => v.name)) });
   // Before the containers' start-up: restarts by policy need the bridges.
   await networks.init({
     find: (idOrName) => findContainer(cx, idOrName),

@@ -8,6 +8,14 @@
 // │                                  deletes the rest.
 // ├── snapshots/<id>/{fs,work}       overlay directories, one per snapshots row,
 // │                                  named by snapshots.id
+// ├── quota/{containers,volumes}/<id or name>.img
+// │                                  disk-quota images of the loop backend (ext4,
+// │                                  loop-mounted on the container's snapshot
+// │                                  directory or the volume's _data); which
+// │                                  containers and volumes have one is in their
+// │                                  records (Config.DiskQuota, options.size), so
+// │                                  no table: start-up deletes an image whose
+// │                                  owner has no record
 // └── joey.db                        this schema:
 //
 //     schema_migrations              one row per applied migration

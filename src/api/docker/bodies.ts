@@ -36,11 +36,13 @@ const CONFIG_FIELDS: Record<string, Kind> = {
   Rich: 'bool',
   RichMode: 'string',
   InitScript: 'string',
+  DiskQuota: 'strmap',
   QuotaID: 'string',
   SpecificID: 'string',
 };
 
 const HOST_CONFIG_FIELDS: Record<string, Kind> = {
+  DiskQuota: 'strmap',
   Binds: 'strings',
   ContainerIDFile: 'string',
   LogConfig: 'object',

@@ -12,6 +12,7 @@ import type { HealthMonitor } from './health-monitor.ts';
 import type { Volumes } from '../volumes/index.ts';
 import type { Networks } from '../networks/index.ts';
 import type { LxcfsService } from '../lxcfs.ts';
+import type { DiskQuotas } from '../quota/index.ts';
 import { pathsOf, type ContainerRecord, type Paths, type Roots } from './record.ts';
 import { ContainerStore } from './store.ts';
 
@@ -37,6 +38,8 @@ export interface ContainerDeps {
   networks?: Pick<Networks, 'plan' | 'record' | 'attach' | 'detach' | 'attachments' | 'portsOf' | 'addressesOf'>;
   /** --enable-lxcfs: lxcfs for the containers that ask for it. */
   lxcfs?: Pick<LxcfsService, 'mounts' | 'ensure'>;
+  /** Disk quotas (--disk-quota); without it a create that asks for one is refused. */
+  quota?: DiskQuotas;
 }
 
 export interface ExecRecord {

@@ -2,6 +2,7 @@
 // managed files, record the container. Nothing runs yet.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import os from 'node:os';
 import { conflict, invalid } from '../../errdefs/index.ts';
 import { imageConfig, resolveImage } from '../../images/query.ts';
@@ -21,6 +22,7 @@ import { findContainer } from './lookup.ts';
 import { networkNameOf } from './network-settings.ts';
 import type { ContainerConfig, CreateRequest, HostConfig } from './types.ts';
 import type { EndpointSettingsRequest } from '../networks/index.ts';
+import { ROOTFS_KEY, checkQuotaId, planDiskQuota } from '../quota/index.ts';
 
 /** Without the networks service only the built-in modes exist. */
 function legacyNetworkCheck(h: HostConfig): [] {
@@ -75,6 +77,7 @@ export function mergeConfig(image: ImageConfig, req: ContainerConfig): Container
 
 export function normalizeHostConfig(hc: HostConfig | undefined, runtimes: Set<string>, defaultRuntime: string): HostConfig {
   const h: HostConfig = { ...(hc ?? {}) };
+  if (h.DiskQuota !== undefined) throw invalid('DiskQuota belongs in the container config (Config.DiskQuota), not in HostConfig');
   h.NetworkMode = !h.NetworkMode || h.NetworkMode === 'default' ? 'default' : h.NetworkMode;
   h.RestartPolicy = { Name: h.RestartPolicy?.Name ?? 'no', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 };
   if (h.RestartPolicy.Name === '') h.RestartPolicy.Name = 'no';
@@ -131,6 +134,17 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   if (hostConfig.Links?.length && netPlan.length && networkNameOf(hostConfig.NetworkMode) !== 'bridge') hostConfig.Links = null;
 
   await checkHookPaths(hostConfig.OciHooks);
+  // A quota the backend cannot give fails here, before anything is made:
+  // never a silently unlimited container.
+  const quotaPlan = planDiskQuota(config.DiskQuota);
+  checkQuotaId(config.QuotaID, false);
+  if (quotaPlan) {
+    if (!cx.deps.quota) throw invalid('disk quota is not available on this daemon');
+    cx.deps.quota.checkPlan(quotaPlan);
+    if (typeof config.DiskQuota === 'string') config.DiskQuota = { [ROOTFS_KEY]: config.DiskQuota };
+  } else {
+    delete config.DiskQuota;
+  }
 
   if (name) {
     const other = cx.store.nameTaken(name);
@@ -164,7 +178,13 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
 
   await cx.deps.snapshots.prepare(id, img.chainId ?? undefined, { labels: { 'joey.container': name } });
   let mounts: PreparedMounts | undefined;
+  let quotaDir: string | undefined;
   try {
+    if (quotaPlan?.rootfs) {
+      const dir = dirname(await cx.deps.snapshots.upperDir(id));
+      await cx.deps.quota!.limitRootfs(id, dir, quotaPlan.rootfs);
+      quotaDir = dir;
+    }
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
     await writeContainerFiles(paths, config.Hostname, hostConfig);
     // --volumes-from: the other containers' binds and volumes at the same places.
@@ -173,11 +193,12 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
       return { mounts: cx.deps.volumes.mountsOf(findContainer(cx, container).id), mode };
     });
     mounts = await cx.deps.volumes.prepare(config, hostConfig, inherited);
+    if (quotaPlan) await cx.deps.volumes.limitMounts(mounts, quotaPlan);
     // Build the spec once now so that bad settings fail the create, as in Docker.
     const rootfs = await mountRootfs(cx, id);
     await applyRichDefaults(config, rootfs);
     const { warnings } = await buildContainerSpec(cx, rec, { creating: true, mounts: mounts.mounts });
-    await cx.deps.volumes.populate(mounts.mounts, rootfs, id);
+    await cx.deps.volumes.populate(mounts.mounts, rootfs, id, mounts.created);
     cx.deps.db.transaction(() => {
       const again = cx.store.nameTaken(name!);
       // A generated name another create took meanwhile: pick another, as the user named none.
@@ -195,6 +216,7 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   } catch (e) {
     await unmountRootfs(cx, id).catch(() => undefined);
     if (mounts) await cx.deps.volumes.discard(mounts);
+    if (quotaDir) await cx.deps.quota!.releaseRootfs(id, quotaDir).catch(() => undefined);
     await cx.deps.snapshots.remove(id).catch(() => undefined);
     await rm(paths.dir, { recursive: true, force: true });
     await rm(paths.bundle, { recursive: true, force: true });

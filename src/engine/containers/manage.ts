@@ -2,6 +2,7 @@
 import { conflict, invalid } from '../../errdefs/index.ts';
 import { run } from '../../sys/exec.ts';
 import { resourcesFromHostConfig } from '../../runtime/spec/index.ts';
+import { updateDiskQuota } from './quota.ts';
 import type { ContainerContext } from './context.ts';
 import { normalizeHostConfig } from './create.ts';
 import { findContainer } from './lookup.ts';
@@ -84,6 +85,8 @@ export async function updateContainer(cx: ContainerContext, idOrName: string, up
     if (update.Memory && !update.MemorySwap && cur.hostConfig.MemorySwap && cur.hostConfig.MemorySwap > 0 && cur.hostConfig.MemorySwap < update.Memory) next.MemorySwap = update.Memory * 2;
     const checked = normalizeHostConfig(next, new Set(cx.deps.runtimes.keys()), cx.deps.defaultRuntime);
     if (checked.AutoRemove && checked.RestartPolicy?.Name !== 'no') throw invalid(`Restart policy cannot be updated because AutoRemove is enabled for the container`);
+    // PouchContainer's UpdateConfig.DiskQuota: the rootfs limit, live.
+    if (update.DiskQuota && Object.keys(update.DiskQuota).length > 0) await updateDiskQuota(cx, cur, update.DiskQuota);
     if (cur.state.Running) {
       const resources = resourcesFromHostConfig(checked);
       await cx.runtimeOf(cur).update(c.id, resources);

@@ -7,6 +7,7 @@ import { checkFilterKeys, labelMatches, parseTimeFilter } from '../../util/filte
 import { findContainer } from './lookup.ts';
 import { unmountRootfs } from './rootfs.ts';
 import { waitForExit } from './wait.ts';
+import { releaseRootfsQuota } from './quota.ts';
 import { newRootfsKey, oldRootfsKey } from './upgrade-store.ts';
 
 export async function removeContainer(cx: ContainerContext, idOrName: string, opts: { force?: boolean; volumes?: boolean; link?: boolean } = {}): Promise<void> {
@@ -37,6 +38,8 @@ export async function removeContainer(cx: ContainerContext, idOrName: string, op
     // (A stopped container whose runtime is no longer defined still goes.)
     const runtimeDelete = Promise.resolve().then(() => cx.runtimeOf(fresh).delete(c.id, { force: true }));
     await Promise.all([runtimeDelete.catch(() => undefined), unmountRootfs(cx, c.id), cx.deps.networks?.detach(fresh)]);
+    // The quota area (a loop mount on the snapshot directory) before the snapshot.
+    await releaseRootfsQuota(cx, fresh);
     await Promise.all([
       cx.deps.snapshots.remove(c.id).catch((e: unknown) => {
         if (!is(e, 'not-found')) throw e;

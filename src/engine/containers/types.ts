@@ -54,6 +54,8 @@ export interface MountSpec {
  * reported back unchanged, or refused with a clear error where silently
  * ignoring them would mislead. */
 export interface HostConfig {
+  /** Update only (PouchContainer's UpdateConfig.DiskQuota): a new rootfs limit. */
+  DiskQuota?: Record<string, string>;
   Binds?: string[] | null;
   ContainerIDFile?: string;
   LogConfig?: { Type: string; Config: Record<string, string> };

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { conflict, invalid, is, JoeyError, kindOf, messageOf } from '../../errdefs/index.ts';
+import { conflict, failedPrecondition, invalid, is, JoeyError, kindOf, messageOf } from '../../errdefs/index.ts';
 import { pull } from '../../images/pull.ts';
 import { imageConfig, resolveImage } from '../../images/query.ts';
 import type { ImageRecord } from '../../images/store.ts';
@@ -18,6 +18,7 @@ import type { AuthConfig } from '../../remotes/types.ts';
 import { parseReference } from '../../reference/index.ts';
 import { copyTree } from '../../sys/copy.ts';
 import { log } from '../../util/log.ts';
+import { rootfsLimit } from './quota.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainer } from './lookup.ts';
 import type { ContainerRecord } from './record.ts';
@@ -97,6 +98,8 @@ export async function upgradeContainer(cx: ContainerContext, idOrName: string, b
   if (found.state.Paused) throw conflict(`cannot upgrade container ${found.name}: it is paused`);
   if (found.state.Status === 'removing' || found.state.Dead) throw conflict(`cannot upgrade container ${found.name}: it is ${found.state.Status}`);
   if (found.hostConfig.AutoRemove) throw conflict(`cannot upgrade container ${found.name}: it was started with --rm and goes away when it stops`);
+  // The new rootfs would be a fresh snapshot outside the quota area: refused rather than silently unlimited.
+  if (rootfsLimit(found)) throw failedPrecondition(`cannot upgrade container ${found.name}: it has a disk quota on its rootfs, which upgrade does not carry over yet`);
   cx.upgrading.add(found.id);
   try {
     return await runUpgrade(cx, upgrades, found, ref, req, opts.auth);

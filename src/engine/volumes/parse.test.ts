@@ -77,7 +77,10 @@ describe('volume options, subpaths, --volumes-from', () => {
       [{ type: 'tmpfs' }, /missing required option: "device"/],
       [{ device: '/dev/sda' }, /missing required option: "type"/],
       [{ o: 'size=1m' }, /missing required option: "device"/],
-      [{ size: '10m' }, /quota size requested but no quota support/],
+      [{ size: '10m', type: 'tmpfs', device: 'tmpfs' }, /size cannot be combined with type or device/],
+      [{ size: 'lots' }, /invalid volume size size "lots"/],
+      [{ inodes: '100' }, /missing required option: "size"/],
+      [{ size: '10m', inodes: '-1' }, /invalid volume size inode count "-1"/],
     ];
     for (const [Options, message] of cases) {
       assert.throws(() => parseMountSpec({ Type: 'volume', Source: 'vol', Target: '/d', VolumeOptions: { DriverConfig: { Options } } }), { kind: 'invalid', message }, JSON.stringify(Options));

@@ -6,12 +6,13 @@
 import { posix } from 'node:path';
 import { invalid } from '../../errdefs/index.ts';
 import type { MountSpec } from '../containers/types.ts';
+import { parseQuotaLimit, type QuotaLimit } from '../quota/limits.ts';
 
 export const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const PROPAGATIONS = ['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate'];
 const CONSISTENCY = ['consistent', 'cached', 'delegated', 'default'];
 export const DEFAULT_PROPAGATION = 'rprivate';
-const LOCAL_OPTIONS = ['type', 'device', 'o', 'size'];
+const LOCAL_OPTIONS = ['type', 'device', 'o', 'size', 'inodes'];
 const REQUIRED_WITH: Record<string, string[]> = { device: ['type'], type: ['device'], o: ['device'] };
 
 export type MountRequest =
@@ -88,17 +89,29 @@ export function checkVolumeName(name: string): string {
 }
 
 /** The local driver's options, as dockerd checks them: `type`, `device`,
- * `o` (mount(8)'s), each needing its partners; no quota support for `size`. */
+ * `o` (mount(8)'s), each needing its partners; `size` (and `inodes`) for a
+ * volume limited by the daemon's disk-quota backend. */
 export function checkLocalOptions(opts: Record<string, string>): void {
   for (const k of Object.keys(opts)) {
     if (!LOCAL_OPTIONS.includes(k)) throw invalid(`invalid option: ${JSON.stringify(k)}`);
   }
-  if (opts.size !== undefined) throw invalid('quota size requested but no quota support');
+  if (opts.size !== undefined || opts.inodes !== undefined) {
+    // A sized volume is an area of the daemon's quota backend, not a mount of the user's.
+    if (opts.type !== undefined || opts.device !== undefined) throw invalid('size cannot be combined with type or device: a sized volume is joey\'s own filesystem');
+    if (opts.size === undefined) throw invalid('missing required option: "size" (inodes limits a sized volume)');
+    sizedVolumeLimit(opts);
+  }
   for (const [opt, needs] of Object.entries(REQUIRED_WITH)) {
     if (opts[opt] === undefined) continue;
     for (const n of needs) if (opts[n] === undefined) throw invalid(`missing required option: ${JSON.stringify(n)}`);
   }
   if (opts.o !== undefined && opts.o.split(',').some((o) => o === '')) throw invalid(`invalid option o=${JSON.stringify(opts.o)}: empty mount option`);
+}
+
+/** The limit of a volume created with `-o size=…` (and `-o inodes=…`). */
+export function sizedVolumeLimit(opts: Record<string, string>): QuotaLimit | undefined {
+  if (opts.size === undefined) return undefined;
+  return parseQuotaLimit(opts.inodes === undefined ? opts.size : `${opts.size}:${opts.inodes}`, 'volume size');
 }
 
 /** A volume subpath: relative, inside the volume. */

@@ -21,7 +21,9 @@ import { checkFilterKeys, labelMatches } from '../../util/filters.ts';
 import { log } from '../../util/log.ts';
 import type { EventBus } from '../types.ts';
 import type { ContainerConfig, HostConfig, MountPoint } from '../containers/types.ts';
-import { checkLocalOptions, checkVolumeName, planMounts, type MountRequest } from './parse.ts';
+import { checkLocalOptions, checkVolumeName, planMounts, sizedVolumeLimit, type MountRequest } from './parse.ts';
+import { formatSize, limitForMount, type DiskQuotaPlan } from '../quota/limits.ts';
+import type { DiskQuotas } from '../quota/service.ts';
 import { VolumeStore } from './store.ts';
 import type { ContainerMount, Volume, VolumeCreateRequest, VolumePruneReport, VolumeRecord, VolumeService } from './types.ts';
 
@@ -55,6 +57,8 @@ export interface VolumesDeps {
   root: string;
   events: EventBus;
   sys?: VolumeSys;
+  /** The disk-quota backend for sized volumes (`-o size=`); without it they are refused. */
+  quota?: DiskQuotas;
 }
 
 /** A new container's mounts, not yet recorded (see Volumes.prepare). */
@@ -71,8 +75,10 @@ export interface InheritedMounts {
   mode: string;
 }
 
-/** Docker's local driver mounts a volume whose options name a type or a device. */
-export const needsMount = (v: Pick<VolumeRecord, 'options'>): boolean => v.options.type !== undefined || v.options.device !== undefined;
+/** Docker's local driver mounts a volume whose options name a type or a
+ * device; a sized volume's area is mounted (loop backend) the same way. */
+export const needsMount = (v: Pick<VolumeRecord, 'options'>): boolean => v.options.type !== undefined || v.options.device !== undefined || isSized(v);
+const isSized = (v: Pick<VolumeRecord, 'options'>): boolean => v.options.size !== undefined;
 
 /** RFC 3339 to the second, as dockerd shows CreatedAt. */
 const rfc3339 = (iso: string): string => iso.replace(/\.\d+Z$/, 'Z');
@@ -123,10 +129,50 @@ export class Volumes implements VolumeService {
       const v = this.newRecord(name, labels, options, false);
       // The directory first: start-up removes one without a record, never the reverse.
       await mkdir(v.mountpoint, { recursive: true, mode: 0o755 });
+      if (isSized(v)) await this.makeSized(v);
       this.deps.db.transaction(() => this.store.insert(v));
       this.deps.events.publish({ Type: 'volume', Action: 'create', Actor: { ID: name, Attributes: { driver: v.driver } } });
       return this.show(v);
     });
+  }
+
+  /** A sized volume's area (its image or subvolume) on its _data directory. */
+  private async makeSized(v: VolumeRecord): Promise<void> {
+    const limit = sizedVolumeLimit(v.options)!;
+    if (!this.deps.quota) throw invalid(`create ${v.name}: quota size requested but no quota support`);
+    try {
+      await this.deps.quota.createVolume(v.name, v.mountpoint, limit);
+    } catch (e) {
+      await rm(join(this.deps.root, v.name), { recursive: true, force: true }).catch(() => undefined);
+      throw wrap(e, `create ${v.name}`);
+    }
+  }
+
+  /** A create's --disk-quota on its volumes ("/data=5g", ".*=1g"): the
+   * volumes it makes become sized ones; an existing volume must already have
+   * that size; a bind or tmpfs cannot be limited by this backend. */
+  async limitMounts(prepared: PreparedMounts, plan: DiskQuotaPlan): Promise<void> {
+    for (const dest of plan.mounts.keys()) {
+      const m = prepared.mounts.find((x) => x.Destination === dest);
+      if (!m) throw invalid(`disk quota for ${dest}: no volume is mounted there`);
+      if (m.Type !== 'volume') throw invalid(`disk quota for ${dest}: it is a ${m.Type} mount; only volumes can have a disk quota (a host directory would need project quota)`);
+    }
+    for (const m of prepared.mounts) {
+      if (m.Type !== 'volume' || !m.Name) continue;
+      const limit = limitForMount(plan, m.Destination);
+      if (!limit) continue;
+      const made = prepared.created.find((v) => v.name === m.Name);
+      if (made) {
+        made.options = { ...made.options, size: formatSize(limit.bytes), ...(limit.inodes ? { inodes: String(limit.inodes) } : {}) };
+        if (made.options.type !== undefined || made.options.device !== undefined) throw invalid(`disk quota for ${m.Destination}: volume ${m.Name} has its own type/device`);
+        await this.makeSized(made);
+        continue;
+      }
+      const v = this.store.get(m.Name);
+      const have = v ? sizedVolumeLimit(v.options) : undefined;
+      if (!have) throw invalid(`disk quota for ${m.Destination}: volume ${m.Name} already exists without a size; create it with --opt size=${formatSize(limit.bytes)}`);
+      if (have.bytes !== limit.bytes || have.inodes !== limit.inodes) throw invalid(`disk quota for ${m.Destination}: volume ${m.Name} already exists with size ${v!.options.size}`);
+    }
   }
 
   /** Resolves the mounts a create body asks for: makes missing `-v` bind
@@ -206,6 +252,7 @@ export class Volumes implements VolumeService {
   async discard(prepared: PreparedMounts): Promise<void> {
     for (const v of prepared.created) {
       if (this.store.get(v.name)) continue; // someone else recorded it meanwhile
+      if (isSized(v)) await this.deps.quota?.removeVolume(v.name, v.mountpoint).catch(() => undefined);
       await rm(join(this.deps.root, v.name), { recursive: true, force: true }).catch(() => undefined);
     }
   }
@@ -219,14 +266,14 @@ export class Volumes implements VolumeService {
    * dockerd does at create: owner, mode and xattrs kept. `rootfs` is the
    * container's mounted rootfs. A volume with driver options is mounted for
    * the copy and unmounted after it (so a tmpfs keeps nothing, as in Docker). */
-  async populate(mounts: ContainerMount[], rootfs: string, containerId = 'populate'): Promise<void> {
+  async populate(mounts: ContainerMount[], rootfs: string, containerId = 'populate', created: VolumeRecord[] = []): Promise<void> {
     for (const m of mounts) {
       if (m.Type !== 'volume' || !m.CopyData) continue;
       // Resolved with the rootfs as "/": an image's symlink cannot aim the copy at the host.
       const src = await resolveInRoot(rootfs, m.Destination);
       const st = await lstat(src).catch(() => undefined);
       if (!st?.isDirectory()) continue;
-      const v = m.Name ? this.store.get(m.Name) : undefined;
+      const v = m.Name ? (this.store.get(m.Name) ?? created.find((x) => x.name === m.Name)) : undefined;
       const mountIt = !!v && needsMount(v);
       if (mountIt) await this.hold(v!, containerId);
       try {
@@ -302,7 +349,10 @@ export class Volumes implements VolumeService {
 
   private hold(v: VolumeRecord, containerId: string): Promise<void> {
     return this.lockOf(v.name).lock(async () => {
-      if (!(await this.sys.isMountPoint(v.mountpoint))) {
+      if (isSized(v)) {
+        if (!this.deps.quota) throw invalid(`volume ${v.name} is sized but this daemon has no disk quota support`);
+        await this.deps.quota.activateVolume(v.name, v.mountpoint);
+      } else if (!(await this.sys.isMountPoint(v.mountpoint))) {
         await mkdir(v.mountpoint, { recursive: true, mode: 0o755 });
         const o = v.options;
         try {
@@ -329,6 +379,11 @@ export class Volumes implements VolumeService {
 
   private async unmountVolume(name: string): Promise<void> {
     const dir = this.dataDir(name);
+    const v = this.store.get(name);
+    if (v && isSized(v)) {
+      await this.deps.quota?.deactivateVolume(name, dir).catch((e) => log.warn('unmounting a sized volume failed', { volume: name, err: e }));
+      return;
+    }
     while (await this.sys.isMountPoint(dir)) {
       try {
         await this.sys.unmount(dir);
@@ -424,6 +479,7 @@ export class Volumes implements VolumeService {
       if (users.length > 0) throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`);
       if (needsMount(v)) await this.unmountVolume(name);
       this.deps.db.transaction(() => this.store.delete(name));
+      if (isSized(v)) await this.deps.quota?.removeVolume(name, v.mountpoint).catch((e) => log.warn('removing the area of a sized volume failed; start-up retries', { volume: name, err: e }));
       await rm(join(this.deps.root, name), { recursive: true, force: true });
     });
     this.locks.delete(name);

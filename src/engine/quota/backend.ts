@@ -1,0 +1,41 @@
+// The quota backend seam. A backend turns an empty directory into an "area"
+// that holds at most a limit: a container's snapshot directory (the overlay
+// upperdir and workdir live inside it) or a sized volume's _data. Areas are
+// named by an owner ("containers/<id>", "volumes/<name>") so that start-up can
+// tell leftovers from live ones.
+//
+//   loop     a sparse ext4 image per area under <data-root>/quota, loop-mounted
+//            on the directory; blocks and inodes; `df` inside shows the limit.
+//   btrfs    a subvolume per area with a qgroup limit; blocks only; `df`
+//            shows the whole filesystem.
+//   project  (not implemented) XFS/ext4 project quota: a project id set on
+//            the directory and a limit on that id; create/resize/destroy map
+//            to chattr-like ioctls and setquota -P, activate/deactivate do
+//            nothing, owners() reads the ids in use.
+import type { QuotaLimit } from './limits.ts';
+
+export type QuotaBackendKind = 'loop' | 'btrfs' | 'project';
+
+export interface QuotaBackend {
+  readonly kind: QuotaBackendKind;
+  /** Whether a limit can carry an inode count. */
+  readonly inodeLimits: boolean;
+  /** Whether a limit can shrink in place. */
+  readonly canShrink: boolean;
+  /** The smallest limit it can give. */
+  readonly minBytes: number;
+  /** Makes the (empty or missing) directory `dir` an area limited to `limit`. */
+  create(owner: string, dir: string, limit: QuotaLimit): Promise<void>;
+  /** Makes an existing area usable at `dir` (after a reboot the loop image is
+   * mounted again); does nothing when it already is. */
+  activate(owner: string, dir: string): Promise<void>;
+  /** Lets go of what keeps the area open (the loop mount), keeping its data. */
+  deactivate(owner: string, dir: string): Promise<void>;
+  /** Changes the limit. `live`: the area is in use and must stay mounted;
+   * otherwise the backend may take it down for the change and bring it back. */
+  resize(owner: string, dir: string, limit: QuotaLimit, opts: { live: boolean }): Promise<void>;
+  /** Deletes the area and its data; fine if it is already gone. */
+  destroy(owner: string, dir: string): Promise<void>;
+  /** The owners that have an area on disk (for the leftover sweep). */
+  owners(): Promise<string[]>;
+}
