@@ -12,6 +12,8 @@ APT_PACKAGES=(
   attr tar openssl ca-certificates curl
   python3-docker docker-compose tmux
   build-essential python3
+  btrfs-progs xfsprogs quota e2fsprogs util-linux
+  qemu-system-x86
 )
 
 missing=()

@@ -137,7 +137,7 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   // A quota the backend cannot give fails here, before anything is made:
   // never a silently unlimited container.
   const quotaPlan = planDiskQuota(config.DiskQuota);
-  checkQuotaId(config.QuotaID, false);
+  checkQuotaId(config.QuotaID, cx.deps.quota?.backend.kind === 'project');
   if (quotaPlan) {
     if (!cx.deps.quota) throw invalid('disk quota is not available on this daemon');
     cx.deps.quota.checkPlan(quotaPlan);
@@ -182,7 +182,8 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   try {
     if (quotaPlan?.rootfs) {
       const dir = dirname(await cx.deps.snapshots.upperDir(id));
-      await cx.deps.quota!.limitRootfs(id, dir, quotaPlan.rootfs);
+      const projectId = config.QuotaID && config.QuotaID !== '-1' ? Number(config.QuotaID) : undefined;
+      await cx.deps.quota!.limitRootfs(id, dir, quotaPlan.rootfs, projectId);
       quotaDir = dir;
     }
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });

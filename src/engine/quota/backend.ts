@@ -8,10 +8,10 @@
 //            on the directory; blocks and inodes; `df` inside shows the limit.
 //   btrfs    a subvolume per area with a qgroup limit; blocks only; `df`
 //            shows the whole filesystem.
-//   project  (not implemented) XFS/ext4 project quota: a project id set on
-//            the directory and a limit on that id; create/resize/destroy map
-//            to chattr-like ioctls and setquota -P, activate/deactivate do
-//            nothing, owners() reads the ids in use.
+//   project  XFS/ext4 project quota: a project id (with the inheritance
+//            flag) on the directory and hard limits on that id; limits
+//            change live both ways; activate/deactivate do nothing; owners()
+//            reads the ids recorded under <data-root>/quota/project.
 import type { QuotaLimit } from './limits.ts';
 
 export type QuotaBackendKind = 'loop' | 'btrfs' | 'project';
@@ -24,8 +24,9 @@ export interface QuotaBackend {
   readonly canShrink: boolean;
   /** The smallest limit it can give. */
   readonly minBytes: number;
-  /** Makes the (empty or missing) directory `dir` an area limited to `limit`. */
-  create(owner: string, dir: string, limit: QuotaLimit): Promise<void>;
+  /** Makes the (empty or missing) directory `dir` an area limited to `limit`.
+   * `projectId` (PouchContainer's QuotaID) is for the project backend only. */
+  create(owner: string, dir: string, limit: QuotaLimit, opts?: { projectId?: number }): Promise<void>;
   /** Makes an existing area usable at `dir` (after a reboot the loop image is
    * mounted again); does nothing when it already is. */
   activate(owner: string, dir: string): Promise<void>;

@@ -6,14 +6,16 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalid } from '../../errdefs/index.ts';
 import { realBtrfsSys } from '../../sys/quota/btrfs.ts';
-import { filesystemType } from '../../sys/quota/fs-type.ts';
+import { filesystemType, mountOf, type FilesystemMount } from '../../sys/quota/fs-type.ts';
 import { realLoopSys } from '../../sys/quota/loop.ts';
+import { realProjectSys, type ProjectFsType } from '../../sys/quota/project.ts';
 import { isMountPoint } from '../../sys/mount.ts';
 import { log } from '../../util/log.ts';
-import type { QuotaBackend } from './backend.ts';
+import type { QuotaBackend, QuotaBackendKind } from './backend.ts';
 import { BtrfsBackend } from './btrfs-backend.ts';
 import { formatSize, type DiskQuotaPlan, type QuotaLimit } from './limits.ts';
 import { LoopBackend } from './loop-backend.ts';
+import { ProjectBackend } from './project-backend.ts';
 import { backendFor } from './select.ts';
 
 const containerOwner = (id: string): string => `containers/${id}`;
@@ -39,10 +41,11 @@ export class DiskQuotas {
   }
 
   /** `dir` is the container's snapshot directory, holding fs/ and work/ (still empty). */
-  async limitRootfs(id: string, dir: string, limit: QuotaLimit): Promise<void> {
+  /** `projectId`: the container's QuotaID, for the project backend. */
+  async limitRootfs(id: string, dir: string, limit: QuotaLimit, projectId?: number): Promise<void> {
     await rm(join(dir, 'fs'), { recursive: true, force: true });
     await rm(join(dir, 'work'), { recursive: true, force: true });
-    await this.backend.create(containerOwner(id), dir, limit);
+    await this.backend.create(containerOwner(id), dir, limit, projectId === undefined ? undefined : { projectId });
     await chmod(dir, 0o700);
     await mkdir(join(dir, 'fs'), { mode: 0o755 });
     await mkdir(join(dir, 'work'), { mode: 0o711 });
@@ -99,8 +102,17 @@ export class DiskQuotas {
 /** The backend that fits the filesystem the data root sits on. */
 export async function openDiskQuotas(dataRoot: string): Promise<DiskQuotas> {
   const fsType = await filesystemType(dataRoot);
-  const kind = backendFor(fsType);
-  const backend = kind === 'btrfs' ? new BtrfsBackend(dataRoot, realBtrfsSys) : new LoopBackend({ root: join(dataRoot, 'quota'), sys: realLoopSys, isMountPoint });
-  log.info('disk quota backend', { backend: backend.kind, filesystem: fsType });
+  const mount = await mountOf(dataRoot);
+  const kind = backendFor(fsType, mount?.fstype === fsType ? mount.options : []);
+  const backend = openBackend(kind, dataRoot, mount);
+  log.info('disk quota backend', { backend: backend.kind, filesystem: fsType, mountpoint: mount?.mountpoint });
   return new DiskQuotas(backend);
+}
+
+function openBackend(kind: QuotaBackendKind, dataRoot: string, mount: FilesystemMount | undefined): QuotaBackend {
+  if (kind === 'btrfs') return new BtrfsBackend(dataRoot, realBtrfsSys);
+  if (kind === 'project' && mount) {
+    return new ProjectBackend({ root: join(dataRoot, 'quota', 'project'), fs: { type: mount.fstype as ProjectFsType, mountpoint: mount.mountpoint }, sys: realProjectSys });
+  }
+  return new LoopBackend({ root: join(dataRoot, 'quota'), sys: realLoopSys, isMountPoint });
 }
