@@ -1,11 +1,12 @@
 #!/bin/sh
 # Runs inside the QEMU guest of test/project-quota.test.ts (chrooted into the
-# host's root, read-only over 9p; /tmp is the guest's tmpfs): makes an XFS and
+# host's root, read-only over 9p; $TMPDIR, /dev/shm, is the guest's tmpfs): makes an XFS and
 # an ext4 filesystem with project quota, mounts them, and runs the driver.
 set -e
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TMPDIR=${TMPDIR:-/dev/shm}
+export HOME=$TMPDIR
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-w=/tmp/pq
+w=$TMPDIR/pq
 mkdir -p $w/xfs $w/ext4
 # mkfs.xfs wants at least 300 MiB; the images are sparse files in tmpfs.
 truncate -s 320M $w/xfs.img

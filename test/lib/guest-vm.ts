@@ -127,7 +127,11 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose host
   mount -t proc proc /host/proc
   mount -t sysfs sys /host/sys
   mount -t devtmpfs dev /host/dev
-  mount -t tmpfs -o size=800m,mode=1777 tmp /host/tmp
+  # The guest's scratch space: under /dev (the guest's own devtmpfs), which
+  # hides nothing of the host's tree, wherever the repository sits (/tmp too).
+  mkdir -p /host/dev/shm
+  mount -t tmpfs -o size=800m,mode=1777 scratch /host/dev/shm
+  export TMPDIR=/dev/shm
   cmd=$(sed -n 's/.*joey\\.run=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
   echo "joey-guest: running $cmd"
   chroot /host /bin/sh "$cmd"
