@@ -18,6 +18,12 @@ cleanup() {
     kill -TERM "$JOEYD_PID" 2>/dev/null || true
     wait "$JOEYD_PID" 2>/dev/null || true
   fi
+  # the lxcfs joeyd started (it outlives joeyd, as containers do): by its pid
+  if [ -f "$ROOT/run/lxcfs.pid" ]; then
+    kill -TERM "$(cat "$ROOT/run/lxcfs.pid")" 2>/dev/null || true
+    sleep 0.3
+  fi
+  umount -l "$ROOT/lxcfs" 2>/dev/null || true
   rm -rf "$ROOT"
   for d in /sys/fs/cgroup/*/joey-demo /sys/fs/cgroup/joey-demo; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
   true
@@ -29,7 +35,7 @@ joey() { echo "+ joey $*" >&2; bin/joey -H "unix://$SOCK" "$@"; }
 
 step "start a private joeyd (data root $ROOT/data)"
 bin/joeyd --data-root "$ROOT/data" --exec-root "$ROOT/run" -H "unix://$SOCK" --pidfile "$ROOT/joeyd.pid" --bridge none \
-  --log-level warn 2>"$ROOT/joeyd.log" &
+  --enable-lxcfs --lxcfs-home "$ROOT/lxcfs" --log-level warn 2>"$ROOT/joeyd.log" &
 JOEYD_PID=$!
 for _ in $(seq 1 100); do [ -S "$SOCK" ] && bin/joey -H "unix://$SOCK" version >/dev/null 2>&1 && break; sleep 0.05; done
 joey version
@@ -87,6 +93,23 @@ docker exec demo-sleeper sh -c 'echo changed > /etc/motd'; docker diff demo-slee
 echo "+ docker cp demo-sleeper:/etc/motd -"; docker cp demo-sleeper:/etc/motd - | tar -xO
 echo "+ docker logs --tail 2 demo-sleeper   (json-file max-size/max-file rotation)"; docker logs --tail 2 demo-sleeper
 docker rm -f demo-sleeper >/dev/null
+
+IMG="127.0.0.1:$PORT/demo/busybox:1"
+step "joey's own: a rich container, lxcfs, a disk quota, an in-place upgrade"
+joey run --rm --network none --cgroup-parent /joey-demo --rich "$IMG" sh -c 'echo "PID 1 is $(cat /proc/1/comm), the command runs under it"'
+joey run --rm --network none --cgroup-parent /joey-demo --enableLxcfs -m 64m "$IMG" sh -c 'echo "with lxcfs, /proc/meminfo says: $(grep MemTotal /proc/meminfo)"'
+joey run --rm --network none --cgroup-parent /joey-demo --disk-quota 20m "$IMG" \
+  sh -c 'dd if=/dev/zero of=/big bs=1M count=30 2>&1 | grep -i "space\|quota" | head -1; echo "df /: $(df -h / | tail -1)"' || true
+docker create --name demo-base "$IMG" true >/dev/null
+docker commit --change 'CMD ["sh","-c","echo serving v1; exec sleep 1000"]' demo-base demo/app:1 >/dev/null
+docker commit --change 'CMD ["sh","-c","echo serving v2; exec sleep 1000"]' demo-base demo/app:2 >/dev/null
+docker rm demo-base >/dev/null
+docker run -d --name demo-app --network none --cgroup-parent /joey-demo demo/app:1 >/dev/null
+echo "+ docker inspect demo-app: $(docker inspect -f '{{.Id}} {{.Config.Image}}' demo-app | cut -c1-12,65-)"
+joey upgrade --image demo/app:2 --rollback-window 2s demo-app
+echo "+ docker inspect demo-app: $(docker inspect -f '{{.Id}} {{.Config.Image}}' demo-app | cut -c1-12,65-)   (same id, new image)"
+echo "+ docker logs demo-app"; docker logs demo-app
+docker rm -f demo-app >/dev/null
 
 step "metrics"
 curl -s --unix-socket "$SOCK" http://joey/metrics | grep -E '^joey_(images|image_pulls_total|image_pushes_total) '
