@@ -15,7 +15,7 @@ import { systemdRootfsTar } from '../test/lib/rich-images.ts';
 import { parseOptions } from './lib/args.ts';
 import { DockerApi } from './lib/docker-api.ts';
 import { joeyEngine, podmanEngine, unavailable, type Command, type Instance } from './lib/engines.ts';
-import { excerpt, onCleanup, run, runCleanups } from './lib/proc.ts';
+import { excerpt, onCleanup, run, runCleanups, runOk } from './lib/proc.ts';
 import { cgroupsBelow, contextFor, log, openSession } from './lib/session.ts';
 import { describeMachine, engineVersions, formatTable, median, round2 } from './lib/stats.ts';
 
@@ -38,11 +38,8 @@ interface Sample {
   stopMs: number;
 }
 
-async function ok(c: Command, timeoutSeconds = 120): Promise<{ ms: number; stdout: string }> {
-  const r = await run(c.argv, { env: c.env, timeoutSeconds });
-  if (r.code !== 0) throw new Error(`${c.argv.slice(0, 4).join(' ')}… exited ${r.code ?? r.signal}: ${excerpt(r.stderr || r.stdout)}`);
-  return { ms: r.seconds * 1000, stdout: r.stdout };
-}
+/** The command, which must exit 0. */
+const ok = (c: Command, timeoutSeconds = 120) => runOk(c.argv, { env: c.env, timeoutSeconds });
 
 /** The container's PID 1 on the host: the process named systemd in a cgroup that names the container. */
 function systemdPidOf(id: string): number | undefined {

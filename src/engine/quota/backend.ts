@@ -12,6 +12,8 @@
 //            flag) on the directory and hard limits on that id; limits
 //            change live both ways; activate/deactivate do nothing; owners()
 //            reads the ids recorded under <data-root>/quota/project.
+import { readdir, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { QuotaLimit } from './limits.ts';
 
 export type QuotaBackendKind = 'loop' | 'btrfs' | 'project';
@@ -39,4 +41,17 @@ export interface QuotaBackend {
   destroy(owner: string, dir: string): Promise<void>;
   /** The owners that have an area on disk (for the leftover sweep). */
   owners(): Promise<string[]>;
+}
+
+/** The owners ("<kind>/<name>") of the files `<root>/<kind>/<name><ext>` a
+ * backend keeps per area (loop images, project id records), sorted; a kind
+ * directory left empty goes. */
+export async function ownersUnder(root: string, ext: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const kind of await readdir(root).catch(() => [] as string[])) {
+    const names = await readdir(join(root, kind)).catch(() => [] as string[]);
+    for (const n of names) if (n.endsWith(ext)) out.push(`${kind}/${n.slice(0, -ext.length)}`);
+    if (names.length === 0) await rmdir(join(root, kind)).catch(() => undefined);
+  }
+  return out.sort();
 }

@@ -1,9 +1,9 @@
 // The loop backend: an ext4 image per area, <root>/<owner>.img.
-import { mkdir, readdir, rmdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { failedPrecondition, invalid, messageOf, wrap } from '../../errdefs/index.ts';
 import type { LoopSys } from '../../sys/quota/loop.ts';
-import type { QuotaBackend } from './backend.ts';
+import { ownersUnder, type QuotaBackend } from './backend.ts';
 import { formatSize, type QuotaLimit } from './limits.ts';
 
 export interface LoopBackendDeps {
@@ -87,13 +87,7 @@ export class LoopBackend implements QuotaBackend {
     await this.deps.sys.removeImage(img);
   }
 
-  async owners(): Promise<string[]> {
-    const out: string[] = [];
-    for (const kind of await readdir(this.deps.root).catch(() => [] as string[])) {
-      const names = await readdir(join(this.deps.root, kind)).catch(() => [] as string[]);
-      for (const n of names) if (n.endsWith('.img')) out.push(`${kind}/${n.slice(0, -4)}`);
-      if (names.length === 0) await rmdir(join(this.deps.root, kind)).catch(() => undefined);
-    }
-    return out;
+  owners(): Promise<string[]> {
+    return ownersUnder(this.deps.root, '.img');
   }
 }

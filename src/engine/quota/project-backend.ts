@@ -4,11 +4,11 @@
 // ways. Which id an area has is recorded in <root>/<owner>.id (root is
 // <data-root>/quota/project): start-up's sweep, resize and destroy read it
 // there, and allocation never hands out an id recorded for another area.
-import { mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { conflict, failedPrecondition, wrap } from '../../errdefs/index.ts';
 import type { ProjectFs, ProjectSys } from '../../sys/quota/project.ts';
-import type { QuotaBackend } from './backend.ts';
+import { ownersUnder, type QuotaBackend } from './backend.ts';
 import { formatSize, type QuotaLimit } from './limits.ts';
 
 export interface ProjectBackendDeps {
@@ -114,13 +114,7 @@ export class ProjectBackend implements QuotaBackend {
     await rm(this.idFile(owner), { force: true });
   }
 
-  async owners(): Promise<string[]> {
-    const out: string[] = [];
-    for (const kind of await readdir(this.deps.root).catch(() => [] as string[])) {
-      const names = await readdir(join(this.deps.root, kind)).catch(() => [] as string[]);
-      for (const n of names) if (n.endsWith('.id')) out.push(`${kind}/${n.slice(0, -3)}`);
-      if (names.length === 0) await rmdir(join(this.deps.root, kind)).catch(() => undefined);
-    }
-    return out.sort();
+  owners(): Promise<string[]> {
+    return ownersUnder(this.deps.root, '.id');
   }
 }
