@@ -34,8 +34,6 @@ export class LxcfsService {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private lastError: string | undefined;
-  /** Restarts and heals so far (for /info and tests' logs). */
-  restarts = 0;
 
   constructor(
     readonly cfg: LxcfsConfig,
@@ -88,7 +86,6 @@ export class LxcfsService {
       const dev = await mountDevice(this.cfg.home);
       if (dev !== this.device) {
         this.device = dev;
-        this.restarts++;
         await this.heal();
       }
       this.lastError = undefined;
