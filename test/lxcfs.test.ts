@@ -5,6 +5,7 @@
 // lxcfs cannot start, refuses such containers with the reason.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { removeAllContainers, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
@@ -18,7 +19,7 @@ let d: Daemon;
 let work: string;
 let home: string;
 
-const pidOfLxcfs = async (): Promise<number> => Number((await readFile(join(d.execRoot, 'lxcfs.pid'), 'utf8')).trim());
+const pidOfLxcfs = async (of: Daemon = d): Promise<number> => Number((await readFile(join(of.execRoot, 'lxcfs.pid'), 'utf8')).trim());
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -32,7 +33,7 @@ const memTotal = async (name: string): Promise<string> => {
   return r.code === 0 ? r.stdout.trim() : `exit ${r.code}: ${r.stderr.trim()}`;
 };
 
-/** Stops the lxcfs the daemon started (by its pid) and clears its mount. */
+/** Stops the lxcfs a daemon started (by its pid) and clears its mount. */
 async function stopLxcfs(): Promise<void> {
   const pid = await pidOfLxcfs().catch(() => 0);
   if (pid > 0 && alive(pid)) {
@@ -41,6 +42,8 @@ async function stopLxcfs(): Promise<void> {
   }
   await run('umount', ['-l', home]);
 }
+const sh = async (of: Daemon, name: string, cmd: string): Promise<string> => (await of.dockerOk(['exec', name, 'sh', '-c', cmd])).stdout.trim();
+const allowed = (of: Daemon, name: string): Promise<string> => sh(of, name, 'grep ^Cpus_allowed_list: /proc/self/status');
 
 before(async () => {
   work = await makeTempDir();
@@ -70,6 +73,30 @@ describe('lxcfs', () => {
     await d.dockerOk(['run', '-d', '--name', 'plain', '-m', '256m', IMAGE, 'sleep', '600']);
     const hostTotal = /MemTotal:\s+(\d+)/.exec(await readFile('/proc/meminfo', 'utf8'))![1];
     assert.equal(/MemTotal:\s+(\d+) kB/.exec(await memTotal('plain'))?.[1], hostTotal);
+  });
+
+  test('nproc equals the CPU quota: lxcfs containers get as many CPUs, spread; own cpusets and containers without lxcfs are left alone', async (t) => {
+    const hostCpus = availableParallelism();
+    if (hostCpus < 2) return t.skip('one CPU: a quota of one cannot be told from the host');
+    // "lx" (--cpus 1) runs from the first test
+    assert.equal(await sh(d, 'lx', 'nproc'), '1');
+    assert.equal((await d.dockerJson<any[]>(['inspect', 'lx']))[0].HostConfig.CpusetCpus, '', 'the settings asked for are unchanged');
+    await d.joeyOk(['run', '-d', '--name', 'lx2', '--enableLxcfs', '--cpus', '0.5', IMAGE, 'sleep', '600']);
+    assert.equal(await sh(d, 'lx2', 'nproc'), '1');
+    assert.equal(await sh(d, 'lx2', 'grep -c ^processor /proc/cpuinfo'), '1');
+    assert.match(await sh(d, 'lx2', 'cat /sys/devices/system/cpu/online'), /^\d+$/, 'one CPU online');
+    assert.notEqual(await allowed(d, 'lx2'), await allowed(d, 'lx'), 'the second one is put on another CPU');
+    // the quota is changed live, and the CPUs with it
+    await d.dockerOk(['update', '--cpus', String(hostCpus), 'lx2']);
+    assert.equal(await sh(d, 'lx2', 'nproc'), String(hostCpus));
+    await d.dockerOk(['update', '--cpus', '1', 'lx2']);
+    assert.equal(await sh(d, 'lx2', 'nproc'), '1');
+    // a cpuset of its own wins; no lxcfs, no change to scheduling
+    await d.joeyOk(['run', '-d', '--name', 'lxset', '--enableLxcfs', '--cpus', '1', '--cpuset-cpus', `0-${hostCpus - 1}`, IMAGE, 'sleep', '600']);
+    assert.equal(await sh(d, 'lxset', 'nproc'), String(hostCpus));
+    await d.dockerOk(['run', '-d', '--name', 'nolx', '--cpus', '1', IMAGE, 'sleep', '600']);
+    assert.equal(await sh(d, 'nolx', 'nproc'), String(hostCpus));
+    await d.dockerOk(['rm', '-f', 'lx2', 'lxset', 'nolx']);
   });
 
   test('lxcfs killed under running containers comes back, and they read their files again without a restart', async () => {
@@ -108,6 +135,26 @@ describe('lxcfs', () => {
     // a container started now gets it too
     await d.joeyOk(['run', '-d', '--name', 'later', '--enableLxcfs', '-m', '128m', IMAGE, 'sleep', '600']);
     assert.equal(await memTotal('later'), 'MemTotal:         131072 kB');
+  });
+
+  test('--lxcfs-pin-cpus=false leaves the CPUs to the quota alone', async (t) => {
+    const hostCpus = availableParallelism();
+    if (hostCpus < 2) return t.skip('one CPU: a quota of one cannot be told from the host');
+    const at = join(work, 'lxcfs-nopin');
+    const other = await startContainerDaemon('nopin', { args: ['--enable-lxcfs', '--lxcfs-home', at, '--lxcfs-pin-cpus=false'] });
+    try {
+      await other.d.dockerOk(['import', join(work, 'busybox-rootfs.tar'), IMAGE], { timeoutMs: 60_000 });
+      await other.d.joeyOk(['run', '-d', '--name', 'free', '--enableLxcfs', '--cpus', '1', IMAGE, 'sleep', '600']);
+      assert.equal(await sh(other.d, 'free', 'grep -c ^processor /proc/cpuinfo'), '1', 'lxcfs still shows the quota');
+      assert.equal(await sh(other.d, 'free', 'nproc'), String(hostCpus));
+    } finally {
+      const pid = await pidOfLxcfs(other.d).catch(() => 0);
+      await removeAllContainers(other.d).catch(() => undefined);
+      await teardownContainerDaemon(other).catch((e) => console.error(e));
+      if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+      await waitFor('its lxcfs to exit', () => !(pid > 0 && alive(pid)), 10_000).catch(() => undefined);
+      await run('umount', ['-l', at]);
+    }
   });
 
   test('a daemon without lxcfs, or with an lxcfs that cannot start, refuses --enableLxcfs with the reason', async () => {

@@ -177,10 +177,11 @@ test('network flags as dockerd names them', () => {
 test('lxcfs: off unless --enable-lxcfs; its home and binary from flags or daemon.json', () => {
   assert.equal(run([]).engine.lxcfs, undefined);
   assert.equal(run(['--lxcfs-home', '/x']).engine.lxcfs, undefined, 'a home alone does not turn it on');
-  assert.deepEqual(run(['--enable-lxcfs']).engine.lxcfs, { home: '/var/lib/lxcfs', binary: '/usr/bin/lxcfs' });
-  assert.deepEqual(run(['--enable-lxcfs', '--lxcfs-home', '/run/jx/lxcfs/', '--lxcfs', '/opt/lxcfs']).engine.lxcfs, { home: '/run/jx/lxcfs', binary: '/opt/lxcfs' });
-  const file = { '/etc/j.json': JSON.stringify({ 'enable-lxcfs': true, 'lxcfs-home': '/srv/lxcfs' }) };
-  assert.deepEqual(run(['--config-file', '/etc/j.json'], file).engine.lxcfs, { home: '/srv/lxcfs', binary: '/usr/bin/lxcfs' });
+  assert.deepEqual(run(['--enable-lxcfs']).engine.lxcfs, { home: '/var/lib/lxcfs', binary: '/usr/bin/lxcfs', pinCpus: true });
+  assert.equal(run(['--enable-lxcfs', '--lxcfs-pin-cpus=false']).engine.lxcfs?.pinCpus, false);
+  assert.deepEqual(run(['--enable-lxcfs', '--lxcfs-home', '/run/jx/lxcfs/', '--lxcfs', '/opt/lxcfs']).engine.lxcfs, { home: '/run/jx/lxcfs', binary: '/opt/lxcfs', pinCpus: true });
+  const file = { '/etc/j.json': JSON.stringify({ 'enable-lxcfs': true, 'lxcfs-home': '/srv/lxcfs', 'lxcfs-pin-cpus': false }) };
+  assert.deepEqual(run(['--config-file', '/etc/j.json'], file).engine.lxcfs, { home: '/srv/lxcfs', binary: '/usr/bin/lxcfs', pinCpus: false });
   fails(['--enable-lxcfs', '--lxcfs-home', 'rel/dir'], /--lxcfs-home must be an absolute path/);
   fails(['--enable-lxcfs', '--lxcfs', 'lxcfs'], /--lxcfs must be an absolute path/);
 });

@@ -91,6 +91,7 @@ const SETTINGS: Setting[] = [
   { key: 'enable-lxcfs', attr: 'enableLxcfs', type: 'boolean' },
   { key: 'lxcfs-home', attr: 'lxcfsHome', type: 'string' },
   { key: 'lxcfs', attr: 'lxcfs', type: 'string' },
+  { key: 'lxcfs-pin-cpus', attr: 'lxcfsPinCpus', type: 'boolean' },
   { key: 'runtimes', attr: 'addRuntime', type: 'runtimes' },
   { key: 'default-runtime', attr: 'defaultRuntime', type: 'string' },
   { key: 'hooks-dir', attr: 'hooksDir', type: 'string[]' },
@@ -136,6 +137,7 @@ function program(out: { text: string }): Command {
     .option('--enable-lxcfs [bool]', 'Let containers ask for lxcfs (--enableLxcfs): joeyd uses or starts lxcfs and keeps it alive', boolValue)
     .option('--lxcfs-home <dir>', `Where lxcfs is mounted (default "${DEFAULTS.lxcfsHome}")`)
     .option('--lxcfs <path>', `The lxcfs binary (default "${DEFAULTS.lxcfs}")`)
+    .option('--lxcfs-pin-cpus [bool]', 'Give an lxcfs container with a CPU quota and no --cpuset-cpus as many CPUs as the quota, so nproc agrees with /proc/cpuinfo (default true)', boolValue)
     .option('--add-runtime <name=path>', 'Register an OCI runtime (a binary with runc\'s command line), repeatable', collect)
     .option('--default-runtime <name>', `Default OCI runtime for containers (default "${STOCK_RUNTIME}")`)
     .option('--hooks-dir <dir>', 'Directory of OCI hook files (oci-hooks JSON, version 1.0.0), repeatable; later ones win by file name', collect)
@@ -225,7 +227,7 @@ export function parseDaemonArgs(argv: string[], io: ConfigIO = {}): ParsedArgs {
     hosts: listeners.map((l) => l.addr),
     cgroupParent: validateCgroupParent(get<string>('cgroup-parent') ?? DEFAULTS.cgroupParent),
     network: validateNetwork(get<string>('bridge') ?? DEFAULTS.bridge, get<string>('bip'), get<string>('fixed-cidr'), get<boolean>('iptables') ?? true),
-    ...(get<boolean>('enable-lxcfs') ? { lxcfs: validateLxcfs(get<string>('lxcfs-home') ?? DEFAULTS.lxcfsHome, get<string>('lxcfs') ?? DEFAULTS.lxcfs) } : {}),
+    ...(get<boolean>('enable-lxcfs') ? { lxcfs: validateLxcfs(get<string>('lxcfs-home') ?? DEFAULTS.lxcfsHome, get<string>('lxcfs') ?? DEFAULTS.lxcfs, get<boolean>('lxcfs-pin-cpus') ?? true) } : {}),
     runtimes,
     defaultRuntime,
     hooksDirs: (get<string[]>('hooks-dir') ?? []).map((d) => {
@@ -248,10 +250,10 @@ export function parseDaemonArgs(argv: string[], io: ConfigIO = {}): ParsedArgs {
   };
 }
 
-function validateLxcfs(home: string, binary: string): { home: string; binary: string } {
+function validateLxcfs(home: string, binary: string, pinCpus: boolean): { home: string; binary: string; pinCpus: boolean } {
   if (!isAbsolute(home)) throw invalid(`--lxcfs-home must be an absolute path, got ${JSON.stringify(home)}`);
   if (!isAbsolute(binary)) throw invalid(`--lxcfs must be an absolute path, got ${JSON.stringify(binary)}`);
-  return { home: resolve(home), binary };
+  return { home: resolve(home), binary, pinCpus };
 }
 
 function readConfigFile(

@@ -99,8 +99,8 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   // lxcfs, kept alive for the running containers that use it.
   const lxcfs: LxcfsService | undefined = config.lxcfs
     ? new LxcfsService(
-        { home: config.lxcfs.home, binary: config.lxcfs.binary, pidfile: join(config.execRoot, 'lxcfs.pid'), logFile: join(config.execRoot, 'lxcfs.log') },
-        (): number[] => cx.store.all().filter((c) => c.state.Running && c.hostConfig.EnableLxcfs && c.state.Pid > 0).map((c) => c.state.Pid),
+        { home: config.lxcfs.home, binary: config.lxcfs.binary, pidfile: join(config.execRoot, 'lxcfs.pid'), logFile: join(config.execRoot, 'lxcfs.log'), pinCpus: config.lxcfs.pinCpus },
+        () => cx.store.all().filter((c) => c.state.Running && c.hostConfig.EnableLxcfs && c.state.Pid > 0).map((c) => ({ id: c.id, pid: c.state.Pid })),
       )
     : undefined;
   const cx: ContainerContext = new ContainerContext({

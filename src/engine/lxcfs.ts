@@ -11,6 +11,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalid, messageOf, unavailable } from '../errdefs/index.ts';
 import type { OciMount } from '../runtime/spec/index.ts';
+import { detectHost } from '../runtime/spec/host.ts';
+import { parseCpuList } from '../runtime/spec/resources.ts';
+import { CpuPinner, type PinnedUser } from './lxcfs-cpus.ts';
 import { LXCFS_FILES, bindLxcfsInto, lxcfsPid, lxcfsState, mountDevice, startLxcfs } from '../sys/lxcfs.ts';
 import { unmount } from '../sys/mount.ts';
 import { isAlive } from '../sys/proc.ts';
@@ -24,21 +27,33 @@ export interface LxcfsConfig {
   /** Pid file and log of the lxcfs joeyd starts. */
   pidfile: string;
   logFile: string;
+  /** Give containers with a CPU quota a cpuset of as many CPUs (lxcfs-cpus.ts). */
+  pinCpus: boolean;
 }
 
-/** The pids of the running containers that use lxcfs. */
-export type LxcfsUsers = () => number[];
+/** The running containers that use lxcfs (id, pid of their init). */
+export type LxcfsUsers = () => PinnedUser[];
 
 export class LxcfsService {
   private device: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private lastError: string | undefined;
+  private readonly pinner: CpuPinner;
 
   constructor(
     readonly cfg: LxcfsConfig,
     private readonly users: LxcfsUsers,
-  ) {}
+    online: () => number[] = () => [...(parseCpuList(detectHost().cpusOnline) ?? [])],
+  ) {
+    this.pinner = new CpuPinner(online, users);
+  }
+
+  /** The cpuset for a container with this CPU quota (see lxcfs-cpus.ts), or
+   * undefined when the daemon does not pin (--lxcfs-pin-cpus=false). */
+  async cpusFor(id: string, quota: number, period: number): Promise<string | undefined> {
+    return this.cfg.pinCpus ? this.pinner.cpusFor(id, quota, period) : undefined;
+  }
 
   /** Adopts the lxcfs at home or starts one; then watches it. */
   async open(): Promise<void> {
@@ -112,7 +127,7 @@ export class LxcfsService {
 
   /** Binds the current files into every running container that uses lxcfs. */
   private async heal(): Promise<void> {
-    const pids = this.users();
+    const pids = this.users().map((u) => u.pid);
     const results = await Promise.allSettled(pids.map((pid) => bindLxcfsInto(pid, this.cfg.home)));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     for (const f of failed) log.warn('restoring lxcfs files in a container failed', { err: messageOf(f.reason) });

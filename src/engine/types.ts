@@ -110,8 +110,10 @@ export interface EngineConfig {
   /** Networking, as dockerd's flags: -b/--bridge ("none" disables the
    * default bridge), --bip, --fixed-cidr, --iptables. */
   network?: { bridge: string; bip?: string; fixedCidr?: string; iptables: boolean };
-  /** --enable-lxcfs: where lxcfs is mounted (--lxcfs-home) and its binary (--lxcfs). */
-  lxcfs?: { home: string; binary: string };
+  /** --enable-lxcfs: where lxcfs is mounted (--lxcfs-home), its binary
+   * (--lxcfs), and whether containers with a CPU quota get as many CPUs
+   * (--lxcfs-pin-cpus, default true). */
+  lxcfs?: { home: string; binary: string; pinCpus: boolean };
   /** --hooks-dir: directories of oci-hooks JSON files (later ones win by file name). */
   hooksDirs?: string[];
 }

@@ -37,7 +37,7 @@ export interface ContainerDeps {
    * network namespace with only lo. */
   networks?: Pick<Networks, 'plan' | 'record' | 'attach' | 'detach' | 'attachments' | 'portsOf' | 'addressesOf'>;
   /** --enable-lxcfs: lxcfs for the containers that ask for it. */
-  lxcfs?: Pick<LxcfsService, 'mounts' | 'ensure'>;
+  lxcfs?: Pick<LxcfsService, 'mounts' | 'ensure' | 'cpusFor'>;
   /** Disk quotas (--disk-quota); without it a create that asks for one is refused. */
   quota?: DiskQuotas;
 }

@@ -3,6 +3,7 @@ import { conflict, invalid } from '../../errdefs/index.ts';
 import { run } from '../../sys/exec.ts';
 import { resourcesFromHostConfig } from '../../runtime/spec/index.ts';
 import { updateDiskQuota } from './quota.ts';
+import { pinLxcfsCpus } from './spec.ts';
 import type { ContainerContext } from './context.ts';
 import { normalizeHostConfig } from './create.ts';
 import { findContainer } from './lookup.ts';
@@ -89,6 +90,8 @@ export async function updateContainer(cx: ContainerContext, idOrName: string, up
     if (update.DiskQuota && Object.keys(update.DiskQuota).length > 0) await updateDiskQuota(cx, cur, update.DiskQuota);
     if (cur.state.Running) {
       const resources = resourcesFromHostConfig(checked);
+      // A new quota moves an lxcfs container to as many CPUs.
+      if (update.NanoCpus || update.CpuQuota || update.CpuPeriod) await pinLxcfsCpus(cx, cur, checked, resources);
       await cx.runtimeOf(cur).update(c.id, resources);
     }
     cur.hostConfig = checked;

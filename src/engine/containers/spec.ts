@@ -4,7 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, invalid } from '../../errdefs/index.ts';
 import { buildSpec, hooksFor, mergeHooks, ociMountsOf, subjectOf, type OciMount } from '../../runtime/spec/index.ts';
-import type { OciSpec } from '../../runtime/types.ts';
+import { CFS_PERIOD } from '../../runtime/spec/resources.ts';
+import type { OciResources, OciSpec } from '../../runtime/types.ts';
+import type { HostConfig } from './types.ts';
 import type { ContainerMount } from '../volumes/types.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainer } from './lookup.ts';
@@ -73,6 +75,17 @@ function peerNamespaces(cx: ContainerContext, c: ContainerRecord, creating: bool
   return out;
 }
 
+/** An lxcfs container with a CPU quota and no cpuset of its own gets as
+ * many CPUs as the quota is worth (engine/lxcfs-cpus.ts), so that nproc
+ * agrees with its /proc/cpuinfo. `resources` is the OCI one, changed in place. */
+export async function pinLxcfsCpus(cx: ContainerContext, c: ContainerRecord, hc: HostConfig, resources: OciResources | undefined): Promise<void> {
+  if (!hc.EnableLxcfs || hc.CpusetCpus || !cx.deps.lxcfs || !resources) return;
+  const cpu = resources['cpu'] as { quota?: number; period?: number; cpus?: string } | undefined;
+  if (!cpu?.quota) return;
+  const cpus = await cx.deps.lxcfs.cpusFor(c.id, cpu.quota, cpu.period ?? CFS_PERIOD);
+  if (cpus !== undefined) cpu.cpus = cpus;
+}
+
 export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecord, opts: { creating?: boolean; mounts?: ContainerMount[]; netnsPath?: string } = {}): Promise<{ spec: OciSpec; warnings: string[] }> {
   const paths = cx.paths(c.id);
   const mounts = opts.mounts ?? cx.deps.volumes.mountsOf(c.id);
@@ -97,6 +110,7 @@ export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecor
     seccompProfile: await seccompProfile(cx.deps.seccompProfilePath),
     hostLimits: { nofileHard: nofileHard() },
   });
+  if (!opts.creating) await pinLxcfsCpus(cx, c, c.hostConfig, built.spec.linux?.resources as OciResources | undefined);
   await prepareRich(cx, c, built.spec);
   // The daemon's hooks match the finished spec (annotations, args[0]); the
   // container's own come after them at each stage.
