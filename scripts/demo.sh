@@ -97,7 +97,7 @@ docker rm -f demo-sleeper >/dev/null
 IMG="127.0.0.1:$PORT/demo/busybox:1"
 step "joey's own: a rich container, lxcfs, a disk quota, an in-place upgrade"
 joey run --rm --network none --cgroup-parent /joey-demo --rich "$IMG" sh -c 'echo "PID 1 is $(cat /proc/1/comm), the command runs under it"'
-joey run --rm --network none --cgroup-parent /joey-demo --enableLxcfs -m 64m "$IMG" sh -c 'echo "with lxcfs, /proc/meminfo says: $(grep MemTotal /proc/meminfo)"'
+joey run --rm --network none --cgroup-parent /joey-demo --enableLxcfs -m 64m --cpus 1 "$IMG" sh -c 'echo "with lxcfs (host: '"$(nproc)"' CPUs), /proc/meminfo says: $(grep MemTotal /proc/meminfo), nproc says $(nproc)"'
 joey run --rm --network none --cgroup-parent /joey-demo --disk-quota 20m "$IMG" \
   sh -c 'dd if=/dev/zero of=/big bs=1M count=30 2>&1 | grep -i "space\|quota" | head -1; echo "df /: $(df -h / | tail -1)"' || true
 docker create --name demo-base "$IMG" true >/dev/null
