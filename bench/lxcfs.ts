@@ -56,18 +56,23 @@ async function main(): Promise<void> {
   const ways = {
     plain: (n: string) => runViaApi(api, { name: n, image: s.image, args: ['true'], autoRemove: true }),
     lxcfs: (n: string) => runViaApi(api, { name: n, image: s.image, args: ['true'], autoRemove: true, hostConfig: { EnableLxcfs: true } }),
+    // a CPU quota too: joeyd picks a cpuset of that many CPUs (lxcfs-cpus.ts)
+    'lxcfs --cpus 1': (n: string) => runViaApi(api, { name: n, image: s.image, args: ['true'], autoRemove: true, hostConfig: { EnableLxcfs: true, NanoCpus: 1e9 } }),
   };
-  const ms: Record<keyof typeof ways, number[]> = { plain: [], lxcfs: [] };
+  type Way = keyof typeof ways;
+  const names = Object.keys(ways) as Way[];
+  const ms = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<Way, number[]>;
   try {
-    for (const [k, f] of Object.entries(ways)) await f(`jbl-warm-${k}-${process.pid}`);
+    for (const [k, f] of Object.entries(ways)) await f(`jbl-warm-${k.replace(/\W+/g, '-')}-${process.pid}`);
     for (let i = 0; i < rounds; i++) {
-      const order = (i % 2 === 0 ? ['plain', 'lxcfs'] : ['lxcfs', 'plain']) as Array<keyof typeof ways>;
+      // a different way first in each round
+      const order = names.map((_, j) => names[(i + j) % names.length]!);
       for (const k of order) {
         const t0 = performance.now();
-        await ways[k](`jbl-${k}-${process.pid}-${i}`);
+        await ways[k](`jbl-${k.replace(/\W+/g, '-')}-${process.pid}-${i}`);
         ms[k].push(round2(performance.now() - t0));
       }
-      log(`round ${i + 1}/${rounds} (load ${loadavg()[0]?.toFixed(2)}): plain ${ms.plain.at(-1)} ms, lxcfs ${ms.lxcfs.at(-1)} ms`);
+      log(`round ${i + 1}/${rounds} (load ${loadavg()[0]?.toFixed(2)}): ${names.map((k) => `${k} ${ms[k].at(-1)} ms`).join(', ')}`);
     }
   } finally {
     api.close();
@@ -75,17 +80,16 @@ async function main(): Promise<void> {
   }
   await s.finish();
   const p = median(ms.plain);
-  const l = median(ms.lxcfs);
   process.stdout.write(
     [
       '',
       `run --rm --network none busybox true through joeyd's API, with and without lxcfs: ${rounds} rounds after a warm-up`,
       `machine: ${machine.nproc} CPUs (${machine.cpu}), kernel ${machine.kernel}; load at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
       '',
-      formatTable(['way', 'median ms', 'min', 'max', 'vs plain'], [
-        ['plain', p.toFixed(1), Math.min(...ms.plain).toFixed(1), Math.max(...ms.plain).toFixed(1), '1.00x'],
-        ['lxcfs', l.toFixed(1), Math.min(...ms.lxcfs).toFixed(1), Math.max(...ms.lxcfs).toFixed(1), `${(l / p).toFixed(2)}x`],
-      ]),
+      formatTable(['way', 'median ms', 'min', 'max', 'vs plain'], names.map((k) => {
+        const m = median(ms[k]);
+        return [k, m.toFixed(1), Math.min(...ms[k]).toFixed(1), Math.max(...ms[k]).toFixed(1), `${(m / p).toFixed(2)}x`];
+      })),
       '',
     ].join('\n'),
   );
