@@ -3,7 +3,7 @@
 // are small sh scripts written here; each appends its stage and the OCI state
 // it reads on stdin to a log file, which the test reads from the host.
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { removeAllContainers, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
@@ -272,6 +272,20 @@ describe('hooks: --hooks-dir', () => {
     await dkOk(['run', '--name', other, '--network', 'none', '--annotation', 'io.test.hook=no', IMAGE, 'true']);
     await dkOk(['rm', other]);
     assert.equal((await entries('dir')).length, 3);
+  });
+
+  it('a hook file dropped into a dir while joeyd runs applies to the next container; removed, it no longer does', async () => {
+    const file = join(work, 'hooks2.d', '50-late.json');
+    const late = join(hooks, 'record.sh');
+    await writeFile(file, JSON.stringify({ version: '1.0.0', hook: { path: late, args: [late, 'dir-late', 'late'] }, when: { annotations: { '^io\\.test\\.late$': '^1$' } }, stages: ['prestart'] }));
+    try {
+      await dkOk(['run', '--rm', '--network', 'none', '--annotation', 'io.test.late=1', IMAGE, 'true']);
+      assert.deepEqual((await entries('late')).map((e) => e.stage), ['dir-late']);
+    } finally {
+      await rm(file, { force: true });
+    }
+    await dkOk(['run', '--rm', '--network', 'none', '--annotation', 'io.test.late=1', IMAGE, 'true']);
+    assert.equal((await entries('late')).length, 1, 'not run once its file is gone');
   });
 
   it('docker run fails with a failing createRuntime hook\'s message; inspect shows it in State.Error', async () => {

@@ -10,7 +10,7 @@ import { Images } from '../images/service.ts';
 import { openDatabase } from '../metadata/db.ts';
 import { createRegistry } from '../remotes/index.ts';
 import { ConmonRuntime, watchExits } from '../runtime/conmon/index.ts';
-import { loadHookDirs } from '../runtime/spec/hooks-dir.ts';
+import { HookDirs } from './hook-dirs.ts';
 import type { OciRuntime } from '../runtime/types.ts';
 import { openOverlaySnapshotter } from '../snapshots/overlay.ts';
 import { ContainerContext } from './containers/context.ts';
@@ -39,7 +39,8 @@ export type { Engine, EngineConfig } from './types.ts';
 
 export async function createEngine(config: EngineConfig): Promise<Engine> {
   // First: a hook file that does not parse stops the daemon before anything runs.
-  const hookFiles = loadHookDirs(config.hooksDirs ?? []);
+  const hookDirs = new HookDirs(config.hooksDirs ?? []);
+  const hookFiles = hookDirs.current();
   if (hookFiles.length) log.info('OCI hooks loaded', { files: hookFiles.map((f) => f.source) });
   await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   await mkdir(config.execRoot, { recursive: true, mode: 0o700 });
@@ -114,7 +115,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     cgroupParent: config.cgroupParent ?? '/joey',
     initPath: firstExisting(['/usr/bin/catatonit', '/usr/libexec/podman/catatonit', '/usr/bin/tini-static']),
     seccompProfilePath: firstExisting(['/usr/share/containers/seccomp.json']),
-    hookFiles,
+    hookFiles: () => hookDirs.current(),
     volumes,
     networks,
     ...(lxcfs ? { lxcfs } : {}),

@@ -29,8 +29,8 @@ export interface ContainerDeps {
   /** Host path of a static init for --init, if one is installed. */
   initPath?: string;
   seccompProfilePath?: string;
-  /** The daemon's --hooks-dir files, matched against each container at spec time. */
-  hookFiles?: HookFile[];
+  /** The daemon's --hooks-dir files as they are now, matched against each container at spec time. */
+  hookFiles?: () => HookFile[];
   /** Volumes and the containers' recorded mounts. */
   volumes: Volumes;
   /** Networks and the containers' endpoints; without it containers get a

@@ -114,7 +114,7 @@ export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecor
   await prepareRich(cx, c, built.spec);
   // The daemon's hooks match the finished spec (annotations, args[0]); the
   // container's own come after them at each stage.
-  const files = cx.deps.hookFiles ?? [];
+  const files = cx.deps.hookFiles?.() ?? [];
   const fromDirs = files.length ? hooksFor(files, subjectOf(built.spec, mounts.some((m) => m.Type === 'bind'))) : undefined;
   mergeHooks(built.spec, fromDirs, c.hostConfig.OciHooks);
   return built;
