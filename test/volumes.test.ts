@@ -9,7 +9,7 @@
 // API 1.41: where 1.41 and 1.47 differ (prune takes named volumes too;
 // bind-recursive=readonly is unknown) the test says which it expects.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { useContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
@@ -217,6 +217,48 @@ describe('volumes in containers', () => {
     assert.equal(r.stdout.trim(), '1 1', d.diagnose(r));
     assert.match(r.stderr, /Read-only file system/);
     assert.equal(await sh(d, ['-v', `${v}:/v:rw`], 'touch /v/x && echo ok'), 'ok\n');
+  });
+
+  it('docker cp reaches volumes and binds, running or stopped; read-only ones refuse writes; nothing stays mounted', async () => {
+    const { d } = daemon();
+    const v = nm('cpvol');
+    const ro = nm('cpro');
+    const host = join(work, nm('cpbind'));
+    await mkdir(host);
+    await writeFile(join(host, 'on-host'), 'host file\n');
+    const n = nm('cp');
+    await dkOk(d, ['run', '-d', '--name', n, '--network', 'none', '--read-only', '-v', `${v}:/data`, '-v', `${ro}:/ro:ro`, '-v', `${host}:/bind`, image,
+      'sh', '-c', 'echo in-volume > /data/f; exec sleep 1000']);
+    await waitFor('the write', async () => (await dk(d, ['exec', n, 'cat', '/data/f'])).stdout === 'in-volume\n');
+    const out = join(work, nm('cpout'));
+    await mkdir(out);
+    // out of a running container: the volume's file, the bind's, and its /etc/hosts (a bind of its own)
+    await dkOk(d, ['cp', `${n}:/data/f`, join(out, 'f')]);
+    assert.equal(await readFile(join(out, 'f'), 'utf8'), 'in-volume\n');
+    await dkOk(d, ['cp', `${n}:/bind/on-host`, join(out, 'on-host')]);
+    assert.equal(await readFile(join(out, 'on-host'), 'utf8'), 'host file\n');
+    await dkOk(d, ['cp', `${n}:/etc/hosts`, join(out, 'hosts')]);
+    assert.equal(await readFile(join(out, 'hosts'), 'utf8'), (await dkOk(d, ['exec', n, 'cat', '/etc/hosts'])).stdout, "the container's /etc/hosts");
+    // into it: the volume and the bind take files though the rootfs is read-only; a :ro volume and the rootfs refuse
+    await writeFile(join(out, 'new'), 'copied in\n');
+    await dkOk(d, ['cp', join(out, 'new'), `${n}:/data/new`]);
+    assert.equal((await dkOk(d, ['exec', n, 'cat', '/data/new'])).stdout, 'copied in\n');
+    await dkOk(d, ['cp', join(out, 'new'), `${n}:/bind/new`]);
+    assert.equal(await readFile(join(host, 'new'), 'utf8'), 'copied in\n', 'landed in the bind source on the host');
+    failed(d, await dk(d, ['cp', join(out, 'new'), `${n}:/ro/`]), /mounted volume is marked read-only/, 'cp into a :ro volume');
+    failed(d, await dk(d, ['cp', join(out, 'new'), `${n}:/tmp/`]), /read-only/i, 'cp into the read-only rootfs');
+    // stopped: the same volumes, mounted for the copy only
+    await dkOk(d, ['stop', '-t', '0', n]);
+    await dkOk(d, ['cp', `${n}:/data/new`, join(out, 'again')]);
+    assert.equal(await readFile(join(out, 'again'), 'utf8'), 'copied in\n', 'from a stopped container\'s volume');
+    await writeFile(join(out, 'stopped'), 'while stopped\n');
+    await dkOk(d, ['cp', join(out, 'stopped'), `${n}:/data/`]);
+    await dkOk(d, ['cp', join(out, 'stopped'), `${n}:/bind/`]);
+    assert.equal(await readFile(join(host, 'stopped'), 'utf8'), 'while stopped\n');
+    failed(d, await dk(d, ['cp', join(out, 'new'), `${n}:/ro/`]), /mounted volume is marked read-only/, 'cp into a stopped container\'s :ro volume');
+    assert.equal(await sh(d, ['-v', `${v}:/data`], 'cat /data/stopped'), 'while stopped\n', 'written into the volume itself');
+    if (!DOCKERD) assert.deepEqual((await mountsUnder(d.execRoot)).filter((m) => m.includes('/views/')), [], 'no view left mounted');
+    await dkOk(d, ['rm', '-f', n]);
   });
 
   it('a tmpfs volume (type/device/o) is mounted while used and unmounted after; inspect shows the options', async () => {

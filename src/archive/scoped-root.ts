@@ -62,12 +62,16 @@ export function components(path: string): string[] {
 export class ScopedRoot {
   private closed = false;
 
-  private constructor(readonly root: DirRef) {}
+  private constructor(
+    readonly root: DirRef,
+    private readonly onClose?: () => Promise<void>,
+  ) {}
 
-  /** Opens the directory at the host path `hostPath` (the engine's own path, trusted). */
-  static async open(hostPath: string): Promise<ScopedRoot> {
+  /** Opens the directory at the host path `hostPath` (the engine's own path,
+   * trusted). `onClose` runs after the root is closed (e.g. to unmount it). */
+  static async open(hostPath: string, onClose?: () => Promise<void>): Promise<ScopedRoot> {
     const fh = await fsp.open(hostPath, O_RDONLY | O_DIRECTORY);
-    return new ScopedRoot({ fh, path: '/' });
+    return new ScopedRoot({ fh, path: '/' }, onClose);
   }
 
   /** "/proc/self/fd/N/name": `name` looked up in the open directory `dir`. */
@@ -85,7 +89,11 @@ export class ScopedRoot {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.root.fh.close();
+    try {
+      await this.root.fh.close();
+    } finally {
+      await this.onClose?.();
+    }
   }
 
   /** Opens the directory `name` of `dir`, refusing a symlink. */

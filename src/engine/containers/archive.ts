@@ -10,7 +10,7 @@ import type { Resolved, ScopedRoot } from '../../archive/scoped-root.ts';
 import { forbidden, invalid, is, notFound } from '../../errdefs/index.ts';
 import { resolveUserFrom } from '../../runtime/spec/user.ts';
 import type { ContainerContext } from './context.ts';
-import { openReadView, openWriteView } from './fs-view.ts';
+import { openCopyView, openReadView } from './fs-view.ts';
 import { findContainer } from './lookup.ts';
 import type { ContainerRecord } from './record.ts';
 import type { PathStat } from './types.ts';
@@ -132,6 +132,16 @@ async function withReadView(cx: ContainerContext, idOrName: string): Promise<{ c
   });
 }
 
+/** The same with the container's volumes and bind mounts (cp, not export). */
+async function withCopyView(cx: ContainerContext, idOrName: string): Promise<{ c: ContainerRecord; root: ScopedRoot }> {
+  const found = findContainer(cx, idOrName);
+  return cx.lock(found.id, async () => {
+    const c = cx.store.get(found.id);
+    if (!c) throw notFound(`No such container: ${idOrName}`);
+    return { c, root: await openCopyView(cx, c, false) };
+  });
+}
+
 /** Closes `root` once `stream` is done with it, however it ends. */
 function closeAfter(stream: Readable, cleanup: () => Promise<void>): Readable {
   stream.once('close', () => void cleanup().catch(() => undefined));
@@ -145,7 +155,7 @@ export async function exportContainer(cx: ContainerContext, idOrName: string): P
 }
 
 export async function archiveStat(cx: ContainerContext, idOrName: string, path: string): Promise<PathStat> {
-  const { c, root } = await withReadView(cx, idOrName);
+  const { c, root } = await withCopyView(cx, idOrName);
   try {
     const { r, abs } = await resolveForRead(root, path, c);
     try {
@@ -159,7 +169,7 @@ export async function archiveStat(cx: ContainerContext, idOrName: string, path: 
 }
 
 export async function archiveGet(cx: ContainerContext, idOrName: string, path: string): Promise<{ stat: PathStat; tar: Readable }> {
-  const { c, root } = await withReadView(cx, idOrName);
+  const { c, root } = await withCopyView(cx, idOrName);
   let r: Resolved | undefined;
   try {
     const resolved = await resolveForRead(root, path, c);
@@ -185,6 +195,17 @@ export async function archiveGet(cx: ContainerContext, idOrName: string, path: s
   }
 }
 
+/** The volume, bind or tmpfs whose destination holds `path` (the innermost). */
+export function mountHolding<M extends { Destination: string }>(mounts: readonly M[], path: string): M | undefined {
+  let best: M | undefined;
+  for (const m of mounts) {
+    const d = m.Destination.replace(/\/+$/, '') || '/';
+    const under = path === d || path.startsWith(d === '/' ? '/' : `${d}/`);
+    if (under && (!best || d.length > best.Destination.replace(/\/+$/, '').length)) best = m;
+  }
+  return best;
+}
+
 /** The uid and gid of the container's user (cp -a). */
 async function containerUser(root: ScopedRoot, spec: string): Promise<{ uid: number; gid: number }> {
   const [passwd, group] = await Promise.all([root.readFile('/etc/passwd'), root.readFile('/etc/group')]);
@@ -199,7 +220,7 @@ export async function archivePut(cx: ContainerContext, idOrName: string, path: s
   await cx.lock(found.id, async () => {
     const c = cx.store.get(found.id);
     if (!c) throw notFound(`No such container: ${idOrName}`);
-    const root = await openWriteView(cx, c);
+    const root = await openCopyView(cx, c, true);
     try {
       // Here the last element is followed too: one may extract into a symlink to a directory.
       let r: Resolved;
@@ -212,7 +233,11 @@ export async function archivePut(cx: ContainerContext, idOrName: string, path: s
       try {
         if (!r.stat) throw missing(path, c);
         if (!r.stat.isDirectory()) throw invalid('extraction point is not a directory');
-        if (c.hostConfig.ReadonlyRootfs) throw forbidden('container rootfs is marked read-only');
+        // Docker's rule: into a volume or bind it must be read-write; elsewhere
+        // the rootfs must not be read-only.
+        const at = mountHolding(cx.deps.volumes.mountsOf(c.id), r.path);
+        if (at && !at.RW) throw invalid('mounted volume is marked read-only');
+        if (!at && c.hostConfig.ReadonlyRootfs) throw forbidden('container rootfs is marked read-only');
         const chown = opts.copyUIDGID && c.config.User ? await containerUser(root, c.config.User) : undefined;
         await extractInto(root, r.path, tar, { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, chown });
         publish(cx, c, 'extract-to-dir');
