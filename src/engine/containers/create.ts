@@ -20,6 +20,7 @@ import { checkHookPaths, checkHooks } from '../../runtime/spec/index.ts';
 import { parseVolumesFrom, type PreparedMounts } from '../volumes/index.ts';
 import { findContainer } from './lookup.ts';
 import { networkNameOf } from './network-settings.ts';
+import { checkLinks, storedLinks } from './link-setup.ts';
 import type { ContainerConfig, CreateRequest, HostConfig } from './types.ts';
 import type { EndpointSettingsRequest } from '../networks/index.ts';
 import { ROOTFS_KEY, checkQuotaId, planDiskQuota } from '../quota/index.ts';
@@ -132,6 +133,9 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
   // Links on a user network went to its endpoint (see plan), as in dockerd,
   // whose HostConfig.Links then reads null: docker-compose goes by that.
   if (hostConfig.Links?.length && netPlan.length && networkNameOf(hostConfig.NetworkMode) !== 'bridge') hostConfig.Links = null;
+  // Legacy links (default bridge, none): each to a container that exists.
+  const links = checkLinks(cx, hostConfig);
+  hostConfig.Links ||= null; // as dockerd shows none
 
   await checkHookPaths(hostConfig.OciHooks);
   // A quota the backend cannot give fails here, before anything is made:
@@ -207,6 +211,7 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
         name = randomName((n) => cx.store.nameTaken(n) !== undefined);
         rec.name = name;
       } else if (again) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${again}". You have to remove (or rename) that container to be able to reuse that name.`);
+      if (links.length) hostConfig.Links = storedLinks(links, name!);
       cx.store.insert(rec);
       cx.deps.networks?.record(id, netPlan);
       cx.deps.volumes.record(id, mounts!);

@@ -10,6 +10,8 @@ import { log } from '../../util/log.ts';
 import { AttachPipe } from './attach.ts';
 import type { ContainerContext, ExecRecord } from './context.ts';
 import { mergeEnv } from './create.ts';
+import { resolveLinks } from './link-setup.ts';
+import { underLinkEnv } from './links.ts';
 import { findContainer } from './lookup.ts';
 import { startFailure } from './start.ts';
 import type { AttachSession, ExecConfig, ExecInspect } from './types.ts';
@@ -45,7 +47,10 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
   const user = await resolveUser(paths.rootfs, cfg.User || c.config.User || '', c.hostConfig.GroupAdd ?? []);
   const host = detectHost();
   const caps = resolveCapabilities({ capAdd: c.hostConfig.CapAdd, capDrop: c.hostConfig.CapDrop, privileged: !!(c.hostConfig.Privileged || cfg.Privileged), capLastCap: host.capLastCap, bounding: host.capBounding });
-  const env = mergeEnv(mergeEnv(c.config.Env ?? [], tty ? ['TERM=xterm'] : []), cfg.Env ?? []);
+  // dockerd gives an exec the variables of the container's links too (but
+  // fails it when a linked container is down: joey leaves those out).
+  const own = underLinkEnv(resolveLinks(cx, c, { lenient: true }).env, c.config.Env);
+  const env = mergeEnv(mergeEnv(own, tty ? ['TERM=xterm'] : []), cfg.Env ?? []);
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/'}`);
   const process: OciProcess = {

@@ -15,7 +15,9 @@ const BASE_HOSTS = [
   'ff02::2\tip6-allrouters',
 ];
 
-export function hostsFile(hostname: string, extraHosts: string[] = [], ip?: string, hostGateway = '127.0.0.1'): string {
+/** `links`: the lines of legacy links (link-setup.ts), after --add-host's
+ * and before the container's own, where dockerd puts them. */
+export function hostsFile(hostname: string, extraHosts: string[] = [], ip?: string, hostGateway = '127.0.0.1', links: string[] = []): string {
   const lines = [...BASE_HOSTS];
   for (const h of extraHosts) {
     const i = h.indexOf(':');
@@ -24,6 +26,7 @@ export function hostsFile(hostname: string, extraHosts: string[] = [], ip?: stri
     if (i <= 0 || !addr) throw invalid(`invalid extra host "${h}": expected host:ip`);
     lines.push(`${addr === 'host-gateway' ? hostGateway : addr}\t${host}`);
   }
+  lines.push(...links);
   if (ip) lines.push(`${ip}\t${hostname}`);
   return lines.join('\n') + '\n';
 }
@@ -60,7 +63,7 @@ export async function writeContainerFiles(paths: Paths, hostname: string, hc: Ho
 
 /** At start, once the network is wired: the container's own address in
  * /etc/hosts, and the embedded resolver of a user network in resolv.conf. */
-export async function writeNetworkFiles(paths: Paths, hostname: string, hc: HostConfig, net: { ip: string; nameserver?: string; hostGateway?: string }): Promise<void> {
-  await writeFile(paths.hostsPath, hostsFile(hostname, hc.ExtraHosts ?? [], net.ip || undefined, net.hostGateway), { mode: 0o644 });
+export async function writeNetworkFiles(paths: Paths, hostname: string, hc: HostConfig, net: { ip: string; nameserver?: string; hostGateway?: string; links?: string[] }): Promise<void> {
+  await writeFile(paths.hostsPath, hostsFile(hostname, hc.ExtraHosts ?? [], net.ip || undefined, net.hostGateway, net.links), { mode: 0o644 });
   await writeFile(paths.resolvConfPath, await resolvConf(hc, false, net.nameserver), { mode: 0o644 });
 }

@@ -7,6 +7,7 @@ import { pinLxcfsCpus } from './spec.ts';
 import type { ContainerContext } from './context.ts';
 import { normalizeHostConfig } from './create.ts';
 import { findContainer } from './lookup.ts';
+import { renameLinks } from './link-setup.ts';
 import { NAME_RE } from './names.ts';
 import type { HostConfig } from './types.ts';
 
@@ -50,18 +51,21 @@ export async function renameContainer(cx: ContainerContext, idOrName: string, ne
   if (!name) throw invalid('Neither old nor new names may be empty');
   if (!NAME_RE.test(name)) throw invalid(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   const c = findContainer(cx, idOrName);
+  let old = '';
   await cx.lock(c.id, async () => {
     const cur = cx.store.get(c.id)!;
     if (cur.name === name) throw conflict(`Renaming a container with the same name as its current name`);
     cx.deps.db.transaction(() => {
       const other = cx.store.nameTaken(name);
       if (other) throw conflict(`Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${other}". You have to remove (or rename) that container to be able to reuse that name.`);
-      const old = cur.name;
+      old = cur.name;
       cur.name = name;
       cx.store.save(cur);
       cx.deps.events.publish({ Type: 'container', Action: 'rename', Actor: { ID: c.id, Attributes: { name, oldName: `/${old}` } }, status: 'rename', id: c.id });
     });
   });
+  // Outside the lock: this container's own links are among those rewritten.
+  await renameLinks(cx, old, name);
 }
 
 const UPDATABLE: Array<keyof HostConfig> = [

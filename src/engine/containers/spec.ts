@@ -10,6 +10,7 @@ import type { HostConfig } from './types.ts';
 import type { ContainerMount } from '../volumes/types.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainer } from './lookup.ts';
+import { underLinkEnv } from './links.ts';
 import { prepareRich } from './rich.ts';
 import type { ContainerRecord } from './record.ts';
 import { shmPathOf } from './rootfs.ts';
@@ -86,7 +87,8 @@ export async function pinLxcfsCpus(cx: ContainerContext, c: ContainerRecord, hc:
   if (cpus !== undefined) cpu.cpus = cpus;
 }
 
-export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecord, opts: { creating?: boolean; mounts?: ContainerMount[]; netnsPath?: string } = {}): Promise<{ spec: OciSpec; warnings: string[] }> {
+/** `linkEnv`: the variables of legacy links, under the container's own (as dockerd). */
+export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecord, opts: { creating?: boolean; mounts?: ContainerMount[]; netnsPath?: string; linkEnv?: string[] } = {}): Promise<{ spec: OciSpec; warnings: string[] }> {
   const paths = cx.paths(c.id);
   const mounts = opts.mounts ?? cx.deps.volumes.mountsOf(c.id);
   const extraMounts: OciMount[] = ociMountsOf(mounts);
@@ -101,7 +103,7 @@ export async function buildContainerSpec(cx: ContainerContext, c: ContainerRecor
     id: c.id,
     rootfs: paths.rootfs,
     image: {},
-    config: c.config,
+    config: opts.linkEnv?.length ? { ...c.config, Env: underLinkEnv(opts.linkEnv, c.config.Env) } : c.config,
     hostConfig: c.hostConfig,
     hostname: c.config.Hostname || c.id.slice(0, 12),
     files: { hosts: paths.hostsPath, hostname: paths.hostnamePath, resolvConf: paths.resolvConfPath },

@@ -13,6 +13,7 @@ import { ZERO_TIME } from './record.ts';
 import { rotationPolicy } from './logrotate.ts';
 import { initialHealth } from './health.ts';
 import { writeNetworkFiles } from './files.ts';
+import { resolveLinks, updateLinkers } from './link-setup.ts';
 import type { KeptAddresses } from '../networks/index.ts';
 
 /** Docker's exit codes for a start that failed before the process ran. */
@@ -66,9 +67,12 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord, opts
     // Volumes with driver options get mounted here; unmountRootfs lets them go.
     const mounts = await cx.deps.volumes.acquire(c.id, cx.deps.volumes.mountsOf(c.id));
     const net = await cx.deps.networks?.attach(c, opts.addresses);
-    if (net) await writeNetworkFiles(paths, c.config.Hostname || c.id.slice(0, 12), c.hostConfig, net);
+    // Legacy links (default bridge only): hosts lines and variables.
+    const links = net ? resolveLinks(cx, c) : undefined;
+    if (net) await writeNetworkFiles(paths, c.config.Hostname || c.id.slice(0, 12), c.hostConfig, { ...net, links: links?.hosts });
     if (c.hostConfig.EnableLxcfs) await cx.deps.lxcfs?.ensure();
-    const { spec } = await buildContainerSpec(cx, c, { mounts, netnsPath: net?.netnsPath });
+    const { spec } = await buildContainerSpec(cx, c, { mounts, netnsPath: net?.netnsPath, linkEnv: links?.env });
+    if (net?.ip) await updateLinkers(cx, c, net.ip);
     const created = await rt.create({
       id: c.id,
       name: c.name,
