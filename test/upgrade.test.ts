@@ -1,13 +1,15 @@
 // In-place upgrades (joey upgrade, POST /containers/{id}/upgrade) against a
 // private daemon: an app that keeps state in a volume and in its root
 // filesystem goes from v1 to v2 images made here (docker commit), with and
-// without --keep-rootfs; broken v2s roll back to v1 running; a kill -9 of
-// joeyd in the middle of an upgrade is finished or undone by the next start.
+// without --keep-rootfs; broken v2s roll back to v1 running; volumes that
+// v2 declares are made (and removed again by a rollback); a kill -9 of joeyd
+// in the middle of an upgrade is finished or undone by the next start, which
+// also watches what is left of an interrupted rollback window.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { useContainerDaemon } from './lib/containers.ts';
 import type { Daemon } from './lib/daemon.ts';
@@ -60,8 +62,9 @@ trap 'exit 0' TERM
 while :; do sleep 1 & wait $!; done
 `;
 
-/** Makes upg/app:TAG from the busybox image with `docker commit`. */
-async function buildApp(d: Daemon, tag: string, version: string, cmd: string[]): Promise<string> {
+/** Makes upg/app:TAG from the busybox image with `docker commit`; `files`
+ * (path → content) are added, `changes` are more --change lines. */
+async function buildApp(d: Daemon, tag: string, version: string, cmd: string[], extra: { files?: Record<string, string>; changes?: string[] } = {}): Promise<string> {
   const dir = join(work, `${d.dataRoot.split('/').at(-2)}-${tag}`);
   await mkdir(join(dir, 'app'), { recursive: true });
   await mkdir(join(dir, 'state'), { recursive: true });
@@ -70,11 +73,15 @@ async function buildApp(d: Daemon, tag: string, version: string, cmd: string[]):
   await chmod(join(dir, 'app/start'), 0o755);
   await writeFile(join(dir, 'app/version'), version);
   await writeFile(join(dir, 'app/deleteme'), 'in every image');
+  for (const [path, content] of Object.entries(extra.files ?? {})) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), content);
+  }
   const b = nm('build');
   await dkOk(d, ['create', '--name', b, image, 'true']);
   await dkOk(d, ['cp', `${dir}/.`, `${b}:/`]);
   const ref = `upg/app:${tag}`;
-  await dkOk(d, ['commit', '--change', `CMD ${JSON.stringify(cmd)}`, b, ref]);
+  await dkOk(d, ['commit', '--change', `CMD ${JSON.stringify(cmd)}`, ...(extra.changes ?? []).flatMap((c) => ['--change', c]), b, ref]);
   await dkOk(d, ['rm', b]);
   return ref;
 }
@@ -88,9 +95,19 @@ async function runApp(d: Daemon, name: string, ref: string, extra: string[] = []
 
 const cat = async (d: Daemon, name: string, path: string): Promise<string> => (await d.docker(['exec', name, 'cat', path])).stdout.trim();
 
+/** The app's httpd starts a moment after the container does: a connection
+ * refused right after a start is tried again for a few seconds. */
 async function httpVersion(ip: string): Promise<string> {
-  const r = await fetch(`http://${ip}/version`, { signal: AbortSignal.timeout(3000) });
-  return (await r.text()).trim();
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      const r = await fetch(`http://${ip}/version`, { signal: AbortSignal.timeout(3000) });
+      return (await r.text()).trim();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
 }
 
 async function snapshotDirs(d: Daemon): Promise<string[]> {
@@ -124,12 +141,76 @@ describe('joey upgrade', () => {
   let v2: string;
   let broken: string;
   let exits: string;
+  let v2vol: string;
+  let v2volExits: string;
   before(async () => {
     const { d } = cd();
     v1 = await buildApp(d, 'v1', '1', ['/app/start']);
     v2 = await buildApp(d, 'v2', '2', ['/app/start', 'v2cmd']);
     broken = await buildApp(d, 'v2-broken', '2', ['/app/missing']);
     exits = await buildApp(d, 'v2-exits', '2', ['sh', '-c', 'sleep 2; exit 3']);
+    // v2 declares /cache (new, with content in the image) and /data (which the app's containers already mount).
+    const vol = { files: { 'cache/seed': 'from the v2 image' }, changes: ['VOLUME ["/cache", "/data"]'] };
+    v2vol = await buildApp(d, 'v2-vol', '2', ['/app/start', 'v2cmd'], vol);
+    v2volExits = await buildApp(d, 'v2-vol-exits', '2', ['sh', '-c', 'echo v2 was here > /cache/note; sleep 2; exit 3'], vol);
+  });
+
+  const volumeNames = async (d: Daemon): Promise<string[]> => lines((await dkOk(d, ['volume', 'ls', '-q'])).stdout).sort();
+  const volumeDirs = async (d: Daemon): Promise<string[]> => (await readdir(join(d.dataRoot, 'volumes'))).sort();
+
+  it('a VOLUME the new image declares and the container lacks becomes an anonymous volume, filled from v2; the volumes it had stay', async () => {
+    const { d } = cd();
+    const n = nm('vol');
+    await runApp(d, n, v1);
+    const before = await inspect(d, n);
+    const vols = await volumeNames(d);
+    await d.joeyOk(['upgrade', '--image', v2vol, n], { timeoutMs: 60_000 });
+    const now = await inspect(d, n);
+    assert.equal(now.State.Running, true);
+    const made = now.Mounts.find((m: any) => m.Destination === '/cache');
+    assert.ok(made, `a mount at /cache: ${JSON.stringify(now.Mounts)}`);
+    assert.equal(made.Type, 'volume');
+    assert.match(made.Name, /^[0-9a-f]{64}$/, 'an anonymous volume, as `docker run` of v2 would make');
+    assert.equal(made.RW, true);
+    assert.deepEqual(now.Mounts.find((m: any) => m.Destination === '/data'), before.Mounts.find((m: any) => m.Destination === '/data'), 'the named volume at /data, as it was');
+    assert.equal(now.Mounts.length, before.Mounts.length + 1, 'no second volume at /data');
+    assert.deepEqual(await volumeNames(d), [...vols, made.Name].sort());
+    assert.equal(await cat(d, n, '/cache/seed'), 'from the v2 image', 'filled from the image, as at create');
+    assert.deepEqual(lines(await cat(d, n, '/data/boots')), ['start 1 none', 'start 2 v2cmd'], 'the data volume kept its data');
+    // It is a real volume, on the host, kept across a restart of the container.
+    await dkOk(d, ['exec', n, 'sh', '-c', 'echo mine > /cache/mine']);
+    await dkOk(d, ['restart', '-t', '1', n]);
+    assert.equal(await cat(d, n, '/cache/mine'), 'mine');
+    assert.equal((await d.dockerJson<any[]>(['volume', 'inspect', made.Name]))[0].Mountpoint, made.Source);
+    // And it goes with the container on rm -v, like any anonymous volume.
+    await dkOk(d, ['rm', '-f', '-v', n]);
+    assert.ok(!(await volumeNames(d)).includes(made.Name));
+    await dkOk(d, ['volume', 'rm', `${n}-data`]);
+  });
+
+  it('a rollback removes the volume made for the new image, after v2 wrote to it; nothing leaks', async () => {
+    const { d } = cd();
+    const n = nm('vol-rollback');
+    await runApp(d, n, v1);
+    const before = await inspect(d, n);
+    const vols = await volumeNames(d);
+    const dirs = await volumeDirs(d);
+    const since = (Date.now() / 1000).toFixed(3);
+    const r = await d.joey(['upgrade', '--image', v2volExits, '--rollback-window', '8s', n], { timeoutMs: 60_000 });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /exited with code 3 within the rollback window/);
+    const now = await inspect(d, n);
+    assert.equal(now.State.Running, true);
+    assert.equal(now.Config.Image, v1);
+    assert.deepEqual(now.Mounts, before.Mounts, 'the mounts it had, no more');
+    assert.deepEqual(await volumeNames(d), vols, '`volume ls` as before');
+    assert.deepEqual(await volumeDirs(d), dirs, 'no volume directory left');
+    assert.equal(await httpVersion(now.NetworkSettings.IPAddress), '1');
+    // v2 did run with the volume: it was made, then destroyed.
+    const ev = lines((await dkOk(d, ['events', '--since', since, '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'type=volume', '--format', '{{.Action}} {{.Actor.ID}}'])).stdout);
+    const made = ev.filter((l) => l.startsWith('create ')).map((l) => l.split(' ')[1]);
+    assert.equal(made.length, 1, ev.join('\n'));
+    assert.ok(ev.includes(`destroy ${made[0]}`), ev.join('\n'));
   });
 
   it('v1 to v2 keeps id, name, volume, address, ports, labels and restart policy, on a fresh rootfs', async () => {
@@ -356,23 +437,131 @@ describe('an upgrade interrupted by kill -9 of joeyd', () => {
     });
   }
 
-  it('killed during a slow rollback window with v2 running: the next start completes it', async () => {
+  /** Arms the pause at phase `started`, starts an upgrade with a rollback
+   * window, and kills joeyd -9 once v2 runs and the record says so. */
+  async function killInWindow(d: Daemon, name: string, body: Record<string, unknown>): Promise<void> {
+    await writeFile(join(pauseDir, 'started'), '');
+    try {
+      startUpgrade(d, name, body);
+      await waitFor('the upgrade to start v2', () => readdir(pauseDir).then((f) => f.includes('started.reached')), 30_000);
+      await d.kill9();
+    } finally {
+      await rm(join(pauseDir, 'started'), { force: true });
+      await rm(join(pauseDir, 'started.reached'), { force: true });
+    }
+  }
+
+  const lastUpgrade = async (d: Daemon, name: string): Promise<any> => (await inspect(d, name)).UpgradeHistory.at(-1);
+
+  it('kill -9 inside the rollback window with v2 running: the next start watches the rest of it, then completes', async () => {
     const { d } = cd();
     const n = nm('crash-window');
     await runApp(d, n, v1);
     const before = await inspect(d, n);
     const dirs = await snapshotDirs(d);
-    startUpgrade(d, n, { Image: v2, RollbackWindow: 120e9 });
-    await waitFor('v2 to serve', async () => (await httpVersion(before.NetworkSettings.IPAddress).catch(() => '')) === '2', 30_000);
-    assert.equal((await inspect(d, n)).UpgradeHistory[0].Outcome, 'in-progress');
-    await d.kill9();
+    const windowMs = 12_000;
+    await killInWindow(d, n, { Image: v2, RollbackWindow: windowMs * 1e6 });
     await d.restart();
     const now = await inspect(d, n);
+    const opened = Date.parse(now.State.StartedAt); // v2's start opened the window
+    assert.ok(Date.now() < opened + windowMs, 'restarted with time left in the window');
     assert.equal(now.State.Running, true);
     assert.equal(now.Config.Image, v2);
     assert.deepEqual(identity(now), identity(before));
-    assert.equal(now.UpgradeHistory[0].Outcome, 'success');
+    assert.equal(now.UpgradeHistory.at(-1).Outcome, 'in-progress', 'still being watched');
     assert.equal(await httpVersion(now.NetworkSettings.IPAddress), '2');
+    // While the window is watched the upgrade still owns the container.
+    const again = await d.api('POST', `/containers/${n}/upgrade`, { Image: v2 });
+    assert.equal(again.status, 409);
+    const h = await waitFor('the upgrade to complete at the end of the window', async () => {
+      const last = await lastUpgrade(d, n);
+      return last.Outcome !== 'in-progress' ? last : undefined;
+    }, windowMs + 15_000);
+    assert.equal(h.Outcome, 'success');
+    assert.ok(Date.parse(h.Finished) >= opened + windowMs - 50, `completed at ${h.Finished}, not before the window's end (${new Date(opened + windowMs).toISOString()})`);
+    const after = await inspect(d, n);
+    assert.equal(after.State.StartedAt, now.State.StartedAt, 'v2 was not restarted');
     assert.equal((await snapshotDirs(d)).length, dirs.length, 'the old rootfs went');
+  }, 120_000);
+
+  it('SIGTERM of joeyd inside the window answers the call at once; v2 exiting after the restart, still inside the window, rolls back', async () => {
+    const { d } = cd();
+    const n = nm('term-window');
+    await runApp(d, n, v1);
+    const before = await inspect(d, n);
+    const dirs = await snapshotDirs(d);
+    // v2 serves for 10 s, then fails, well inside a 40 s window.
+    const call = d.api('POST', `/containers/${n}/upgrade`, { Image: v2, Cmd: ['sh', '-c', 'sleep 10; exit 4'], RollbackWindow: 40e9 });
+    await waitFor('v2 to run', async () => {
+      const c = await inspect(d, n);
+      return c.Config.Image === v2 && c.State.Running;
+    }, 30_000);
+    const t0 = Date.now();
+    await d.stop();
+    assert.ok(Date.now() - t0 < 5000, `SIGTERM took ${Date.now() - t0} ms: the watch must not hold the shutdown`);
+    const answer = await call;
+    assert.equal(answer.status, 503);
+    assert.match(answer.json().message, /shutting down: the upgrade of .* goes on/);
+    await d.restart();
+    const mid = await inspect(d, n);
+    assert.equal(mid.Config.Image, v2, 'v2 kept running across the restart');
+    assert.equal(mid.State.Running, true);
+    assert.equal(mid.UpgradeHistory.at(-1).Outcome, 'in-progress');
+    const h = await waitFor('the rollback', async () => {
+      const last = await lastUpgrade(d, n);
+      return last.Outcome !== 'in-progress' ? last : undefined;
+    }, 40_000);
+    assert.equal(h.Outcome, 'rolled-back');
+    assert.match(h.Error, /exited with code 4 within the rollback window/);
+    const now = await waitFor('v1 to run again', async () => {
+      const c = await inspect(d, n);
+      return c.State.Running ? c : undefined;
+    }, 15_000);
+    assert.equal(now.Config.Image, v1);
+    assert.equal(now.Image, before.Image);
+    assert.deepEqual(identity(now), identity(before));
+    assert.equal(await httpVersion(now.NetworkSettings.IPAddress), '1');
+    assert.deepEqual(await snapshotDirs(d), dirs);
+  }, 120_000);
+
+  it('kill -9 inside the window, v2 exits while joeyd is down: the next start rolls back to v1', async () => {
+    const { d } = cd();
+    const n = nm('crash-exit');
+    await runApp(d, n, v1);
+    const before = await inspect(d, n);
+    const dirs = await snapshotDirs(d);
+    await killInWindow(d, n, { Image: v2, Cmd: ['sh', '-c', 'sleep 2; exit 5'], RollbackWindow: 60e9 });
+    // v2 exits 2 s after its start; conmon outlives joeyd and records the exit.
+    await new Promise((r) => setTimeout(r, 3500));
+    await d.restart();
+    const h = await lastUpgrade(d, n);
+    assert.equal(h.Outcome, 'rolled-back');
+    assert.match(h.Error, /exited with code 5 within the rollback window \(while joeyd was down\)/);
+    const now = await waitFor('v1 to run again', async () => {
+      const c = await inspect(d, n);
+      return c.State.Running ? c : undefined;
+    }, 15_000);
+    assert.equal(now.Config.Image, v1);
+    assert.deepEqual(identity(now), identity(before));
+    assert.equal(await httpVersion(now.NetworkSettings.IPAddress), '1');
+    assert.deepEqual(await snapshotDirs(d), dirs);
+    // v1 started once more, by the rollback, not by the restart policy as well.
+    assert.deepEqual(lines(await cat(d, n, '/data/boots')), ['start 1 none', 'start 1 none']);
+  }, 90_000);
+
+  it('kill -9 inside the window, which ends while joeyd is down with v2 running: the next start completes it', async () => {
+    const { d } = cd();
+    const n = nm('crash-late');
+    await runApp(d, n, v1);
+    const dirs = await snapshotDirs(d);
+    await killInWindow(d, n, { Image: v2, RollbackWindow: 3e9 });
+    await new Promise((r) => setTimeout(r, 4000));
+    await d.restart();
+    const now = await inspect(d, n);
+    assert.equal(now.UpgradeHistory.at(-1).Outcome, 'success', 'completed by the start-up itself');
+    assert.equal(now.State.Running, true);
+    assert.equal(now.Config.Image, v2);
+    assert.equal(await httpVersion(now.NetworkSettings.IPAddress), '2');
+    assert.equal((await snapshotDirs(d)).length, dirs.length);
   });
 });

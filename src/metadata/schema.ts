@@ -139,7 +139,13 @@
 //     ├── keep_rootfs                1: the old upper dir was copied onto the new
 //     ├── addresses                  JSON: IP, MAC and host ports per network id
 //     │                              before the stop, asked for again at each start
-//     └── error                      why it rolled back ('' otherwise)
+//     ├── error                      why it rolled back ('' otherwise)
+//     ├── rollback_window_ms         the window asked for (0: none) (migration 6)
+//     ├── window_started_at          RFC 3339: when the new image started, from
+//     │                              which the window runs; NULL before (migration 6)
+//     └── added_volumes              JSON array: names of the anonymous volumes made
+//                                    for the new image's VOLUMEs, recorded with the
+//                                    swap; a rollback removes them (migration 6)
 
 export interface Migration {
   version: number;
@@ -305,6 +311,15 @@ CREATE TABLE container_upgrades (
 );
 CREATE INDEX container_upgrades_container_id ON container_upgrades(container_id);
 CREATE UNIQUE INDEX container_upgrades_in_progress ON container_upgrades(container_id) WHERE outcome IS NULL;
+`,
+  },
+  {
+    version: 6,
+    description: 'upgrade rollback windows and volumes made for the new image',
+    sql: `
+ALTER TABLE container_upgrades ADD COLUMN rollback_window_ms INTEGER NOT NULL DEFAULT 0 CHECK (rollback_window_ms >= 0);
+ALTER TABLE container_upgrades ADD COLUMN window_started_at TEXT;
+ALTER TABLE container_upgrades ADD COLUMN added_volumes TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(added_volumes));
 `,
   },
 ];

@@ -131,6 +131,9 @@ export interface OciRuntime {
   reopenLog(paths: ContainerPaths): Promise<void>;
   /** The exit code recorded by the monitor, if the container has exited. */
   exitCode(id: string, paths: ContainerPaths): Promise<number | undefined>;
+  /** When the monitor recorded the exit, if it has: an exit while joeyd was
+   * down keeps its own time (an upgrade's rollback window goes by it). */
+  exitedAt?(id: string, paths: ContainerPaths): Promise<Date | undefined>;
   /** Whether the monitor recorded an OOM kill. */
   oomKilled(paths: ContainerPaths): Promise<boolean>;
   /** Whether the monitor process is still alive (live restore). */

@@ -286,9 +286,9 @@ async function commit({ engine, query, req, res }: RequestContext): Promise<void
 
 /** joey (PouchContainer's endpoint): the body is { Image, Cmd, Entrypoint,
  * KeepRootfs, RollbackWindow }; it answers once the upgrade is committed. */
-async function upgrade({ engine, params, req, res }: RequestContext): Promise<void> {
+async function upgrade({ engine, params, req, res, signal }: RequestContext): Promise<void> {
   const auth = decodeRegistryAuth(req.headers['x-registry-auth']);
-  const result = await engine.containers.upgrade(params.id!, await readJson(req), { auth });
+  const result = await engine.containers.upgrade(params.id!, await readJson(req), { auth, signal });
   sendJson(res, 200, result);
 }
 

@@ -20,6 +20,7 @@ export async function handleExit(cx: ContainerContext, id: string, hooks: { remo
     const paths = cx.paths(id);
     const code = (await rt.exitCode(id, { bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath }).catch(() => undefined)) ?? 255;
     const oom = await rt.oomKilled({ bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath }).catch(() => false);
+    const exitedAt = (await rt.exitedAt?.(id, { bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath }).catch(() => undefined)) ?? new Date();
     // Independent once the process is gone: the runtime's state and cgroup
     // (and its poststop hooks), the rootfs mount, the exit file.
     let error = '';
@@ -34,7 +35,7 @@ export async function handleExit(cx: ContainerContext, id: string, hooks: { remo
       rm(join(paths.exitDir, id), { force: true }),
       cx.deps.networks?.detach(c).catch((e) => log.warn('releasing the network after exit failed', { container: id, err: e })),
     ]);
-    c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, Error: error, FinishedAt: new Date().toISOString() };
+    c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, Error: error, FinishedAt: exitedAt.toISOString() };
     if (c.state.Health) c.state.Health = { ...c.state.Health, Status: 'unhealthy' };
     c.monitorPid = null;
     c.monitorStart = null;

@@ -26,7 +26,7 @@ import { containerStats } from './stats.ts';
 import { killContainer, restartContainer, stopContainer } from './stop.ts';
 import type { ContainerService, CreateRequest, ExecConfig, HostConfig, LogOptions } from './types.ts';
 import { waitContainer } from './wait.ts';
-import { recoverUpgrades, upgradeContainer } from './upgrade.ts';
+import { claimInterruptedUpgrades, recoverUpgrades, upgradeContainer } from './upgrade.ts';
 import type { AuthConfig } from '../../remotes/types.ts';
 
 export class Containers implements ContainerService {
@@ -48,6 +48,8 @@ export class Containers implements ContainerService {
 
   /** Start-up: re-attach, record missed exits, then watch for new ones. */
   async init(watchExits: (dir: string, onExit: (id: string) => void) => () => void): Promise<void> {
+    // First: an exit seen from here on must not restart a container an interrupted upgrade owns.
+    claimInterruptedUpgrades(this.cx);
     const exitDir = this.cx.paths('x').exitDir;
     await (await import('node:fs/promises')).mkdir(exitDir, { recursive: true, mode: 0o700 });
     this.stopWatching = watchExits(exitDir, (id) => void this.onExit(id));
@@ -62,7 +64,7 @@ export class Containers implements ContainerService {
     // state; `unless-stopped` ones unless a user stopped them.
     for (const c of this.cx.store.all()) {
       const policy = c.hostConfig.RestartPolicy?.Name;
-      if (c.state.Running || c.state.Restarting) continue;
+      if (c.state.Running || c.state.Restarting || this.cx.upgrading.has(c.id)) continue;
       if (policy === 'always' || (policy === 'unless-stopped' && !c.manuallyStopped)) {
         void this.cx
           .lock(c.id, async () => {
@@ -165,7 +167,7 @@ export class Containers implements ContainerService {
   commit(opts: CommitOptions) {
     return commitContainer(this.cx, opts);
   }
-  upgrade(idOrName: string, req: unknown, opts?: { auth?: AuthConfig }) {
+  upgrade(idOrName: string, req: unknown, opts?: { auth?: AuthConfig; signal?: AbortSignal }) {
     return upgradeContainer(this.cx, idOrName, req, opts);
   }
   prune(filters?: Filters) {

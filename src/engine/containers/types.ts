@@ -312,8 +312,10 @@ export interface ContainerService {
   prune(filters?: Filters): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
   /** joey (PouchContainer's POST /containers/{id}/upgrade): the body is
    * checked here (UpgradeRequest in upgrade-config.ts). Resolves once the
-   * upgrade is committed; throws, after rolling back, when it failed. */
-  upgrade(idOrName: string, req: unknown, opts?: { auth?: AuthConfig }): Promise<UpgradeResult>;
+   * upgrade is committed; throws, after rolling back, when it failed. When
+   * `signal` fires first (the client left, the daemon is shutting down) it
+   * throws unavailable and the upgrade goes on. */
+  upgrade(idOrName: string, req: unknown, opts?: { auth?: AuthConfig; signal?: AbortSignal }): Promise<UpgradeResult>;
   attach(idOrName: string, opts: { stdin?: boolean; stdout?: boolean; stderr?: boolean; stream?: boolean; logs?: boolean; detachKeys?: string }): Promise<AttachSession>;
   resize(idOrName: string, height: number, width: number): Promise<void>;
   execCreate(idOrName: string, cfg: ExecConfig): Promise<{ Id: string }>;

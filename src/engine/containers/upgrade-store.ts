@@ -23,6 +23,12 @@ export interface UpgradeRecord {
   keepRootfs: boolean;
   addresses: KeptAddresses;
   error: string;
+  /** The rollback window asked for, in ms (0: none). */
+  rollbackWindowMs: number;
+  /** When the new image started: the window runs from here (null before). */
+  windowStartedAt: string | null;
+  /** Anonymous volumes made for the new image's VOLUMEs; a rollback removes them. */
+  addedVolumes: string[];
 }
 
 /** What inspect shows of one upgrade (joey's `UpgradeHistory`, oldest first). */
@@ -60,6 +66,9 @@ interface Row {
   keep_rootfs: number;
   addresses: string;
   error: string;
+  rollback_window_ms: number;
+  window_started_at: string | null;
+  added_volumes: string;
 }
 
 function fromRow(r: Row): UpgradeRecord {
@@ -79,6 +88,9 @@ function fromRow(r: Row): UpgradeRecord {
     keepRootfs: r.keep_rootfs === 1,
     addresses: JSON.parse(r.addresses),
     error: r.error,
+    rollbackWindowMs: r.rollback_window_ms,
+    windowStartedAt: r.window_started_at,
+    addedVolumes: JSON.parse(r.added_volumes),
   };
 }
 
@@ -100,13 +112,13 @@ export class UpgradeStore {
   constructor(private readonly db: Database) {}
 
   /** Records the marker; throws (SQLite unique) when one is in progress. */
-  begin(u: Omit<UpgradeRecord, 'id' | 'outcome' | 'finishedAt' | 'error'>): UpgradeRecord {
+  begin(u: Omit<UpgradeRecord, 'id' | 'outcome' | 'finishedAt' | 'error' | 'windowStartedAt' | 'addedVolumes'>): UpgradeRecord {
     const r = this.db.db
       .prepare(
-        `INSERT INTO container_upgrades (container_id, phase, started_at, old_image_id, old_image_ref, new_image_id, new_image_ref, old_config, was_running, keep_rootfs, addresses)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO container_upgrades (container_id, phase, started_at, old_image_id, old_image_ref, new_image_id, new_image_ref, old_config, was_running, keep_rootfs, addresses, rollback_window_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(u.containerId, u.phase, u.startedAt, u.oldImageId, u.oldImageRef, u.newImageId, u.newImageRef, JSON.stringify(u.oldConfig), u.wasRunning ? 1 : 0, u.keepRootfs ? 1 : 0, JSON.stringify(u.addresses));
+      .run(u.containerId, u.phase, u.startedAt, u.oldImageId, u.oldImageRef, u.newImageId, u.newImageRef, JSON.stringify(u.oldConfig), u.wasRunning ? 1 : 0, u.keepRootfs ? 1 : 0, JSON.stringify(u.addresses), u.rollbackWindowMs);
     return this.get(Number(r.lastInsertRowid))!;
   }
 
@@ -117,6 +129,16 @@ export class UpgradeStore {
 
   setPhase(id: number, phase: UpgradePhase): void {
     this.db.db.prepare('UPDATE container_upgrades SET phase = ? WHERE id = ?').run(phase, id);
+  }
+
+  /** The new image runs: phase `started`, and its rollback window opens at `at`. */
+  started(id: number, at: string): void {
+    this.db.db.prepare("UPDATE container_upgrades SET phase = 'started', window_started_at = ? WHERE id = ?").run(at, id);
+  }
+
+  /** Synchronous: inside the swap's transaction, with the volumes' records. */
+  setAddedVolumes(id: number, names: string[]): void {
+    this.db.db.prepare('UPDATE container_upgrades SET added_volumes = ? WHERE id = ?').run(JSON.stringify(names), id);
   }
 
   finish(id: number, outcome: UpgradeOutcome, error = ''): void {

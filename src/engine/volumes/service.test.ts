@@ -225,6 +225,37 @@ describe('named volumes: create, options mounted while held, prune, reconcile', 
     db2.transaction(() => db2.db.prepare('DELETE FROM containers').run());
   });
 
+  test('an upgrade: volumes for the new image\'s paths without a mount, recorded with the old ones; a rollback takes them away', async () => {
+    const id = 'f'.repeat(64);
+    const bind = join(dir2, 'upgrade-bind');
+    const p = await made(id, { Binds: ['data1:/data', `${bind}:/conf`, '/old-anon'] });
+    const before = v2.mountsOf(id);
+    const up = await v2.prepareAdded({ '/data': {}, '/conf': {}, '/cache/': {}, '/logs': {} }, before);
+    assert.deepEqual(up.mounts.slice(0, before.length), before, 'the mounts it had, as they were');
+    const added = up.mounts.slice(before.length);
+    assert.deepEqual(added.map((m) => [m.Type, m.Destination, m.Anonymous, m.CopyData]), [['volume', '/cache', true, true], ['volume', '/logs', true, true]]);
+    assert.deepEqual(up.created.map((v) => v.name), added.map((m) => m.Name));
+    assert.ok(up.created.every((v) => v.anonymous && ANONYMOUS_LABEL in v.labels && existsSync(v.mountpoint)));
+    assert.deepEqual((await v2.prepareAdded({ '/data': {} }, before)).created, [], 'nothing to make: nothing made');
+
+    // A swap that failed before it was recorded leaves no directory.
+    const failed = await v2.prepareAdded({ '/tmp-x': {} }, before);
+    await v2.discard(failed);
+    assert.ok(!existsSync(join(root(), failed.created[0]!.name)));
+
+    db2.transaction(() => v2.record(id, up));
+    assert.deepEqual(v2.mountsOf(id).map((m) => m.Destination), ['/data', '/conf', '/old-anon', '/cache', '/logs']);
+    const names = up.created.map((v) => v.name);
+    db2.transaction(() => v2.dropMounts(id, names));
+    assert.deepEqual(v2.mountsOf(id), before);
+    await v2.removeUnusedAnonymous([...names, 'data1', 'never-was']);
+    const left = (await v2.list()).Volumes.map((v) => v.Name);
+    assert.ok(names.every((n) => !left.includes(n)) && !names.some((n) => existsSync(join(root(), n))), 'the made ones are gone');
+    assert.ok(left.includes('data1') && left.includes(p.mounts.find((m) => m.Destination === '/old-anon')!.Name!), 'a named volume, and one in use, stay');
+    await v2.removeUnusedAnonymous(names); // again: nothing left to do
+    db2.transaction(() => db2.db.prepare('DELETE FROM containers').run());
+  });
+
   test('prune: anonymous only unless all; labels; not what is in use; events', async () => {
     for (const v of (await v2.list()).Volumes) await v2.remove(v.Name);
     await v2.create({ Name: 'keep1' });

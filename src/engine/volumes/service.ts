@@ -199,6 +199,31 @@ export class Volumes implements VolumeService {
     return out;
   }
 
+  /** An upgrade (containers/upgrade.ts): the container's mounts as they
+   * are, plus an anonymous volume for each path of `volumes` (its Config.Volumes
+   * on the new image) where it has no mount, made as a create of the new image
+   * would make it. Nothing is recorded until `record`; `discard` undoes it. */
+  async prepareAdded(volumes: ContainerConfig['Volumes'], existing: ContainerMount[]): Promise<PreparedMounts> {
+    const requests = planMounts(volumes, null, null, existing.map((m) => m.Destination));
+    const out: PreparedMounts = { mounts: [...existing], created: [] };
+    try {
+      for (const r of requests) out.mounts.push(await this.resolve(r, out.created));
+    } catch (e) {
+      await this.discard(out);
+      throw e;
+    }
+    return out;
+  }
+
+  /** A rolled-back upgrade: the container's mounts of these volumes go, its
+   * others stay. Synchronous: call it inside the rollback's transaction. */
+  dropMounts(containerId: string, volumes: string[]): void {
+    const drop = new Set(volumes);
+    const mounts = this.store.mountsOf(containerId);
+    const kept = mounts.filter((m) => !(m.Type === 'volume' && m.Name && drop.has(m.Name)));
+    if (kept.length !== mounts.length) this.store.setMounts(containerId, kept);
+  }
+
   private async resolve(r: MountRequest, created: VolumeRecord[]): Promise<ContainerMount> {
     switch (r.kind) {
       case 'bind':
@@ -434,9 +459,14 @@ export class Volumes implements VolumeService {
 
   /** After a container is gone (`rm -v`): removes the anonymous volumes it had, unless another container uses them now. */
   async removeAnonymous(mounts: ContainerMount[]): Promise<void> {
-    for (const m of mounts) {
-      if (m.Type !== 'volume' || !m.Anonymous || !m.Name) continue;
-      const v = this.store.get(m.Name);
+    await this.removeUnusedAnonymous(mounts.flatMap((m) => (m.Type === 'volume' && m.Anonymous && m.Name ? [m.Name] : [])));
+  }
+
+  /** Removes those of these volumes that are anonymous and that no container
+   * uses; gone ones are skipped, so a caller may repeat it. */
+  async removeUnusedAnonymous(names: string[]): Promise<void> {
+    for (const name of names) {
+      const v = this.store.get(name);
       if (!v?.anonymous || this.store.usersOf(v.name).length > 0) continue;
       await this.remove(v.name).catch((e) => log.warn('removing an anonymous volume failed', { volume: v.name, err: e }));
     }

@@ -4,7 +4,7 @@
 // is a direct runc call. No state lives here that start-up could not rebuild:
 // a fresh ConmonRuntime sees every container the last one created.
 import { existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { internal, notFound } from '../../errdefs/index.ts';
 import { reopenLog, resizeTerminal } from '../../sys/attach.ts';
@@ -236,6 +236,15 @@ export class ConmonRuntime implements OciRuntime {
 
   async exitCode(id: string, paths: ContainerPaths): Promise<number | undefined> {
     return (await readExitFile(join(paths.exitDir, id))) ?? (await readExitFile(join(paths.persistDir, 'exit')));
+  }
+
+  /** conmon writes the exit file once, at the exit: its mtime is that time. */
+  async exitedAt(id: string, paths: ContainerPaths): Promise<Date | undefined> {
+    for (const p of [join(paths.exitDir, id), join(paths.persistDir, 'exit')]) {
+      const st = await stat(p).catch(() => undefined);
+      if (st) return st.mtime;
+    }
+    return undefined;
   }
 
   async oomKilled(paths: ContainerPaths): Promise<boolean> {
