@@ -30,6 +30,8 @@ export interface ExtractOptions {
   noOverwriteDirNonDir?: boolean;
   /** Owner of everything extracted; otherwise each entry's own uid and gid. */
   chown?: { uid: number; gid: number };
+  /** Permission bits of every file and directory extracted (a build's COPY --chmod). */
+  chmod?: number;
   /** Creates a FIFO at a path (sys/mknod in the daemon; a fake in tests). */
   makeFifo?: (path: string) => Promise<void>;
 }
@@ -184,7 +186,7 @@ class Extractor {
       }
       if (!(existing.isDirectory() && isDir)) await this.root.removeAll(r.dir, r.name);
     }
-    const mode = (h.mode ?? (isDir ? 0o755 : 0o644)) & 0o7777;
+    const mode = this.opts.chmod ?? (h.mode ?? (isDir ? 0o755 : 0o644)) & 0o7777;
     const mtime = h.mtime ?? new Date();
     const owner = this.opts.chown ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
     switch (type) {

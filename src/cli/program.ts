@@ -139,6 +139,27 @@ const COMMANDS = {
     ],
     run: async (cli, _a, o) => (await import('./image-load.ts')).runLoad(cli, o),
   },
+  build: {
+    usage: '[OPTIONS] PATH',
+    short: 'Build an image from a Dockerfile',
+    args: [1, 1],
+    options: [
+      { flags: '-t, --tag <list>', desc: 'Name and optionally a tag in the "name:tag" format', collect: 'list' },
+      { flags: '-f, --file <string>', desc: "Name of the Dockerfile (Default is 'PATH/Dockerfile')" },
+      { flags: '--build-arg <list>', desc: 'Set build-time variables', collect: 'list' },
+      { flags: '--label <list>', desc: 'Set metadata for an image', collect: 'list' },
+      { flags: '--target <string>', desc: 'Set the target build stage to build.' },
+      { flags: '--no-cache', desc: 'Do not use cache when building the image' },
+      { flags: '-q, --quiet', desc: 'Suppress the build output and print image ID on success' },
+      { flags: '--pull', desc: 'Always attempt to pull a newer version of the image' },
+      { flags: '--rm', desc: 'Remove intermediate containers after a successful build', default: true },
+      { flags: '--no-rm', desc: 'Keep intermediate containers', hidden: true },
+      { flags: '--force-rm', desc: 'Always remove intermediate containers' },
+      { flags: '--network <string>', desc: 'Set the networking mode for the RUN instructions during build' },
+      { flags: '--platform <string>', desc: 'Set platform if server is multi-platform capable' },
+    ],
+    run: async (cli, a, o) => (await import('./image-build.ts')).runBuild(cli, a[0]!, o),
+  },
   import: {
     usage: '[OPTIONS] file|URL|- [REPOSITORY[:TAG]]',
     short: 'Import the contents from a tarball to create a filesystem image',
@@ -650,6 +671,7 @@ const TOP: { name: string; spec: CmdName; group: 'common' | 'other' }[] = [
   { name: 'logout', spec: 'logout', group: 'common' },
   { name: 'version', spec: 'version', group: 'common' },
   { name: 'info', spec: 'info', group: 'common' },
+  { name: 'build', spec: 'build', group: 'common' },
   { name: 'attach', spec: 'attach', group: 'other' },
   { name: 'commit', spec: 'commit', group: 'other' },
   { name: 'cp', spec: 'cp', group: 'other' },
@@ -689,6 +711,7 @@ interface SubCmd {
 
 /** `joey image …` subcommands and their aliases. */
 const IMAGE: SubCmd[] = [
+  { name: 'build', spec: 'build' },
   { name: 'history', spec: 'history' },
   { name: 'import', spec: 'import' },
   { name: 'inspect', spec: 'imageInspect' },

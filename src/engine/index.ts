@@ -33,6 +33,7 @@ import { portFree } from '../sys/ports.ts';
 import { diskUsageSources } from './disk-usage.ts';
 import { System } from './system.ts';
 import type { Engine, EngineConfig } from './types.ts';
+import { createBuilder } from './build/index.ts';
 import { STOCK_RUNTIME, builtinRuntimes, runtimeRoot } from './runtimes.ts';
 
 export type { Engine, EngineConfig } from './types.ts';
@@ -143,12 +144,14 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
 
   const images = new Images(ctx);
   const system = new System({ ...config, runtimes: runtimeTable, defaultRuntime }, ctx, cx, diskUsageSources(ctx, cx, volumes));
+  const build = await createBuilder({ dataRoot: config.dataRoot, cx, containers, images, imageCtx: ctx });
   return {
     images,
     containers,
     volumes,
     networks,
     system,
+    build,
     events,
     async close() {
       lxcfs?.close();

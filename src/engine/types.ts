@@ -4,6 +4,7 @@ import type { ContainerService, ContainerSummary } from './containers/types.ts';
 import type { Volume, VolumeService } from './volumes/types.ts';
 import type { NetworkService } from './networks/types.ts';
 import type { RuntimeSpec } from './runtimes.ts';
+import type { BuildService } from './build/types.ts';
 
 /** An event as the Docker API's GET /events sends it. */
 export interface EngineEvent {
@@ -82,6 +83,8 @@ export interface Engine {
   readonly volumes: VolumeService;
   readonly networks: NetworkService;
   readonly system: SystemService;
+  /** POST /build: the classic Dockerfile builder. */
+  readonly build: BuildService;
   readonly events: EventBus;
   close(): Promise<void>;
 }

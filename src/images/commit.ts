@@ -13,12 +13,15 @@ import { recordImage } from './register.ts';
 import type { ImageConfig } from './types.ts';
 
 export interface CommitImageInput {
-  baseImageId: string;
-  /** The new layer, an uncompressed tar in the OCI layer format. */
-  layer: Readable;
+  /** Absent: on nothing (a build's FROM scratch). */
+  baseImageId?: string;
+  /** The new layer, an uncompressed tar in the OCI layer format. Absent: a
+   * config-only image (a build's metadata step), its history entry marked
+   * empty_layer. */
+  layer?: Readable;
   /** The runtime config of the new image. */
   config: ImageConfig;
-  containerId: string;
+  containerId?: string;
   createdBy: string;
   comment?: string;
   author?: string;
@@ -28,25 +31,25 @@ export interface CommitImageInput {
 
 /** Records the new image and returns its id. */
 export async function commitImage(ctx: ImageContext, input: CommitImageInput): Promise<string> {
-  const base = ctx.store.get(input.baseImageId);
-  if (!base) throw notFound(`No such image: ${input.baseImageId}`);
-  const baseCfg = await imageConfig(ctx, base.id);
-  const baseLayers = ctx.store.layers(base.id);
-  const oci = base.manifestMediaType === MT.ociManifest;
+  const base = input.baseImageId === undefined ? undefined : ctx.store.get(input.baseImageId);
+  if (input.baseImageId !== undefined && !base) throw notFound(`No such image: ${input.baseImageId}`);
+  const baseCfg: ImageConfigFile = base ? await imageConfig(ctx, base.id) : { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history: [] };
+  const baseLayers = base ? ctx.store.layers(base.id) : [];
+  const oci = base?.manifestMediaType === MT.ociManifest;
 
   const diffIdsWith = (diffId: string) => [...baseCfg.rootfs.diff_ids, diffId];
-  const layer = await ingestLayer(ctx, input.layer, {
-    purpose: 'commit',
-    gzip: true,
-    keyOf: (diffId) => chainIds(diffIdsWith(diffId)).at(-1)!,
-    parent: base.chainId ?? undefined,
-  });
-  const releases: Array<() => void> = [layer.release];
+  const layer = input.layer
+    ? await ingestLayer(ctx, input.layer, {
+        purpose: 'commit',
+        gzip: true,
+        keyOf: (diffId) => chainIds(diffIdsWith(diffId)).at(-1)!,
+        parent: base?.chainId ?? undefined,
+      })
+    : undefined;
+  const releases: Array<() => void> = layer ? [layer.release] : [];
   try {
-    const diffIds = diffIdsWith(layer.diffId);
+    const diffIds = layer ? diffIdsWith(layer.diffId) : [...baseCfg.rootfs.diff_ids];
     const chains = chainIds(diffIds);
-    const blobDigest = layer.blobDigest;
-    const size = layer.blobSize;
 
     const now = new Date().toISOString();
     // One history entry per layer at least, so that `docker history` lines up.
@@ -54,17 +57,18 @@ export async function commitImage(ctx: ImageContext, input: CommitImageInput): P
     history.push({
       created: now,
       created_by: input.createdBy,
+      ...(layer ? {} : { empty_layer: true }),
       ...(input.author ? { author: input.author } : {}),
       ...(input.comment ? { comment: input.comment } : {}),
     });
-    const config: ImageConfigFile & { container: string } = {
+    const config: ImageConfigFile & { container?: string } = {
       architecture: baseCfg.architecture,
       os: baseCfg.os,
       ...(baseCfg.variant ? { variant: baseCfg.variant } : {}),
       created: now,
       ...(input.author ? { author: input.author } : {}),
       ...(input.comment ? { comment: input.comment } : {}),
-      container: input.containerId,
+      ...(input.containerId ? { container: input.containerId } : {}),
       config: input.config,
       rootfs: { type: 'layers', diff_ids: diffIds },
       history,
@@ -76,7 +80,7 @@ export async function commitImage(ctx: ImageContext, input: CommitImageInput): P
       config: { mediaType: oci ? MT.ociConfig : MT.dockerConfig, digest: sha256(configBytes), size: configBytes.length },
       layers: [
         ...baseLayers.map((l) => ({ mediaType: l.mediaType, digest: l.blobDigest, size: l.blobSize })),
-        { mediaType: oci ? MT.ociLayerGzip : MT.dockerLayerGzip, digest: blobDigest, size },
+        ...(layer ? [{ mediaType: oci ? MT.ociLayerGzip : MT.dockerLayerGzip, digest: layer.blobDigest, size: layer.blobSize }] : []),
       ],
     };
     const manifestBytes = Buffer.from(JSON.stringify(manifest));

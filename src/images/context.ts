@@ -32,6 +32,10 @@ export class ImageContext {
   readonly gcLock = new Mutex();
   /** Containers using an image (set by the container service). */
   inUse: (imageId: string) => string[] = () => [];
+  /** Whether an untagged image is a build's intermediate step (a parent of
+   * another build step): hidden from `docker images` without -a and kept by
+   * a dangling-only prune, as dockerd does with images that have children. */
+  isIntermediate: (imageId: string) => boolean = () => false;
   /** Counters for /metrics. */
   readonly stats = { pulls: 0, pullFailures: 0, pushes: 0, bytesPulled: 0, bytesPushed: 0 };
 

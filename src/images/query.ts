@@ -92,7 +92,7 @@ export function validateFilters(filters: Filters | undefined, allowed: Set<strin
   return checkFilterKeys(filters, allowed);
 }
 
-export async function listImages(ctx: ImageContext, opts: { filters?: Filters } = {}): Promise<ImageSummary[]> {
+export async function listImages(ctx: ImageContext, opts: { filters?: Filters; all?: boolean } = {}): Promise<ImageSummary[]> {
   const f = validateFilters(opts.filters, LIST_FILTERS);
   const dangling = f.dangling?.length ? boolFilter('dangling', f.dangling) : undefined;
   const before = f.before?.length ? unix(resolveCreated(ctx, f.before[0]!)) : undefined;
@@ -102,6 +102,7 @@ export async function listImages(ctx: ImageContext, opts: { filters?: Filters } 
   for (const rec of ctx.store.all()) {
     let tags = familiarNames(ctx.store.tags(rec.id));
     const digests = familiarNames(ctx.store.digests(rec.id));
+    if (!opts.all && tags.length === 0 && ctx.isIntermediate(rec.id)) continue;
     if (dangling !== undefined && (tags.length === 0) !== dangling) continue;
     if (f.reference?.length) {
       tags = tags.filter((t) => matchReference(f.reference!, t));

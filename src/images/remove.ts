@@ -109,6 +109,7 @@ export async function pruneImages(ctx: ImageContext, filters?: Filters): Promise
   for (const rec of ctx.store.all()) {
     const tags = ctx.store.tags(rec.id);
     if (danglingOnly && tags.length > 0) continue;
+    if (danglingOnly && ctx.isIntermediate(rec.id)) continue;
     if (ctx.inUse(rec.id).length) continue;
     const cfg = await imageConfig(ctx, rec.id);
     const labels = cfg.config?.Labels ?? {};

@@ -1,6 +1,7 @@
 // A fake Engine with canned data, for the adapter's and the daemon's tests.
 // Every method records its call; tests override what they need.
 import { Readable } from 'node:stream';
+import type { BuildService } from '../../engine/build/types.ts';
 import type { Engine, EngineEvent, EventBus, EventFilter, SystemService, VersionInfo } from '../../engine/types.ts';
 import type { ImageInspect, ImageService, ImageSummary, Progress } from '../../images/types.ts';
 import type { ContainerService } from '../../engine/containers/types.ts';
@@ -82,7 +83,7 @@ function normalizeRef(ref: string): string {
 }
 
 export function createFakeEngine(
-  over: { images?: Partial<ImageService>; system?: Partial<SystemService>; events?: Partial<EventBus>; containers?: Partial<ContainerService> } = {},
+  over: { images?: Partial<ImageService>; system?: Partial<SystemService>; events?: Partial<EventBus>; containers?: Partial<ContainerService>; build?: Partial<BuildService> } = {},
 ): FakeEngine {
   const calls: FakeEngine['calls'] = [];
   const rec = <A extends unknown[], R>(method: string, fn: (...args: A) => R) =>
@@ -254,6 +255,14 @@ export function createFakeEngine(
     containers: containers as unknown as ContainerService,
     volumes: fakeVolumes(),
     networks: fakeNetworks(),
+    build: {
+      build: rec('build.build', over.build?.build ?? (async (input, opts) => {
+        for await (const chunk of input) void chunk;
+        opts?.onOutput?.('Step 1/1 : FROM busybox\n');
+        opts?.onImageId?.(FAKE_IMAGE_ID);
+        return { id: FAKE_IMAGE_ID, tags: [] };
+      })),
+    },
     fakeContainers,
     knownImages,
     closed: false,

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Engine } from '../../engine/types.ts';
 import { kindOf, unavailable } from '../../errdefs/index.ts';
 import { log as rootLog, type Logger } from '../../util/log.ts';
+import { registerBuildRoutes } from './build.ts';
 import { registerContainerRoutes } from './containers.ts';
 import { writeError, writeErrorMessage } from './errors.ts';
 import { registerExecRoutes } from './exec.ts';
@@ -52,6 +53,7 @@ export function createApiHandler(engine: Engine, opts: ApiOptions = {}): ApiHand
   registerExecRoutes(router);
   registerVolumeRoutes(router);
   registerNetworkRoutes(router);
+  registerBuildRoutes(router);
 
   const inFlight = new Set<AbortController>();
   // Taken-over connections, which node:http no longer tracks or closes.

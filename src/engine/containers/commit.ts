@@ -13,6 +13,7 @@ import { isEngineManaged, opaqueDirs } from './changes.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainer } from './lookup.ts';
 import type { ContainerConfig } from './types.ts';
+import type { ContainerRecord } from './record.ts';
 
 export interface CommitOptions {
   container: string;
@@ -59,6 +60,25 @@ function tagName(repo: string | undefined, tag: string | undefined): string | un
   return formatReference(withDefaultTag(parseReference(tag ? `${repo}:${tag}` : repo)));
 }
 
+/** The container's upper dir as a new layer on its image, with `config` as
+ * the new image's config as given (no merge). Call with the container's lock
+ * held (the build does, for containers of its own). */
+export async function commitUpperDir(
+  cx: ContainerContext,
+  c: ContainerRecord,
+  input: { config: ImageConfig; createdBy: string; comment?: string; author?: string; tags: string[] },
+): Promise<string> {
+  const upperDir = await cx.deps.snapshots.upperDir(c.id);
+  const opaque = await opaqueDirs(upperDir);
+  const upper = await ScopedRoot.open(upperDir);
+  try {
+    const layer = packTree(upper, upper.root, '.', '', { format: 'layer', opaque, exclude: isEngineManaged });
+    return await commitImage(cx.deps.images, { baseImageId: c.imageId, layer, containerId: c.id, ...input });
+  } finally {
+    await upper.close();
+  }
+}
+
 export async function commitContainer(cx: ContainerContext, opts: CommitOptions): Promise<{ Id: string }> {
   const found = findContainer(cx, opts.container);
   const name = tagName(opts.repo, opts.tag);
@@ -72,24 +92,13 @@ export async function commitContainer(cx: ContainerContext, opts: CommitOptions)
     const pause = opts.pause !== false && c.state.Running && !c.state.Paused;
     if (pause) await rt.pause(c.id);
     try {
-      const upperDir = await cx.deps.snapshots.upperDir(c.id);
-      const opaque = await opaqueDirs(upperDir);
-      const upper = await ScopedRoot.open(upperDir);
-      try {
-        const layer = packTree(upper, upper.root, '.', '', { format: 'layer', opaque, exclude: isEngineManaged });
-        return await commitImage(cx.deps.images, {
-          baseImageId: c.imageId,
-          layer,
-          config,
-          containerId: c.id,
-          createdBy: (c.config.Cmd ?? []).join(' '),
-          comment: opts.comment,
-          author: opts.author,
-          tags: name ? [name] : [],
-        });
-      } finally {
-        await upper.close();
-      }
+      return await commitUpperDir(cx, c, {
+        config,
+        createdBy: (c.config.Cmd ?? []).join(' '),
+        comment: opts.comment,
+        author: opts.author,
+        tags: name ? [name] : [],
+      });
     } finally {
       if (pause) await rt.resume(c.id).catch((e) => log.warn('resuming a container after commit failed', { container: c.id, err: e }));
     }
