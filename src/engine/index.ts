@@ -144,7 +144,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
 
   const images = new Images(ctx);
   const system = new System({ ...config, runtimes: runtimeTable, defaultRuntime }, ctx, cx, diskUsageSources(ctx, cx, volumes));
-  const build = await createBuilder({ dataRoot: config.dataRoot, cx, containers, images, imageCtx: ctx });
+  const build = await createBuilder({ dataRoot: config.dataRoot, db, cx, containers, images, imageCtx: ctx });
   return {
     images,
     containers,

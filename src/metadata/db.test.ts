@@ -22,7 +22,7 @@ function tables(db: ReturnType<typeof openDatabase>): string[] {
 test('migrations apply once and re-opening is idempotent', (t) => {
   const path = tempDb(t);
   const db = openDatabase(path);
-  assert.deepEqual(tables(db), ['container_mounts', 'container_upgrades', 'containers', 'endpoints', 'image_digests', 'image_layers', 'image_tags', 'images', 'networks', 'schema_migrations', 'snapshots', 'volumes']);
+  assert.deepEqual(tables(db), ['build_cache', 'container_mounts', 'container_upgrades', 'containers', 'endpoints', 'image_digests', 'image_layers', 'image_tags', 'images', 'networks', 'schema_migrations', 'snapshots', 'volumes']);
   assert.equal(schemaVersion(db.db), MIGRATIONS.length);
   assert.equal(db.db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(db.db.pragma('foreign_keys', { simple: true }), 1);
@@ -111,4 +111,19 @@ test('one upgrade in progress per container; its history goes with the container
   begin.run('a'.repeat(64));
   db.db.prepare('DELETE FROM containers').run();
   assert.equal((db.db.prepare('SELECT count(*) AS n FROM container_upgrades').get() as { n: number }).n, 0);
+});
+
+test('build_cache: a removed image takes its cache entries', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'joey-db-'));
+  try {
+    const db = openDatabase(join(dir, 'joey.db'));
+    db.db.prepare("INSERT INTO images (id, manifest_digest, manifest_media_type, manifest_size, size, added_at) VALUES ('sha256:a', 'sha256:m', 'x', 1, 1, 0)").run();
+    db.db.prepare("INSERT INTO build_cache (key, parent_id, image_id) VALUES ('k', '', 'sha256:a')").run();
+    assert.throws(() => db.db.prepare("INSERT INTO build_cache (key, parent_id, image_id) VALUES ('k2', '', 'sha256:none')").run(), /FOREIGN KEY/);
+    db.db.prepare("DELETE FROM images WHERE id = 'sha256:a'").run();
+    assert.equal((db.db.prepare('SELECT COUNT(*) AS n FROM build_cache').get() as { n: number }).n, 0);
+    db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

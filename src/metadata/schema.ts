@@ -146,6 +146,15 @@
 //     └── added_volumes              JSON array: names of the anonymous volumes made
 //                                    for the new image's VOLUMEs, recorded with the
 //                                    swap; a rollback removes them (migration 6)
+//
+//     build_cache                    the classic builder's layer cache (migration 7):
+//     │                              a build step on an image → the image it made
+//     ├── key                        sha256 of the parent id and the step as run
+//     │                              (build args in, COPY/ADD with their files' sum)
+//     ├── parent_id                  the image the step ran on ('' for FROM scratch);
+//     │                              an untagged image that is some row's parent is
+//     │                              an intermediate one, hidden by `docker images`
+//     └── image_id → images.id       CASCADE: a removed image takes its entries
 
 export interface Migration {
   version: number;
@@ -320,6 +329,19 @@ CREATE UNIQUE INDEX container_upgrades_in_progress ON container_upgrades(contain
 ALTER TABLE container_upgrades ADD COLUMN rollback_window_ms INTEGER NOT NULL DEFAULT 0 CHECK (rollback_window_ms >= 0);
 ALTER TABLE container_upgrades ADD COLUMN window_started_at TEXT;
 ALTER TABLE container_upgrades ADD COLUMN added_volumes TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(added_volumes));
+`,
+  },
+  {
+    version: 7,
+    description: 'the classic builder\'s layer cache',
+    sql: `
+CREATE TABLE build_cache (
+  key TEXT PRIMARY KEY,
+  parent_id TEXT NOT NULL,
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE INDEX build_cache_parent_id ON build_cache(parent_id);
+CREATE INDEX build_cache_image_id ON build_cache(image_id);
 `,
   },
 ];
