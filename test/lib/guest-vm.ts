@@ -134,7 +134,14 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose host
   export TMPDIR=/dev/shm
   cmd=$(sed -n 's/.*joey\\.run=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
   echo "joey-guest: running $cmd"
-  chroot /host /bin/sh "$cmd"
+  # The host's root goes on top of / (as switch_root does) before the
+  # chroot: after a bare chroot the initramfs stays the root of the mount
+  # namespace, which is where setns(2) puts a process joining it, so that
+  # \`runc exec\` would run outside the container's rootfs. This shell
+  # keeps its own root, the initramfs, for poweroff.
+  cd /host
+  mount --move . /
+  chroot . /bin/sh "$cmd"
   echo "joey-guest: exit $?"
 else
   echo "joey-guest: cannot mount the host root over 9p"
@@ -190,13 +197,15 @@ export interface GuestRun {
 }
 
 /** Boots the guest and runs `script` (an absolute path on the host, which the
- * guest reaches at the same path) in it; resolves when the guest powers off. */
-export async function runInGuest(script: string, opts: { timeoutMs?: number; memMiB?: number } = {}): Promise<GuestRun> {
+ * guest reaches at the same path) in it; resolves when the guest powers off.
+ * `cpus` above 1 runs the guest's CPUs on host threads of their own (QEMU's
+ * multi-threaded TCG), for a script that does two things at once. */
+export async function runInGuest(script: string, opts: { timeoutMs?: number; memMiB?: number; cpus?: number } = {}): Promise<GuestRun> {
   const kernel = await guestKernel();
   const initrd = await guestInitramfs(kernel);
   const started = Date.now();
   const r = await run(QEMU, [
-    '-machine', 'q35', '-accel', 'tcg', '-m', String(opts.memMiB ?? 1024), '-smp', '1',
+    '-machine', 'q35', '-accel', (opts.cpus ?? 1) > 1 ? 'tcg,thread=multi' : 'tcg', '-m', String(opts.memMiB ?? 1024), '-smp', String(opts.cpus ?? 1),
     '-nographic', '-no-reboot', '-nic', 'none',
     '-kernel', kernel.vmlinuz, '-initrd', initrd,
     '-append', `console=ttyS0 quiet panic=-1 joey.run=${script}`,
