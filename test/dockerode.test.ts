@@ -241,6 +241,27 @@ describe('dockerode', () => {
     await c.remove();
   });
 
+  it('buildImage from a tar context, with progress and a build arg; the image runs', async () => {
+    const pack = tar.pack();
+    pack.entry({ name: 'Dockerfile' }, `FROM ${image}\nARG GREETING=hello\nCOPY msg.txt /msg.txt\nRUN echo "$GREETING from RUN" > /run.txt\nCMD ["sh", "-c", "cat /msg.txt /run.txt"]\n`);
+    pack.entry({ name: 'msg.txt' }, 'copied by COPY\n');
+    pack.finalize();
+    const tag = `itd-built-${process.pid}:v1`;
+    const stream = await docker.buildImage(pack as unknown as NodeJS.ReadableStream, { t: tag, buildargs: { GREETING: 'hi' } });
+    const events = await new Promise<Array<{ stream?: string; error?: string; aux?: { ID?: string } }>>((res, rej) => docker.modem.followProgress(stream, (err, out) => (err ? rej(err) : res(out))));
+    assert.ok(events.every((e) => !e.error), JSON.stringify(events.filter((e) => e.error)));
+    assert.ok(events.some((e) => e.aux?.ID?.startsWith('sha256:')), 'the aux message with the image id');
+    assert.ok(events.some((e) => /Successfully tagged/.test(e.stream ?? '')));
+    const out = new PassThrough();
+    const text = drain(out);
+    const [data, container] = (await docker.run(tag, [], out, { Tty: true, HostConfig: { NetworkMode: 'none' } })) as [{ StatusCode: number }, Docker.Container];
+    out.end();
+    assert.equal(data.StatusCode, 0);
+    assert.equal((await text).toString().replace(/\r/g, ''), 'copied by COPY\nhi from RUN\n');
+    await container.remove();
+    await docker.getImage(tag).remove();
+  });
+
   it('bad input: a create without an image, an unknown container, a bad filter', async () => {
     const noImage = await rejection(docker.createContainer({ name: nm('bad'), Image: 'itd-no-such-image:v9' }));
     assert.equal(noImage.statusCode, 404);
