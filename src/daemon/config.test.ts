@@ -172,6 +172,10 @@ test('network flags as dockerd names them', () => {
   assert.throws(() => run(['--bip', '10.44.0.1']), /invalid --bip/);
   assert.throws(() => run(['-b', 'a-very-long-bridge-name']), /invalid bridge name/);
   assert.throws(() => run(['-b', 'none', '--bip', '10.44.0.1/24']), /need a bridge/);
+  assert.deepEqual(run(['-b', 'jt0', '--ipv6', '--fixed-cidr-v6', 'FD00:44::/64']).engine.network, { bridge: 'jt0', iptables: true, fixedCidrV6: 'fd00:44::/64' });
+  assert.equal(run(['-b', 'jt0', '--fixed-cidr-v6', 'fd00:44::/64']).engine.network?.fixedCidrV6, undefined, 'without --ipv6 it is not used, as in dockerd');
+  assert.throws(() => run(['--ipv6']), /--ipv6 needs --fixed-cidr-v6/);
+  assert.throws(() => run(['--ipv6', '--fixed-cidr-v6', 'fd00:zz::/64']), /invalid --fixed-cidr-v6 "fd00:zz::\/64"/);
 });
 
 test('lxcfs: off unless --enable-lxcfs; its home and binary from flags or daemon.json', () => {

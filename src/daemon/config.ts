@@ -8,6 +8,7 @@ import type { EngineConfig } from '../engine/types.ts';
 import { RESERVED_RUNTIME_NAMES, RUNTIME_NAME_RE, STOCK_RUNTIME, builtinRuntimes, type RuntimeSpec } from '../engine/runtimes.ts';
 import { invalid, messageOf } from '../errdefs/index.ts';
 import { isLogLevel, type LogLevel } from '../util/log.ts';
+import { formatCidr6, parseCidr6 } from '../engine/networks/ipnet.ts';
 
 export const DEFAULTS = {
   dataRoot: '/var/lib/joey',
@@ -87,6 +88,8 @@ const SETTINGS: Setting[] = [
   { key: 'bridge', attr: 'bridge', type: 'string' },
   { key: 'bip', attr: 'bip', type: 'string' },
   { key: 'fixed-cidr', attr: 'fixedCidr', type: 'string' },
+  { key: 'ipv6', attr: 'ipv6', type: 'boolean' },
+  { key: 'fixed-cidr-v6', attr: 'fixedCidrV6', type: 'string' },
   { key: 'iptables', attr: 'iptables', type: 'boolean' },
   { key: 'enable-lxcfs', attr: 'enableLxcfs', type: 'boolean' },
   { key: 'lxcfs-home', attr: 'lxcfsHome', type: 'string' },
@@ -133,6 +136,8 @@ function program(out: { text: string }): Command {
     .option('-b, --bridge <name>', `Attach containers to a network bridge (default "${DEFAULTS.bridge}"; "none" disables it)`)
     .option('--bip <cidr>', "Network bridge's IP address and prefix, e.g. 172.30.0.1/16 (default: a free 172.x.0.0/16)")
     .option('--fixed-cidr <cidr>', 'IPv4 subnet for fixed IPs on the default bridge')
+    .option('--ipv6 [bool]', 'Enable IPv6 on the default bridge (needs --fixed-cidr-v6)', boolValue)
+    .option('--fixed-cidr-v6 <cidr>', 'IPv6 subnet of the default bridge, e.g. fd00:1::/64')
     .option('--iptables [bool]', 'Enable iptables rules: outbound NAT, published ports (default true)', boolValue)
     .option('--enable-lxcfs [bool]', 'Let containers ask for lxcfs (--enableLxcfs): joeyd uses or starts lxcfs and keeps it alive', boolValue)
     .option('--lxcfs-home <dir>', `Where lxcfs is mounted (default "${DEFAULTS.lxcfsHome}")`)
@@ -226,7 +231,7 @@ export function parseDaemonArgs(argv: string[], io: ConfigIO = {}): ParsedArgs {
     debug,
     hosts: listeners.map((l) => l.addr),
     cgroupParent: validateCgroupParent(get<string>('cgroup-parent') ?? DEFAULTS.cgroupParent),
-    network: validateNetwork(get<string>('bridge') ?? DEFAULTS.bridge, get<string>('bip'), get<string>('fixed-cidr'), get<boolean>('iptables') ?? true),
+    network: validateNetwork(get<string>('bridge') ?? DEFAULTS.bridge, get<string>('bip'), get<string>('fixed-cidr'), get<boolean>('iptables') ?? true, get<boolean>('ipv6') ?? false, get<string>('fixed-cidr-v6')),
     ...(get<boolean>('enable-lxcfs') ? { lxcfs: validateLxcfs(get<string>('lxcfs-home') ?? DEFAULTS.lxcfsHome, get<string>('lxcfs') ?? DEFAULTS.lxcfs, get<boolean>('lxcfs-pin-cpus') ?? true) } : {}),
     runtimes,
     defaultRuntime,
@@ -388,12 +393,25 @@ function validateCgroupParent(p: string): string {
 
 const CIDR_RE = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
 
-function validateNetwork(bridge: string, bip: string | undefined, fixedCidr: string | undefined, iptables: boolean): NonNullable<EngineConfig['network']> {
+function validateNetwork(bridge: string, bip: string | undefined, fixedCidr: string | undefined, iptables: boolean, ipv6 = false, fixedCidrV6?: string): NonNullable<EngineConfig['network']> {
   if (bridge !== 'none' && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(bridge)) throw invalid(`invalid bridge name ${JSON.stringify(bridge)}: at most 15 characters of [a-zA-Z0-9_.-]`);
   if (bip !== undefined && !CIDR_RE.test(bip)) throw invalid(`invalid --bip ${JSON.stringify(bip)}: expected an address with a prefix, e.g. 172.30.0.1/16`);
   if (fixedCidr !== undefined && !CIDR_RE.test(fixedCidr)) throw invalid(`invalid --fixed-cidr ${JSON.stringify(fixedCidr)}: expected a CIDR, e.g. 172.30.5.0/24`);
   if (bridge === 'none' && (bip || fixedCidr)) throw invalid('--bip and --fixed-cidr need a bridge: not with --bridge none');
-  return { bridge, iptables, ...(bip ? { bip } : {}), ...(fixedCidr ? { fixedCidr } : {}) };
+  let v6: string | undefined;
+  if (fixedCidrV6 !== undefined) {
+    try {
+      v6 = formatCidr6(parseCidr6(fixedCidrV6));
+    } catch {
+      throw invalid(`invalid --fixed-cidr-v6 ${JSON.stringify(fixedCidrV6)}: expected an IPv6 CIDR, e.g. fd00:1::/64`);
+    }
+    if (parseCidr6(v6).prefix > 126) throw invalid(`invalid --fixed-cidr-v6 ${JSON.stringify(fixedCidrV6)}: the subnet is too small`);
+  }
+  // dockerd 20.10 gives docker0 only a link-local address without
+  // --fixed-cidr-v6; joey has no such half-way mode.
+  if (ipv6 && !v6) throw invalid('--ipv6 needs --fixed-cidr-v6: the default bridge\'s IPv6 subnet');
+  if (ipv6 && bridge === 'none') throw invalid('--ipv6 needs a bridge: not with --bridge none');
+  return { bridge, iptables, ...(bip ? { bip } : {}), ...(fixedCidr ? { fixedCidr } : {}), ...(ipv6 && v6 ? { fixedCidrV6: v6 } : {}) };
 }
 
 /** What parseDaemonArgs reads from the host; tests pass fakes. */

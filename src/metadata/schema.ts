@@ -106,13 +106,15 @@
 //     ├── bridge                     the host bridge's name (per daemon: joey0 or
 //     │                              jbr-<id prefix>); '' for host and none
 //     ├── subnet, gateway, ip_range  IPv4 CIDR, address, CIDR ('' when not set)
+//     ├── enable_ipv6                1: endpoints get an IPv6 address too (migration 8)
+//     ├── subnet6, gateway6, ip_range6   the same for IPv6 (migration 8; '' when not set)
 //     ├── internal                   1: no outbound NAT, no default route
 //     ├── labels, options            JSON objects of strings
 //     └── created_at                 RFC 3339
 //     endpoints                      a container's attachment to a network (migration 4)
 //     ├── (container_id, network_id) CASCADE on container or network delete
 //     ├── idx                        attach order: 0 is the NetworkMode's network (eth0)
-//     ├── config                     JSON: aliases, requested IPv4 and MAC address
+//     ├── config                     JSON: aliases, requested IPv4/IPv6 and MAC address
 //     └── state                      JSON while the container runs: netns, interface,
 //                                    address, gateway, MAC, published ports and the
 //                                    CNI configs that ADD used (DEL replays them);
@@ -342,6 +344,16 @@ CREATE TABLE build_cache (
 );
 CREATE INDEX build_cache_parent_id ON build_cache(parent_id);
 CREATE INDEX build_cache_image_id ON build_cache(image_id);
+`,
+  },
+  {
+    version: 8,
+    description: 'IPv6 on networks',
+    sql: `
+ALTER TABLE networks ADD COLUMN enable_ipv6 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE networks ADD COLUMN subnet6 TEXT NOT NULL DEFAULT '';
+ALTER TABLE networks ADD COLUMN gateway6 TEXT NOT NULL DEFAULT '';
+ALTER TABLE networks ADD COLUMN ip_range6 TEXT NOT NULL DEFAULT '';
 `,
   },
 ];

@@ -46,3 +46,13 @@ test('iptables -S lines split back into arguments', () => {
   assert.deepEqual(splitRule('-A X -m comment --comment "a \\"b\\"" -j ACCEPT'), ['-A', 'X', '-m', 'comment', '--comment', 'a "b"', '-j', 'ACCEPT']);
   assert.deepEqual(splitRule('-A X --comment "" -j Y'), ['-A', 'X', '--comment', '', '-j', 'Y']);
 });
+
+test('a dual-stack network: the same chains in ip6tables, its IPv6 subnet masqueraded, the same comment', () => {
+  const dual = { ...spec, subnet6: 'fd00:1:2::/64', isolation: 'JOEY-abcdefabcd-ISO' };
+  const [fwd4, nat4] = bridgeRulesPlan(dual, 4);
+  const [fwd6, nat6] = bridgeRulesPlan(dual, 6);
+  assert.deepEqual(fwd6, fwd4, 'forwarding and isolation are the same rules');
+  assert.deepEqual(nat4!.rules, [['-s', '10.88.0.0/16', '!', '-o', 'jbr-x', ...c, '-j', 'MASQUERADE']]);
+  assert.deepEqual(nat6!.rules, [['-s', 'fd00:1:2::/64', '!', '-o', 'jbr-x', ...c, '-j', 'MASQUERADE']]);
+  assert.deepEqual(bridgeRulesPlan({ ...dual, internal: true }, 6)[1]!.rules, []);
+});

@@ -7,6 +7,8 @@
 // `JOEY-<daemon tag>-ISO`; `tag` is per daemon and network, and every rule,
 // the jumps too, carries the comment `joey <bridge> <subnet>`, so that the
 // rules are found and removed exactly and never collide with another daemon's.
+// A dual-stack network has the same chains, rules and comments in ip6tables
+// (its IPv6 subnet masqueraded), and the daemon's isolation chain there too.
 import { run } from './exec.ts';
 
 export interface BridgeRulesSpec {
@@ -15,6 +17,8 @@ export interface BridgeRulesSpec {
   bridge: string;
   /** The network's IPv4 subnet (a.b.c.d/len). */
   subnet: string;
+  /** The IPv6 subnet of a dual-stack network: the same rules in ip6tables. */
+  subnet6?: string;
   /** No way out: forwarding out of (and into) the bridge dropped, no NAT. */
   internal: boolean;
   /** The daemon's isolation chain (`JOEY-<daemon tag>-ISO`), shared by its
@@ -34,6 +38,8 @@ export interface FirewallOps {
   removeBridgeRules(spec: BridgeRulesSpec): Promise<void>;
 }
 
+type Family = 4 | 6;
+
 interface ChainPlan {
   table: 'filter' | 'nat';
   parent: string;
@@ -49,8 +55,9 @@ export function ruleComment(spec: BridgeRulesSpec): string {
   return `joey ${spec.bridge} ${spec.subnet}`;
 }
 
-/** The chains and rules of a network (pure, for tests). */
-export function bridgeRulesPlan(spec: BridgeRulesSpec): ChainPlan[] {
+/** The chains and rules of a network (pure, for tests), for iptables (4)
+ * or ip6tables (6). */
+export function bridgeRulesPlan(spec: BridgeRulesSpec, family: Family = 4): ChainPlan[] {
   const { fwd, nat } = bridgeChains(spec.tag);
   const br = spec.bridge;
   const c = ['-m', 'comment', '--comment', ruleComment(spec)];
@@ -73,7 +80,7 @@ export function bridgeRulesPlan(spec: BridgeRulesSpec): ChainPlan[] {
         ['-i', br, ...c, '-j', 'ACCEPT'],
       ];
   const plans: ChainPlan[] = [{ table: 'filter', parent: 'FORWARD', chain: fwd, insert: true, rules: forward }];
-  plans.push({ table: 'nat', parent: 'POSTROUTING', chain: nat, insert: false, rules: spec.internal ? [] : [['-s', spec.subnet, '!', '-o', br, ...c, '-j', 'MASQUERADE']] });
+  plans.push({ table: 'nat', parent: 'POSTROUTING', chain: nat, insert: false, rules: spec.internal ? [] : [['-s', family === 6 ? spec.subnet6! : spec.subnet, '!', '-o', br, ...c, '-j', 'MASQUERADE']] });
   return plans;
 }
 
@@ -115,93 +122,104 @@ export function splitRule(line: string): string[] {
   return out;
 }
 
-const ipt = (table: string, args: string[]) => run('iptables', ['-w', '-t', table, ...args], { allowFailure: true });
+const bin = (f: Family): string => (f === 6 ? 'ip6tables' : 'iptables');
+const ipt = (f: Family, table: string, args: string[]) => run(bin(f), ['-w', '-t', table, ...args], { allowFailure: true });
 
-async function must(table: string, args: string[]): Promise<void> {
-  const r = await ipt(table, args);
-  if (r.code !== 0) throw new Error(`iptables -t ${table} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
+async function must(f: Family, table: string, args: string[]): Promise<void> {
+  const r = await ipt(f, table, args);
+  if (r.code !== 0) throw new Error(`${bin(f)} -t ${table} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 
 /** Deletes every rule of `parent` that jumps to `chain`. */
-async function removeJumps(table: string, parent: string, chain: string): Promise<void> {
-  const r = await ipt(table, ['-S', parent]);
+async function removeJumps(f: Family, table: string, parent: string, chain: string): Promise<void> {
+  const r = await ipt(f, table, ['-S', parent]);
   if (r.code !== 0) return;
   for (const line of r.stdout.split('\n')) {
     const args = splitRule(line.trim());
     if (args[0] !== '-A' || args[args.length - 1] !== chain || args[args.length - 2] !== '-j') continue;
-    await ipt(table, ['-D', ...args.slice(1)]);
+    await ipt(f, table, ['-D', ...args.slice(1)]);
   }
 }
 
-async function removeChain(table: string, parent: string, chain: string): Promise<void> {
-  await removeJumps(table, parent, chain);
-  const f = await ipt(table, ['-F', chain]);
-  if (f.code !== 0) return; // no such chain
-  await must(table, ['-X', chain]);
+async function removeChain(f: Family, table: string, parent: string, chain: string): Promise<void> {
+  await removeJumps(f, table, parent, chain);
+  const flushed = await ipt(f, table, ['-F', chain]);
+  if (flushed.code !== 0) return; // no such chain
+  await must(f, table, ['-X', chain]);
 }
 
-async function ensureChain(spec: BridgeRulesSpec, p: ChainPlan): Promise<void> {
+async function ensureChain(f: Family, spec: BridgeRulesSpec, p: ChainPlan): Promise<void> {
   if (!p.rules.length) {
-    await removeChain(p.table, p.parent, p.chain);
+    await removeChain(f, p.table, p.parent, p.chain);
     return;
   }
-  const cur = await ipt(p.table, ['-S', p.chain]);
-  if (cur.code !== 0) await must(p.table, ['-N', p.chain]);
+  const cur = await ipt(f, p.table, ['-S', p.chain]);
+  if (cur.code !== 0) await must(f, p.table, ['-N', p.chain]);
   const count = cur.code === 0 ? cur.stdout.split('\n').filter((l) => l.startsWith('-A ')).length : 0;
   let same = cur.code === 0 && count === p.rules.length;
   for (const rule of same ? p.rules : []) {
-    if ((await ipt(p.table, ['-C', p.chain, ...rule])).code !== 0) {
+    if ((await ipt(f, p.table, ['-C', p.chain, ...rule])).code !== 0) {
       same = false;
       break;
     }
   }
   if (!same) {
-    if (cur.code === 0) await must(p.table, ['-F', p.chain]);
-    for (const rule of p.rules) await must(p.table, ['-A', p.chain, ...rule]);
+    if (cur.code === 0) await must(f, p.table, ['-F', p.chain]);
+    for (const rule of p.rules) await must(f, p.table, ['-A', p.chain, ...rule]);
   }
   const jump = jumpRule(spec, p.chain);
-  if ((await ipt(p.table, ['-C', p.parent, ...jump])).code === 0) return;
-  await removeJumps(p.table, p.parent, p.chain); // a jump of an older bridge name or subnet
-  await must(p.table, p.insert ? ['-I', p.parent, '1', ...jump] : ['-A', p.parent, ...jump]);
+  if ((await ipt(f, p.table, ['-C', p.parent, ...jump])).code === 0) return;
+  await removeJumps(f, p.table, p.parent, p.chain); // a jump of an older bridge name or subnet
+  await must(f, p.table, p.insert ? ['-I', p.parent, '1', ...jump] : ['-A', p.parent, ...jump]);
 }
 
 /** The network's DROP in the isolation chain (made when missing), before
  * any chain jumps there. */
-async function ensureIsolationMember(spec: BridgeRulesSpec, chain: string): Promise<void> {
-  if ((await ipt('filter', ['-S', chain])).code !== 0) {
-    const made = await ipt('filter', ['-N', chain]);
+async function ensureIsolationMember(f: Family, spec: BridgeRulesSpec, chain: string): Promise<void> {
+  if ((await ipt(f, 'filter', ['-S', chain])).code !== 0) {
+    const made = await ipt(f, 'filter', ['-N', chain]);
     // Another network's set-up may have made it meanwhile.
-    if (made.code !== 0 && (await ipt('filter', ['-S', chain])).code !== 0) throw new Error(`iptables -N ${chain}: ${made.stderr.trim()}`);
+    if (made.code !== 0 && (await ipt(f, 'filter', ['-S', chain])).code !== 0) throw new Error(`${bin(f)} -N ${chain}: ${made.stderr.trim()}`);
   }
   const rule = isolationRule(spec);
-  if ((await ipt('filter', ['-C', chain, ...rule])).code !== 0) await must('filter', ['-A', chain, ...rule]);
+  if ((await ipt(f, 'filter', ['-C', chain, ...rule])).code !== 0) await must(f, 'filter', ['-A', chain, ...rule]);
 }
 
 /** Drops the network's rules from the isolation chain, and the chain once
  * nothing is left in it (and nothing jumps to it). */
-async function removeIsolationMember(spec: BridgeRulesSpec, chain: string): Promise<void> {
-  const cur = await ipt('filter', ['-S', chain]);
+async function removeIsolationMember(f: Family, spec: BridgeRulesSpec, chain: string): Promise<void> {
+  const cur = await ipt(f, 'filter', ['-S', chain]);
   if (cur.code !== 0) return;
   let left = 0;
   for (const line of cur.stdout.split('\n')) {
     const args = splitRule(line.trim());
     if (args[0] !== '-A') continue;
     const i = args.indexOf('-o');
-    if (i > 0 && args[i + 1] === spec.bridge) await ipt('filter', ['-D', ...args.slice(1)]);
+    if (i > 0 && args[i + 1] === spec.bridge) await ipt(f, 'filter', ['-D', ...args.slice(1)]);
     else left++;
   }
-  if (left === 0) await ipt('filter', ['-X', chain]);
+  if (left === 0) await ipt(f, 'filter', ['-X', chain]);
+}
+
+async function ensureFamily(f: Family, spec: BridgeRulesSpec): Promise<void> {
+  if (spec.isolation) await ensureIsolationMember(f, spec, spec.isolation);
+  for (const p of bridgeRulesPlan(spec, f)) await ensureChain(f, spec, p);
+}
+
+async function removeFamily(f: Family, spec: BridgeRulesSpec): Promise<void> {
+  const { fwd, nat } = bridgeChains(spec.tag);
+  await removeChain(f, 'filter', 'FORWARD', fwd);
+  await removeChain(f, 'nat', 'POSTROUTING', nat);
+  if (spec.isolation) await removeIsolationMember(f, spec, spec.isolation);
 }
 
 export const firewall: FirewallOps = {
   async ensureBridgeRules(spec) {
-    if (spec.isolation) await ensureIsolationMember(spec, spec.isolation);
-    for (const p of bridgeRulesPlan(spec)) await ensureChain(spec, p);
+    await ensureFamily(4, spec);
+    if (spec.subnet6) await ensureFamily(6, spec);
   },
   async removeBridgeRules(spec) {
-    const { fwd, nat } = bridgeChains(spec.tag);
-    await removeChain('filter', 'FORWARD', fwd);
-    await removeChain('nat', 'POSTROUTING', nat);
-    if (spec.isolation) await removeIsolationMember(spec, spec.isolation);
+    await removeFamily(4, spec);
+    if (spec.subnet6) await removeFamily(6, spec);
   },
 };

@@ -4,8 +4,9 @@
 import { run } from './exec.ts';
 
 export interface LinkOps {
-  /** Creates the bridge when missing, gives it `address` (a.b.c.d/len) and brings it up. */
-  ensureBridge(name: string, address: string | undefined): Promise<void>;
+  /** Creates the bridge when missing, gives it `address` (a.b.c.d/len), and
+   * `address6` (x::1/len) when given, and brings it up. */
+  ensureBridge(name: string, address: string | undefined, address6?: string): Promise<void>;
   deleteLink(name: string): Promise<void>;
   linkExists(name: string): Promise<boolean>;
   /** Destinations of the host's IPv4 routes (CIDRs; "default" left out). */
@@ -15,7 +16,7 @@ export interface LinkOps {
 }
 
 export const links: LinkOps = {
-  async ensureBridge(name, address) {
+  async ensureBridge(name, address, address6) {
     if (!(await this.linkExists(name))) {
       const r = await run('ip', ['link', 'add', name, 'type', 'bridge'], { allowFailure: true });
       if (r.code !== 0 && !/exists/i.test(r.stderr)) throw new Error(`ip link add ${name}: ${r.stderr.trim()}`);
@@ -23,6 +24,12 @@ export const links: LinkOps = {
     if (address) {
       const r = await run('ip', ['addr', 'add', address, 'dev', name], { allowFailure: true });
       if (r.code !== 0 && !/exists/i.test(r.stderr)) throw new Error(`ip addr add ${address} dev ${name}: ${r.stderr.trim()}`);
+    }
+    if (address6) {
+      // nodad: the gateway answers at once (a tentative address would not
+      // route the containers' first packets).
+      const r = await run('ip', ['-6', 'addr', 'add', address6, 'dev', name, 'nodad'], { allowFailure: true });
+      if (r.code !== 0 && !/exists/i.test(r.stderr)) throw new Error(`ip -6 addr add ${address6} dev ${name}: ${r.stderr.trim()}`);
     }
     await run('ip', ['link', 'set', name, 'up']);
   },

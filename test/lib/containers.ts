@@ -55,14 +55,14 @@ export async function removeAllContainers(d: Daemon): Promise<void> {
 }
 
 /**
- * Removes the iptables chains a joeyd made for `bridge` (`JOEY-<tag>-FWD` and
+ * Removes the iptables and ip6tables chains a joeyd made for `bridge` (`JOEY-<tag>-FWD` and
  * `-NAT`, every rule commented `joey <bridge> <subnet>`) and the jumps to
  * them. joeyd drops them itself at exit when none of its containers runs;
  * this is for a daemon that crashed or left containers behind.
  */
 export async function removeBridgeRules(bridge: string): Promise<void> {
-  for (const [table, parent] of [['filter', 'FORWARD'], ['nat', 'POSTROUTING']] as const) {
-    const lines = (await run('iptables', ['-w', '-t', table, '-S'])).stdout.split('\n');
+  for (const bin of ['iptables', 'ip6tables']) for (const [table, parent] of [['filter', 'FORWARD'], ['nat', 'POSTROUTING']] as const) {
+    const lines = (await run(bin, ['-w', '-t', table, '-S'])).stdout.split('\n');
     const chains = new Set<string>();
     for (const l of lines) {
       const m = /^-A (JOEY-[0-9a-f]{10}-[A-Z]+) .*--comment "?joey (\S+) /.exec(l);
@@ -71,13 +71,13 @@ export async function removeBridgeRules(bridge: string): Promise<void> {
     for (const chain of chains) {
       if (chain.endsWith('-ISO')) {
         // The daemon's isolation chain, shared by its networks: only this bridge's rule goes.
-        for (const l of lines) if (l.startsWith(`-A ${chain} `) && l.includes(`--comment "joey ${bridge} `)) await run('sh', ['-c', `iptables -w -t ${table} ${l.replace(/^-A/, '-D')}`]);
-        if (!lines.some((l) => l.startsWith(`-A ${chain} `) && !l.includes(`--comment "joey ${bridge} `))) await run('iptables', ['-w', '-t', table, '-X', chain]);
+        for (const l of lines) if (l.startsWith(`-A ${chain} `) && l.includes(`--comment "joey ${bridge} `)) await run('sh', ['-c', `${bin} -w -t ${table} ${l.replace(/^-A/, '-D')}`]);
+        if (!lines.some((l) => l.startsWith(`-A ${chain} `) && !l.includes(`--comment "joey ${bridge} `))) await run(bin, ['-w', '-t', table, '-X', chain]);
         continue;
       }
-      for (const l of lines) if (l.startsWith(`-A ${parent} `) && l.endsWith(`-j ${chain}`)) await run('sh', ['-c', `iptables -w -t ${table} ${l.replace(/^-A/, '-D')}`]);
-      await run('iptables', ['-w', '-t', table, '-F', chain]);
-      await run('iptables', ['-w', '-t', table, '-X', chain]);
+      for (const l of lines) if (l.startsWith(`-A ${parent} `) && l.endsWith(`-j ${chain}`)) await run('sh', ['-c', `${bin} -w -t ${table} ${l.replace(/^-A/, '-D')}`]);
+      await run(bin, ['-w', '-t', table, '-F', chain]);
+      await run(bin, ['-w', '-t', table, '-X', chain]);
     }
   }
 }

@@ -16,8 +16,9 @@ const BASE_HOSTS = [
 ];
 
 /** `links`: the lines of legacy links (link-setup.ts), after --add-host's
- * and before the container's own, where dockerd puts them. */
-export function hostsFile(hostname: string, extraHosts: string[] = [], ip?: string, hostGateway = '127.0.0.1', links: string[] = []): string {
+ * and before the container's own, where dockerd puts them. `ip6`: the
+ * container's IPv6 address, a line after the IPv4 one as dockerd writes it. */
+export function hostsFile(hostname: string, extraHosts: string[] = [], ip?: string, hostGateway = '127.0.0.1', links: string[] = [], ip6?: string): string {
   const lines = [...BASE_HOSTS];
   for (const h of extraHosts) {
     const i = h.indexOf(':');
@@ -28,6 +29,7 @@ export function hostsFile(hostname: string, extraHosts: string[] = [], ip?: stri
   }
   lines.push(...links);
   if (ip) lines.push(`${ip}\t${hostname}`);
+  if (ip6) lines.push(`${ip6}\t${hostname}`);
   return lines.join('\n') + '\n';
 }
 
@@ -63,7 +65,7 @@ export async function writeContainerFiles(paths: Paths, hostname: string, hc: Ho
 
 /** At start, once the network is wired: the container's own address in
  * /etc/hosts, and the embedded resolver of a user network in resolv.conf. */
-export async function writeNetworkFiles(paths: Paths, hostname: string, hc: HostConfig, net: { ip: string; nameserver?: string; hostGateway?: string; links?: string[] }): Promise<void> {
-  await writeFile(paths.hostsPath, hostsFile(hostname, hc.ExtraHosts ?? [], net.ip || undefined, net.hostGateway, net.links), { mode: 0o644 });
+export async function writeNetworkFiles(paths: Paths, hostname: string, hc: HostConfig, net: { ip: string; ip6?: string; nameserver?: string; hostGateway?: string; links?: string[] }): Promise<void> {
+  await writeFile(paths.hostsPath, hostsFile(hostname, hc.ExtraHosts ?? [], net.ip || undefined, net.hostGateway, net.links, net.ip6), { mode: 0o644 });
   await writeFile(paths.resolvConfPath, await resolvConf(hc, false, net.nameserver), { mode: 0o644 });
 }

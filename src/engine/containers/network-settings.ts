@@ -27,7 +27,7 @@ function endpoint(c: ContainerRecord, name: string, att?: NetworkAttachment): Re
   const cfg = att?.endpoint.config;
   const aliases = cfg?.aliases?.length ? cfg.aliases : null;
   return {
-    IPAMConfig: cfg?.ipv4 ? { IPv4Address: cfg.ipv4 } : null,
+    IPAMConfig: cfg?.ipv4 || cfg?.ipv6 ? { ...(cfg.ipv4 ? { IPv4Address: cfg.ipv4 } : {}), ...(cfg.ipv6 ? { IPv6Address: cfg.ipv6 } : {}) } : null,
     Links: cfg?.links?.length ? cfg.links : null,
     Aliases: aliases,
     MacAddress: st?.mac ?? cfg?.mac ?? '',
@@ -39,9 +39,9 @@ function endpoint(c: ContainerRecord, name: string, att?: NetworkAttachment): Re
     Gateway: st?.gateway ?? '',
     IPAddress: st?.ip ?? '',
     IPPrefixLen: st?.prefixLen ?? 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
+    IPv6Gateway: st?.gateway6 ?? '',
+    GlobalIPv6Address: st?.ip6 ?? '',
+    GlobalIPv6PrefixLen: st?.prefixLen6 ?? 0,
     DNSNames: att && att.network.name !== 'bridge' ? [c.name, ...(cfg?.aliases ?? []), c.id.slice(0, 12)] : null,
   };
 }
@@ -71,11 +71,11 @@ export function networkSettings(c: ContainerRecord, atts?: NetworkAttachment[], 
     SecondaryIPv6Addresses: null,
     EndpointID: bridge?.endpointId ?? '',
     Gateway: bridge?.gateway ?? '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
+    GlobalIPv6Address: bridge?.ip6 ?? '',
+    GlobalIPv6PrefixLen: bridge?.prefixLen6 ?? 0,
     IPAddress: bridge?.ip ?? '',
     IPPrefixLen: bridge?.prefixLen ?? 0,
-    IPv6Gateway: '',
+    IPv6Gateway: bridge?.gateway6 ?? '',
     MacAddress: bridge?.mac ?? '',
     Networks: summaryNetworks(c, atts),
   };

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ipamRange, isolationChain, pluginChain, readResult, rulesSpec, rulesTag } from './conflist.ts';
+import { ipamRange, ipamRange6, isolationChain, pluginChain, readResult, rulesSpec, rulesTag } from './conflist.ts';
 import type { NetworkRecord } from './types.ts';
 
-const net: NetworkRecord = { id: 'a'.repeat(64), name: 'app', driver: 'bridge', bridge: 'jbr-aaaaaaaaaaa', subnet: '10.88.0.0/16', gateway: '10.88.0.1', ipRange: '', internal: false, labels: {}, options: {}, createdAt: '' };
+const net: NetworkRecord = { id: 'a'.repeat(64), name: 'app', driver: 'bridge', bridge: 'jbr-aaaaaaaaaaa', subnet: '10.88.0.0/16', gateway: '10.88.0.1', ipRange: '', ipv6: false, subnet6: '', gateway6: '', ipRange6: '', internal: false, labels: {}, options: {}, createdAt: '' };
 
 test('the chain: bridge with host-local under the data root and no NAT of its own, portmap only with ports', () => {
   const chain = pluginChain(net, { ipamDir: '/data/network/ipam', iptables: true, endpoint: {}, ports: [] });
@@ -46,4 +46,42 @@ test('the network\'s rules: chains named per daemon and network', () => {
   // one isolation chain per daemon, another for another daemon
   assert.match(isolationChain('/var/lib/joey'), /^JOEY-[0-9a-f]{10}-ISO$/);
   assert.notEqual(isolationChain('/var/lib/joey2'), isolationChain('/var/lib/joey'));
+});
+
+const dual: NetworkRecord = { ...net, ipv6: true, subnet6: 'fd00:1:2::/64', gateway6: 'fd00:1:2::1' };
+
+test('a dual-stack network: one host-local range set per family, a default route for each, --ip and --ip6 asked together', () => {
+  const [b] = pluginChain(dual, { ipamDir: '/d', iptables: true, endpoint: { ipv4: '10.88.0.9', ipv6: 'fd00:1:2::99' }, ports: [] });
+  assert.deepEqual(b!.ipam, {
+    type: 'host-local',
+    dataDir: '/d',
+    ranges: [[{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }], [{ subnet: 'fd00:1:2::/64', gateway: 'fd00:1:2::1' }]],
+    routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }],
+  });
+  assert.deepEqual(b!.runtimeConfig, { ips: ['10.88.0.9/16', 'fd00:1:2::99/64'] });
+  // internal: no routes at all
+  assert.deepEqual((pluginChain({ ...dual, internal: true }, { ipamDir: '/d', iptables: true, endpoint: {}, ports: [] })[0]!.ipam as { routes: unknown }).routes, []);
+  // A subnet kept without EnableIPv6 (as dockerd keeps it) is not used, nor an --ip6 there.
+  const off = pluginChain({ ...dual, ipv6: false }, { ipamDir: '/d', iptables: true, endpoint: { ipv6: 'fd00:1:2::99' }, ports: [] })[0]!;
+  assert.equal((off.ipam as { ranges: unknown[] }).ranges.length, 1);
+  assert.equal(off.runtimeConfig, undefined);
+  // ip6tables rules only for a dual-stack network
+  assert.equal(rulesSpec('/r', dual).subnet6, 'fd00:1:2::/64');
+  assert.equal(rulesSpec('/r', { ...dual, ipv6: false }).subnet6, undefined);
+});
+
+test('an IPv6 --ip-range narrows host-local, never to the subnet-router address', () => {
+  assert.deepEqual(ipamRange6({ ...dual, ipRange6: 'fd00:1:2::/80' }), { subnet: 'fd00:1:2::/64', gateway: 'fd00:1:2::1', rangeStart: 'fd00:1:2::1', rangeEnd: 'fd00:1:2::ffff:ffff:ffff' });
+  assert.deepEqual(ipamRange6({ ...dual, ipRange6: 'fd00:1:2:0:5::/80' }), { subnet: 'fd00:1:2::/64', gateway: 'fd00:1:2::1', rangeStart: 'fd00:1:2:0:5::', rangeEnd: 'fd00:1:2:0:5:ffff:ffff:ffff' });
+});
+
+test('the container side of a dual-stack ADD result', () => {
+  const r = {
+    interfaces: [{ name: 'jbr' }, { name: 'veth1' }, { name: 'eth0', mac: '02:42:00:00:00:09', sandbox: '/ns' }],
+    ips: [
+      { interface: 2, address: '10.88.0.9/16', gateway: '10.88.0.1' },
+      { interface: 2, address: 'fd00:1:2:0:0:0:0:2/64', gateway: 'fd00:1:2::1' },
+    ],
+  };
+  assert.deepEqual(readResult(r, 'eth0'), { ip: '10.88.0.9', prefixLen: 16, gateway: '10.88.0.1', mac: '02:42:00:00:00:09', ip6: 'fd00:1:2::2', prefixLen6: 64, gateway6: 'fd00:1:2::1' });
 });

@@ -6,7 +6,7 @@
 // `rulesSpec` below), so an attach adds no iptables rule unless it publishes.
 import { createHash } from 'node:crypto';
 import type { BridgeRulesSpec } from '../../sys/iptables.ts';
-import { formatIp, last, parseCidr, parseIp } from './ipnet.ts';
+import { formatIp, formatIp6, last, last6, parseCidr, parseCidr6, parseIp, parseIp6 } from './ipnet.ts';
 import type { EndpointConfig, NetworkRecord, PortMapping } from './types.ts';
 
 export const CNI_VERSION = '1.0.0';
@@ -39,11 +39,33 @@ export function ipamRange(n: NetworkRecord): Record<string, string> {
   return range;
 }
 
+/** host-local's IPv6 range: the subnet, its gateway and the --ip-range
+ * narrowing it (the subnet's first address, the subnet-router anycast, never
+ * handed out, as host-local's own default). */
+export function ipamRange6(n: NetworkRecord): Record<string, string> {
+  const range: Record<string, string> = { subnet: n.subnet6 };
+  if (n.gateway6) range.gateway = n.gateway6;
+  if (n.ipRange6) {
+    const sub = parseCidr6(n.subnet6);
+    const r = parseCidr6(n.ipRange6);
+    range.rangeStart = formatIp6(r.base > sub.base ? r.base : sub.base + 1n);
+    range.rangeEnd = formatIp6(last6(r));
+  }
+  return range;
+}
+
+/** Whether endpoints on `n` get an IPv6 address. */
+export const dualStack = (n: NetworkRecord): boolean => n.ipv6 && !!n.subnet6;
+
 export function pluginChain(n: NetworkRecord, o: ChainOptions): Array<Record<string, unknown>> {
   const name = cniName(n);
   const runtimeConfig: Record<string, unknown> = {};
   if (o.endpoint.mac) runtimeConfig.mac = o.endpoint.mac;
-  if (o.endpoint.ipv4) runtimeConfig.ips = [`${o.endpoint.ipv4}/${parseCidr(n.subnet).prefix}`];
+  const ips: string[] = [];
+  if (o.endpoint.ipv4) ips.push(`${o.endpoint.ipv4}/${parseCidr(n.subnet).prefix}`);
+  if (o.endpoint.ipv6 && dualStack(n)) ips.push(`${o.endpoint.ipv6}/${parseCidr6(n.subnet6).prefix}`);
+  if (ips.length) runtimeConfig.ips = ips;
+  const v6 = dualStack(n);
   const bridge: Record<string, unknown> = {
     cniVersion: CNI_VERSION,
     name,
@@ -55,8 +77,9 @@ export function pluginChain(n: NetworkRecord, o: ChainOptions): Array<Record<str
     ipam: {
       type: 'host-local',
       dataDir: o.ipamDir,
-      ranges: [[ipamRange(n)]],
-      routes: n.internal ? [] : [{ dst: '0.0.0.0/0' }],
+      // One range set per family: host-local hands out one address from each.
+      ranges: v6 ? [[ipamRange(n)], [ipamRange6(n)]] : [[ipamRange(n)]],
+      routes: n.internal ? [] : v6 ? [{ dst: '0.0.0.0/0' }, { dst: '::/0' }] : [{ dst: '0.0.0.0/0' }],
     },
     ...(Object.keys(runtimeConfig).length ? { runtimeConfig } : {}),
   };
@@ -81,7 +104,7 @@ export function rulesTag(dataRoot: string, networkId: string): string {
 
 /** What the network's rules are made from. */
 export function rulesSpec(dataRoot: string, n: NetworkRecord): BridgeRulesSpec {
-  return { tag: rulesTag(dataRoot, n.id), bridge: n.bridge, subnet: n.subnet, internal: n.internal, isolation: isolationChain(dataRoot) };
+  return { tag: rulesTag(dataRoot, n.id), bridge: n.bridge, subnet: n.subnet, ...(dualStack(n) ? { subnet6: n.subnet6 } : {}), internal: n.internal, isolation: isolationChain(dataRoot) };
 }
 
 /** The daemon's isolation chain, shared by all its bridge networks. */
@@ -93,13 +116,23 @@ export function loopbackConfig(): Record<string, unknown> {
   return { cniVersion: CNI_VERSION, name: 'joey-lo', type: 'loopback' };
 }
 
-/** The address, gateway and MAC of the container's interface in an ADD result. */
-export function readResult(result: Record<string, unknown> | undefined, ifname: string): { ip: string; prefixLen: number; gateway: string; mac: string } {
+/** The addresses, gateways and MAC of the container's interface in an ADD
+ * result: an IPv4 one always, an IPv6 one on dual-stack networks. */
+export function readResult(result: Record<string, unknown> | undefined, ifname: string): { ip: string; prefixLen: number; gateway: string; mac: string; ip6?: string; prefixLen6?: number; gateway6?: string } {
   const ifaces = (result?.interfaces ?? []) as Array<{ name?: string; mac?: string; sandbox?: string }>;
   const ips = (result?.ips ?? []) as Array<{ address?: string; gateway?: string; interface?: number }>;
   const idx = ifaces.findIndex((i) => i.name === ifname && i.sandbox);
-  const ipEntry = ips.find((x) => x.interface === idx) ?? ips.find((x) => x.address && !x.address.includes(':'));
-  const [addr = '', len = '0'] = (ipEntry?.address ?? '').split('/');
+  const ours = ips.filter((x) => x.address && (x.interface === undefined || x.interface === idx));
+  const v4 = ours.find((x) => !x.address!.includes(':')) ?? ips.find((x) => x.address && !x.address.includes(':'));
+  const v6 = ours.find((x) => x.address!.includes(':'));
+  const [addr = '', len = '0'] = (v4?.address ?? '').split('/');
   if (addr) parseIp(addr);
-  return { ip: addr, prefixLen: Number(len), gateway: ipEntry?.gateway ?? '', mac: ifaces[idx]?.mac ?? '' };
+  const out: ReturnType<typeof readResult> = { ip: addr, prefixLen: Number(len), gateway: v4?.gateway ?? '', mac: ifaces[idx]?.mac ?? '' };
+  if (v6) {
+    const [a6 = '', l6 = '0'] = v6.address!.split('/');
+    out.ip6 = formatIp6(parseIp6(a6));
+    out.prefixLen6 = Number(l6);
+    out.gateway6 = v6.gateway ?? '';
+  }
+  return out;
 }

@@ -25,3 +25,11 @@ test('garbage and responses are not queries', () => {
   const truncated = buildQuery(1, 'abcdef').subarray(0, 15);
   assert.equal(parseQuery(truncated), undefined);
 });
+
+test('AAAA answers carry 16-byte addresses', () => {
+  const q = buildQuery(9, 'web', TYPE_AAAA);
+  const ans = buildAnswer(q, parseQuery(q)!, ['fd00:1:2::5', 'fd00:1:2::a:0:7']);
+  assert.deepEqual(parseAnswer(ans), { id: 9, rcode: 0, addrs: ['fd00:1:2::5', 'fd00:1:2::a:0:7'] });
+  assert.equal(ans.readUInt16BE(q.length + 2), TYPE_AAAA);
+  assert.equal(ans.readUInt16BE(q.length + 10), 16);
+});

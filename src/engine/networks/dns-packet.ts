@@ -1,5 +1,7 @@
 // Just enough of RFC 1035 for the embedded resolver: read the question of a
-// query, write an answer with A records (or none), or an error code.
+// query, write an answer with A or AAAA records (or none), or an error code.
+import { formatIp6, parseIp6 } from './ipnet.ts';
+
 export const TYPE_A = 1;
 export const TYPE_AAAA = 28;
 export const RCODE_SERVFAIL = 2;
@@ -37,7 +39,8 @@ export function parseQuery(buf: Buffer): DnsQuestion | undefined {
   return { id, flags, name: labels.join('.'), type: buf.readUInt16BE(off), klass: buf.readUInt16BE(off + 2), end: off + 4 };
 }
 
-/** A response to `query`: its question echoed, then one A record per address. */
+/** A response to `query`: its question echoed, then one record per address:
+ * A for an IPv4 one, AAAA for an IPv6 one. */
 export function buildAnswer(query: Buffer, q: DnsQuestion, addrs: string[], opts: { rcode?: number; ttl?: number } = {}): Buffer {
   const header = Buffer.alloc(12);
   header.writeUInt16BE(q.id, 0);
@@ -46,13 +49,19 @@ export function buildAnswer(query: Buffer, q: DnsQuestion, addrs: string[], opts
   header.writeUInt16BE(1, 4);
   header.writeUInt16BE(addrs.length, 6);
   const answers = addrs.map((a) => {
-    const rr = Buffer.alloc(16);
+    const v6 = a.includes(':');
+    const rr = Buffer.alloc(v6 ? 28 : 16);
     rr.writeUInt16BE(0xc00c, 0); // pointer to the question's name
-    rr.writeUInt16BE(TYPE_A, 2);
+    rr.writeUInt16BE(v6 ? TYPE_AAAA : TYPE_A, 2);
     rr.writeUInt16BE(1, 4);
     rr.writeUInt32BE(opts.ttl ?? 600, 6);
-    rr.writeUInt16BE(4, 10);
-    a.split('.').forEach((p, i) => rr.writeUInt8(Number(p), 12 + i));
+    rr.writeUInt16BE(v6 ? 16 : 4, 10);
+    if (v6) {
+      const n = parseIp6(a);
+      for (let i = 0; i < 16; i++) rr.writeUInt8(Number((n >> BigInt(8 * (15 - i))) & 0xffn), 12 + i);
+    } else {
+      a.split('.').forEach((p, i) => rr.writeUInt8(Number(p), 12 + i));
+    }
     return rr;
   });
   return Buffer.concat([header, query.subarray(12, q.end), ...answers]);
@@ -71,7 +80,7 @@ export function buildQuery(id: number, name: string, type = TYPE_A): Buffer {
   return Buffer.concat([header, ...parts, tail]);
 }
 
-/** The rcode and A records of a response (tests). */
+/** The rcode and A/AAAA records of a response (tests). */
 export function parseAnswer(buf: Buffer): { id: number; rcode: number; addrs: string[] } {
   const id = buf.readUInt16BE(0);
   const rcode = buf.readUInt16BE(2) & 0xf;
@@ -99,6 +108,7 @@ export function parseAnswer(buf: Buffer): { id: number; rcode: number; addrs: st
     const rdlen = buf.readUInt16BE(off + 8);
     off += 10;
     if (type === TYPE_A && rdlen === 4) addrs.push([...buf.subarray(off, off + 4)].join('.'));
+    if (type === TYPE_AAAA && rdlen === 16) addrs.push(formatIp6([...buf.subarray(off, off + 16)].reduce((acc, b) => (acc << 8n) | BigInt(b), 0n)));
     off += rdlen;
   }
   return { id, rcode, addrs };

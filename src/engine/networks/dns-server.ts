@@ -1,16 +1,17 @@
 // The embedded resolver of a user-defined network: UDP and TCP on the
 // network's gateway address, port 53. Names of containers on the network
-// (name, aliases, short id) get A records; anything else goes to the host's
+// (name, aliases, short id) get A records, and AAAA records on dual-stack
+// networks; anything else goes to the host's
 // resolvers (or the container's --dns ones) and comes back as they answer.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { log } from '../../util/log.ts';
-import { RCODE_NXDOMAIN, RCODE_SERVFAIL, TYPE_A, buildAnswer, parseQuery } from './dns-packet.ts';
+import { RCODE_NXDOMAIN, RCODE_SERVFAIL, TYPE_A, TYPE_AAAA, buildAnswer, parseQuery } from './dns-packet.ts';
 
 export interface DnsResolver {
-  /** Addresses for a name, as the client (by its address) sees it;
-   * undefined when it is not ours. */
-  lookup(name: string, client: string): string[] | undefined;
+  /** Addresses of one family (4: A, 6: AAAA) for a name, as the client (by
+   * its address) sees it; undefined when the name is not ours. */
+  lookup(name: string, client: string, family: 4 | 6): string[] | undefined;
   /** Upstream servers for a client (by its address). */
   upstreams(client: string): string[];
 }
@@ -80,8 +81,10 @@ export class DnsServer {
     if (!q) return undefined;
     const name = q.name.toLowerCase().replace(/\.$/, '');
     const from = client.replace(/^::ffff:/, '');
-    const addrs = this.resolver.lookup(name, from);
-    if (addrs) return buildAnswer(msg, q, q.type === TYPE_A ? addrs : []);
+    const family = q.type === TYPE_AAAA ? 6 : 4;
+    const addrs = this.resolver.lookup(name, from, family);
+    // Other types for our names: an empty answer, as for a name without an address of that family.
+    if (addrs) return buildAnswer(msg, q, q.type === TYPE_A || q.type === TYPE_AAAA ? addrs : []);
     const ups = this.resolver.upstreams(from);
     if (!ups.length) return buildAnswer(msg, q, [], { rcode: RCODE_NXDOMAIN });
     for (const up of ups) {

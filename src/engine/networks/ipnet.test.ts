@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, pickSubnet } from './ipnet.ts';
+import { contains, contains6, formatCidr, formatCidr6, formatIp, formatIp6, last6, overlaps, overlaps6, parseCidr, parseCidr6, parseIp, parseIp6, pickSubnet } from './ipnet.ts';
 
 test('addresses and prefixes round-trip', () => {
   assert.equal(formatIp(parseIp('10.1.2.3')), '10.1.2.3');
@@ -24,4 +24,32 @@ test('containment and overlap', () => {
 test('a free subnet avoids what the host and other networks use', () => {
   const taken = [parseCidr('172.17.0.0/16'), parseCidr('172.18.5.0/24'), parseCidr('0.0.0.0/32')];
   assert.equal(formatCidr(pickSubnet(taken)!), '172.19.0.0/16');
+});
+
+test('IPv6 addresses parse and print in the canonical form', () => {
+  for (const [text, canon] of [
+    ['::', '::'],
+    ['::1', '::1'],
+    ['FD00:0:0:1::5', 'fd00:0:0:1::5'],
+    ['fd00:1:2:0:0:0:0:3', 'fd00:1:2::3'],
+    ['1:0:0:2:0:0:3:4', '1::2:0:0:3:4'], // the first of two equal runs
+    ['1:0:2:3:4:5:6:7', '1:0:2:3:4:5:6:7'], // one zero group stays
+    ['::ffff:10.1.2.3', '::ffff:a01:203'],
+  ]) assert.equal(formatIp6(parseIp6(text!)), canon, text);
+  for (const bad of ['1::2::3', 'g::', '1:2:3:4:5:6:7:8:9', ':1', '1:2:3:4:5:6:7::8', '10.1.2.3', '']) assert.throws(() => parseIp6(bad), /invalid IPv6 address/, bad);
+});
+
+test('IPv6 prefixes: network address, last address, containment, overlap', () => {
+  const a = parseCidr6('fd00:1:2::/64');
+  assert.equal(formatCidr6(parseCidr6('fd00:1:2::5/64')), 'fd00:1:2::/64');
+  assert.equal(formatIp6(last6(a)), 'fd00:1:2:0:ffff:ffff:ffff:ffff');
+  assert.ok(contains6(a, parseIp6('fd00:1:2::99')));
+  assert.ok(!contains6(a, parseIp6('fd00:1:3::1')));
+  assert.ok(overlaps6(a, parseCidr6('fd00:1:2:0:1::/80')));
+  assert.ok(overlaps6(parseCidr6('fd00::/8'), a));
+  assert.ok(!overlaps6(a, parseCidr6('fd00:1:3::/64')));
+  assert.throws(() => parseCidr6('fd00:1:2::1/64', { strict: true }), /network address is fd00:1:2::\/64/);
+  assert.throws(() => parseCidr6('fd00:zz::/64'), /invalid CIDR address: fd00:zz::\/64/);
+  assert.throws(() => parseCidr6('fd00::/129'), /invalid CIDR/);
+  assert.throws(() => parseCidr6('10.0.0.0/8'), /invalid CIDR/);
 });

@@ -18,9 +18,9 @@ import { log } from '../../util/log.ts';
 import type { ContainerRecord } from '../containers/record.ts';
 import type { ContainerConfig, HostConfig } from '../containers/types.ts';
 import type { EventBus } from '../types.ts';
-import { cniName, loopbackConfig, pluginChain, readResult, rulesSpec } from './conflist.ts';
+import { cniName, dualStack, loopbackConfig, pluginChain, readResult, rulesSpec } from './conflist.ts';
 import { DnsServer } from './dns-server.ts';
-import { contains, formatCidr, formatIp, isIpv4, parseCidr, parseIp, pickSubnet, type Cidr } from './ipnet.ts';
+import { contains, contains6, formatCidr, formatCidr6, formatIp, formatIp6, isIpv4, isIpv6, overlaps6, parseCidr, parseCidr6, parseIp, parseIp6, pickSubnet, type Cidr } from './ipnet.ts';
 import { allocatePorts, EPHEMERAL, portsView, wantedPorts } from './ports.ts';
 import { NetworkStore } from './store.ts';
 import type { CreateNetworkRequest, EndpointConfig, EndpointRecord, EndpointSettingsRequest, EndpointState, NetworkRecord, NetworkService, PortMapping } from './types.ts';
@@ -44,6 +44,8 @@ export interface NetworksConfig {
   bip?: string;
   /** --fixed-cidr: where the default bridge hands out addresses. */
   fixedCidr?: string;
+  /** --ipv6 with --fixed-cidr-v6: the default bridge is dual-stack, its IPv6 subnet that. */
+  fixedCidrV6?: string;
   iptables: boolean;
   /** Port the embedded DNS listens on (53; tests use others). */
   dnsPort?: number;
@@ -68,6 +70,8 @@ export interface Attached {
   netnsPath: string;
   /** The primary interface's address (for /etc/hosts). */
   ip: string;
+  /** Its IPv6 address on a dual-stack network (/etc/hosts too). */
+  ip6?: string;
   /** The embedded resolver, for user networks. */
   nameserver?: string;
   /** What "host-gateway" in --add-host means: the primary network's gateway. */
@@ -76,7 +80,7 @@ export interface Attached {
 
 /** The addresses an endpoint had, asked for again when a container restarts
  * as the same thing (an in-place upgrade): by network id. */
-export type KeptAddresses = Record<string, { ip?: string; mac?: string; ports?: PortMapping[] }>;
+export type KeptAddresses = Record<string, { ip?: string; ip6?: string; mac?: string; ports?: PortMapping[] }>;
 
 export interface NetworkAttachment {
   network: NetworkRecord;
@@ -122,7 +126,7 @@ export class Networks implements NetworkService {
     await this.ensureBuiltins();
     for (const n of this.store.all()) {
       if (n.driver !== 'bridge') continue;
-      await this.deps.sys.links.ensureBridge(n.bridge, `${n.gateway}/${parseCidr(n.subnet).prefix}`).catch((e) => log.warn('restoring a bridge failed', { network: n.name, bridge: n.bridge, err: e }));
+      await this.ensureBridge(n).catch((e) => log.warn('restoring a bridge failed', { network: n.name, bridge: n.bridge, err: e }));
       await this.ensureRules(n).catch((e) => log.warn('restoring a network\'s iptables rules failed', { network: n.name, bridge: n.bridge, err: e }));
       if (n.name !== 'bridge') await this.startDns(n);
     }
@@ -152,10 +156,15 @@ export class Networks implements NetworkService {
     for (const n of this.store.all()) await this.removeRules(n);
   }
 
+  /** The network's bridge with its gateway address(es). */
+  private ensureBridge(n: NetworkRecord): Promise<void> {
+    return this.deps.sys.links.ensureBridge(n.bridge, `${n.gateway}/${parseCidr(n.subnet).prefix}`, dualStack(n) ? `${n.gateway6}/${parseCidr6(n.subnet6).prefix}` : undefined);
+  }
+
   private async ensureBuiltins(): Promise<void> {
     const now = new Date().toISOString();
     for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
-      if (!this.store.byName(name)) this.store.insert({ id: builtinNetworkId(name), name, driver, bridge: '', subnet: '', gateway: '', ipRange: '', internal: false, labels: {}, options: {}, createdAt: now });
+      if (!this.store.byName(name)) this.store.insert({ id: builtinNetworkId(name), name, driver, bridge: '', subnet: '', gateway: '', ipRange: '', ipv6: false, subnet6: '', gateway6: '', ipRange6: '', internal: false, labels: {}, options: {}, createdAt: now });
     }
     const existing = this.store.byName('bridge');
     if (this.cfg.bridge === 'none') {
@@ -184,10 +193,19 @@ export class Networks implements NetworkService {
       if (!contains(subnet, fixed.base) || fixed.prefix < subnet.prefix) throw invalid(`--fixed-cidr ${this.cfg.fixedCidr} is not within the bridge's subnet ${formatCidr(subnet)}`);
       ipRange = formatCidr(fixed);
     }
-    const rec: NetworkRecord = { id: builtinNetworkId('bridge'), name: 'bridge', driver: 'bridge', bridge: this.cfg.bridge, subnet: formatCidr(subnet), gateway, ipRange, internal: false, labels: {}, options: {}, createdAt: existing?.createdAt ?? now };
+    let subnet6 = '';
+    let gateway6 = '';
+    if (this.cfg.fixedCidrV6) {
+      // As dockerd: the bridge's IPv6 gateway is the first address of --fixed-cidr-v6.
+      const c6 = parseCidr6(this.cfg.fixedCidrV6);
+      subnet6 = formatCidr6(c6);
+      gateway6 = formatIp6(c6.base + 1n);
+    }
+    const rec: NetworkRecord = { id: builtinNetworkId('bridge'), name: 'bridge', driver: 'bridge', bridge: this.cfg.bridge, subnet: formatCidr(subnet), gateway, ipRange, ipv6: !!subnet6, subnet6, gateway6, ipRange6: '', internal: false, labels: {}, options: {}, createdAt: existing?.createdAt ?? now };
     if (!existing) this.store.insert(rec);
-    else if (existing.bridge !== rec.bridge || existing.subnet !== rec.subnet || existing.gateway !== rec.gateway || existing.ipRange !== rec.ipRange) {
-      if (existing.bridge !== rec.bridge || existing.subnet !== rec.subnet) await this.deps.sys.links.deleteLink(existing.bridge).catch(() => undefined);
+    else if (existing.bridge !== rec.bridge || existing.subnet !== rec.subnet || existing.gateway !== rec.gateway || existing.ipRange !== rec.ipRange || existing.subnet6 !== rec.subnet6 || existing.ipv6 !== rec.ipv6) {
+      if (existing.bridge !== rec.bridge || existing.subnet !== rec.subnet || existing.subnet6 !== rec.subnet6) await this.deps.sys.links.deleteLink(existing.bridge).catch(() => undefined);
+      if (existing.subnet6 !== rec.subnet6 || existing.bridge !== rec.bridge || existing.subnet !== rec.subnet) await this.removeRules(existing);
       this.store.update(rec);
     }
   }
@@ -225,7 +243,7 @@ export class Networks implements NetworkService {
     const server = new DnsServer(
       n.gateway,
       {
-        lookup: (name, client) => this.lookupFor(n, name, client),
+        lookup: (name, client, family) => this.lookupFor(n, name, client, family),
         upstreams: (client) => this.upstreamsFor(n, client),
       },
       this.cfg.dnsPort ?? 53,
@@ -239,15 +257,17 @@ export class Networks implements NetworkService {
   }
 
   /** A name as a client on network `n` sees it: on every user network its
-   * container is attached to (Docker's embedded DNS does the same). */
-  lookupFor(n: NetworkRecord, name: string, client: string): string[] | undefined {
+   * container is attached to (Docker's embedded DNS does the same). The
+   * addresses of one family (4: A records, 6: AAAA); [] for a name that is
+   * ours but has none of that family, undefined for a name that is not ours. */
+  lookupFor(n: NetworkRecord, name: string, client: string, family: 4 | 6 = 4): string[] | undefined {
     const self = this.store.endpointsOn(n.id).find((e) => e.state?.ip === client);
     const nets = self ? this.store.endpointsOf(self.containerId).filter((e) => e.state).map((e) => this.store.get(e.networkId)).filter((x): x is NetworkRecord => !!x && x.name !== 'bridge') : [n];
     if (!nets.some((x) => x.id === n.id)) nets.unshift(n);
-    const linked = self && this.lookupLink(self.containerId, nets, name);
+    const linked = self && this.lookupLink(self.containerId, nets, name, family);
     if (linked) return linked;
     for (const net of nets) {
-      const hit = this.lookupName(net, name);
+      const hit = this.lookupName(net, name, family);
       if (hit) return hit;
     }
     return undefined;
@@ -256,15 +276,15 @@ export class Networks implements NetworkService {
   /** Docker's links on user networks (`--link`, compose's `links:`): an
    * alias only the linking container resolves, to the linked container's
    * address on a network both are on. */
-  private lookupLink(selfId: string, nets: NetworkRecord[], name: string): string[] | undefined {
+  private lookupLink(selfId: string, nets: NetworkRecord[], name: string, family: 4 | 6): string[] | undefined {
     for (const link of this.store.endpointsOf(selfId).flatMap((e) => e.config.links ?? [])) {
       const l = parseLink(link);
       if (!l || l.alias.toLowerCase() !== name) continue;
       const target = this.containers?.all().find((c) => c.name === l.target || c.id === l.target);
       if (!target) continue;
       for (const net of nets) {
-        const ip = this.store.endpointsOf(target.id).find((e) => e.networkId === net.id)?.state?.ip;
-        if (ip) return [ip];
+        const st = this.store.endpointsOf(target.id).find((e) => e.networkId === net.id)?.state;
+        if (st?.ip) return family === 6 ? (st.ip6 ? [st.ip6] : []) : [st.ip];
       }
     }
     return undefined;
@@ -272,16 +292,20 @@ export class Networks implements NetworkService {
 
   /** Names on a network: container name, short id and aliases of every running
    * container attached, also with ".<network>" appended. */
-  lookupName(n: NetworkRecord, name: string): string[] | undefined {
+  lookupName(n: NetworkRecord, name: string, family: 4 | 6 = 4): string[] | undefined {
     const out: string[] = [];
+    let known = false;
     for (const ep of this.store.endpointsOn(n.id)) {
       if (!ep.state?.ip) continue;
       const c = this.containers?.get(ep.containerId);
       if (!c) continue;
       const names = dnsNames(c, ep).map((x) => x.toLowerCase());
-      if (names.some((x) => x === name || `${x}.${n.name.toLowerCase()}` === name)) out.push(ep.state.ip);
+      if (!names.some((x) => x === name || `${x}.${n.name.toLowerCase()}` === name)) continue;
+      known = true;
+      const ip = family === 6 ? ep.state.ip6 : ep.state.ip;
+      if (ip) out.push(ip);
     }
-    return out.length ? out : undefined;
+    return known ? out : undefined;
   }
 
   private upstreamsFor(n: NetworkRecord, client: string): string[] {
@@ -339,13 +363,19 @@ export class Networks implements NetworkService {
   private endpointConfig(n: NetworkRecord, req: EndpointSettingsRequest | null | undefined, mac?: string): EndpointConfig {
     const config: EndpointConfig = {};
     const ip = req?.IPAMConfig?.IPv4Address;
+    const ip6 = req?.IPAMConfig?.IPv6Address;
     const aliases = (req?.Aliases ?? []).filter(Boolean);
-    if (n.name === 'bridge' && ip) throw invalid('user specified IP address is supported on user defined networks only');
+    if (n.name === 'bridge' && (ip || ip6)) throw invalid('user specified IP address is supported on user defined networks only');
     if (n.name === 'bridge' && aliases.length) throw invalid('network-scoped alias is supported only for containers in user defined networks');
     if (ip) {
       if (!isIpv4(ip)) throw invalid(`invalid IPv4 address: ${ip}`);
       if (!n.subnet || !contains(parseCidr(n.subnet), parseIp(ip))) throw invalid(`no configured subnet or ip-range contain the IP address ${ip}`);
       config.ipv4 = ip;
+    }
+    if (ip6) {
+      if (!isIpv6(ip6)) throw invalid(`invalid IPv6 address: ${ip6}`);
+      if (!dualStack(n) || !contains6(parseCidr6(n.subnet6), parseIp6(ip6))) throw invalid(`Invalid address ${ip6}: It does not belong to any of this network's subnets`);
+      config.ipv6 = formatIp6(parseIp6(ip6));
     }
     if (mac) {
       if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) throw invalid(`invalid MAC address: ${mac}`);
@@ -392,6 +422,7 @@ export class Networks implements NetworkService {
       return {
         netnsPath: nsPath,
         ip: first?.ip ?? '',
+        ...(first?.ip6 ? { ip6: first.ip6 } : {}),
         ...(primary.name !== 'bridge' && first?.gateway ? { nameserver: first.gateway } : {}),
         ...(primary.gateway ? { hostGateway: primary.gateway } : {}),
       };
@@ -415,7 +446,7 @@ export class Networks implements NetworkService {
       }
       // Kept addresses are asked of IPAM and the bridge as --ip and
       // --mac-address would be, for this start only.
-      const endpoint = { ...ep.config, ...(kept?.ip ? { ipv4: kept.ip } : {}), ...(kept?.mac ? { mac: kept.mac } : {}) };
+      const endpoint = { ...ep.config, ...(kept?.ip ? { ipv4: kept.ip } : {}), ...(kept?.ip6 ? { ipv6: kept.ip6 } : {}), ...(kept?.mac ? { mac: kept.mac } : {}) };
       const plugins = pluginChain(n, { ipamDir: this.ipamDir, iptables: this.cfg.iptables, endpoint, ports });
       const st: EndpointState = { endpointId: randomBytes(32).toString('hex'), netns: nsPath, ifname, ip: '', prefixLen: 0, gateway: '', mac: '', ports, plugins };
       // Saved before ADD: a crash half-way leaves something that start-up DELs.
@@ -463,7 +494,7 @@ export class Networks implements NetworkService {
   addressesOf(c: { id: string }): KeptAddresses {
     const out: KeptAddresses = {};
     for (const ep of this.store.endpointsOf(c.id)) {
-      if (ep.state?.ip) out[ep.networkId] = { ip: ep.state.ip, ...(ep.state.mac ? { mac: ep.state.mac } : {}), ports: ep.state.ports };
+      if (ep.state?.ip) out[ep.networkId] = { ip: ep.state.ip, ...(ep.state.ip6 ? { ip6: ep.state.ip6 } : {}), ...(ep.state.mac ? { mac: ep.state.mac } : {}), ports: ep.state.ports };
     }
     return out;
   }
@@ -520,10 +551,11 @@ export class Networks implements NetworkService {
       for (const ep of this.store.endpointsOn(n.id)) {
         if (!ep.state?.ip) continue;
         const c = this.containers?.get(ep.containerId);
-        containers[ep.containerId] = { Name: c?.name ?? '', EndpointID: ep.state.endpointId, MacAddress: ep.state.mac, IPv4Address: `${ep.state.ip}/${ep.state.prefixLen}`, IPv6Address: '' };
+        containers[ep.containerId] = { Name: c?.name ?? '', EndpointID: ep.state.endpointId, MacAddress: ep.state.mac, IPv4Address: `${ep.state.ip}/${ep.state.prefixLen}`, IPv6Address: ep.state.ip6 ? `${ep.state.ip6}/${ep.state.prefixLen6}` : '' };
       }
     }
     const ipamConfig = n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), Gateway: n.gateway }] : [];
+    if (n.subnet6) ipamConfig.push({ Subnet: n.subnet6, ...(n.ipRange6 ? { IPRange: n.ipRange6 } : {}), Gateway: n.gateway6 });
     return {
       Name: n.name,
       Id: n.id,
@@ -531,7 +563,7 @@ export class Networks implements NetworkService {
       Scope: 'local',
       Driver: n.driver,
       EnableIPv4: true,
-      EnableIPv6: false,
+      EnableIPv6: n.ipv6,
       IPAM: { Driver: 'default', Options: null, Config: ipamConfig },
       Internal: n.internal,
       Attachable: false,
@@ -553,11 +585,15 @@ export class Networks implements NetworkService {
     if (BUILTIN.has(name)) throw forbidden(`${name} is a pre-defined network and cannot be created`);
     if (this.store.byName(name)) throw conflict(`network with name ${name} already exists`);
     if (req.IPAM?.Driver && req.IPAM.Driver !== 'default') throw invalid(`IPAM driver "${req.IPAM.Driver}" is not supported: joey has only "default"`);
-    if (req.EnableIPv6) throw invalid('IPv6 networks are not supported by joey yet');
     const confs = (req.IPAM?.Config ?? []).filter((c) => c && (c.Subnet || c.Gateway || c.IPRange));
-    if (confs.some((c) => c.Subnet?.includes(':'))) throw invalid('IPv6 networks are not supported by joey yet');
-    if (confs.length > 1) throw invalid('joey networks take one IPv4 subnet');
-    const ipam = confs[0];
+    // A config is IPv6 by its subnet (or, without one, its gateway or range).
+    const isV6 = (c: { Subnet?: string; Gateway?: string; IPRange?: string }): boolean => (c.Subnet || c.Gateway || c.IPRange || '').includes(':');
+    if (confs.filter((c) => !isV6(c)).length > 1) throw invalid('joey networks take one IPv4 subnet');
+    if (confs.filter(isV6).length > 1) throw invalid('joey networks take one IPv6 subnet');
+    const ipam = confs.find((c) => !isV6(c));
+    const v6 = this.checkIpv6(confs.find(isV6));
+    // dockerd has no default IPv6 pool either, and says so in these words.
+    if (req.EnableIPv6 && !v6.subnet6) throw invalid('could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network: give an IPv6 --subnet');
     if (!ipam?.Subnet && (ipam?.Gateway || ipam?.IPRange)) throw invalid('a gateway or an ip-range needs a subnet');
     let subnet: Cidr;
     if (ipam?.Subnet) {
@@ -589,13 +625,15 @@ export class Networks implements NetworkService {
       subnet: formatCidr(subnet),
       gateway,
       ipRange,
+      ipv6: !!req.EnableIPv6,
+      ...v6,
       internal: !!req.Internal,
       labels: req.Labels ?? {},
       options: { ...req.Options },
       createdAt: new Date().toISOString(),
     };
     if (this.store.all().some((n) => n.bridge === rec.bridge)) throw conflict(`bridge ${rec.bridge} is used by another network`);
-    await this.deps.sys.links.ensureBridge(rec.bridge, `${gateway}/${subnet.prefix}`);
+    await this.ensureBridge(rec);
     try {
       await this.ensureRules(rec);
       this.store.insert(rec);
@@ -608,6 +646,30 @@ export class Networks implements NetworkService {
     await this.startDns(rec);
     this.deps.events.publish({ Type: 'network', Action: 'create', Actor: { ID: id, Attributes: { name, type: driver } } });
     return { Id: id, Warning: '' };
+  }
+
+  /** A network's IPv6 subnet, gateway and range, checked as the IPv4 ones
+   * (and against the other networks' IPv6 subnets). */
+  private checkIpv6(c: { Subnet?: string; Gateway?: string; IPRange?: string } | undefined): { subnet6: string; gateway6: string; ipRange6: string } {
+    if (!c) return { subnet6: '', gateway6: '', ipRange6: '' };
+    if (!c.Subnet) throw invalid('a gateway or an ip-range needs a subnet');
+    const subnet = parseCidr6(c.Subnet, { strict: true });
+    if (subnet.prefix > 126) throw invalid(`subnet ${c.Subnet} is too small`);
+    for (const other of this.store.all()) {
+      if (other.subnet6 && overlaps6(parseCidr6(other.subnet6), subnet)) throw forbidden('Pool overlaps with other one on this address space');
+    }
+    let gateway6 = formatIp6(subnet.base + 1n);
+    if (c.Gateway) {
+      if (!isIpv6(c.Gateway) || !contains6(subnet, parseIp6(c.Gateway))) throw invalid(`invalid gateway ${c.Gateway}: not in subnet ${formatCidr6(subnet)}`);
+      gateway6 = formatIp6(parseIp6(c.Gateway));
+    }
+    let ipRange6 = '';
+    if (c.IPRange) {
+      const r = parseCidr6(c.IPRange, { strict: true });
+      if (!contains6(subnet, r.base) || r.prefix < subnet.prefix) throw invalid(`invalid ip-range ${c.IPRange}: not within subnet ${formatCidr6(subnet)}`);
+      ipRange6 = formatCidr6(r);
+    }
+    return { subnet6: formatCidr6(subnet), gateway6, ipRange6 };
   }
 
   async remove(idOrName: string): Promise<void> {

@@ -11,6 +11,10 @@ interface NetworkRow {
   subnet: string;
   gateway: string;
   ip_range: string;
+  enable_ipv6: number;
+  subnet6: string;
+  gateway6: string;
+  ip_range6: string;
   internal: number;
   labels: string;
   options: string;
@@ -33,6 +37,10 @@ const network = (r: NetworkRow): NetworkRecord => ({
   subnet: r.subnet,
   gateway: r.gateway,
   ipRange: r.ip_range,
+  ipv6: r.enable_ipv6 === 1,
+  subnet6: r.subnet6,
+  gateway6: r.gateway6,
+  ipRange6: r.ip_range6,
   internal: r.internal === 1,
   labels: JSON.parse(r.labels),
   options: JSON.parse(r.options),
@@ -52,12 +60,13 @@ export class NetworkStore {
 
   insert(n: NetworkRecord): void {
     this.db.db
-      .prepare('INSERT INTO networks (id, name, driver, bridge, subnet, gateway, ip_range, internal, labels, options, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(n.id, n.name, n.driver, n.bridge, n.subnet, n.gateway, n.ipRange, n.internal ? 1 : 0, JSON.stringify(n.labels), JSON.stringify(n.options), n.createdAt);
+      .prepare('INSERT INTO networks (id, name, driver, bridge, subnet, gateway, ip_range, enable_ipv6, subnet6, gateway6, ip_range6, internal, labels, options, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(n.id, n.name, n.driver, n.bridge, n.subnet, n.gateway, n.ipRange, n.ipv6 ? 1 : 0, n.subnet6, n.gateway6, n.ipRange6, n.internal ? 1 : 0, JSON.stringify(n.labels), JSON.stringify(n.options), n.createdAt);
   }
 
   update(n: NetworkRecord): void {
-    this.db.db.prepare('UPDATE networks SET bridge = ?, subnet = ?, gateway = ?, ip_range = ? WHERE id = ?').run(n.bridge, n.subnet, n.gateway, n.ipRange, n.id);
+    this.db.db.prepare('UPDATE networks SET bridge = ?, subnet = ?, gateway = ?, ip_range = ?, enable_ipv6 = ?, subnet6 = ?, gateway6 = ?, ip_range6 = ? WHERE id = ?')
+      .run(n.bridge, n.subnet, n.gateway, n.ipRange, n.ipv6 ? 1 : 0, n.subnet6, n.gateway6, n.ipRange6, n.id);
   }
 
   all(): NetworkRecord[] {

@@ -12,6 +12,13 @@ export interface NetworkRecord {
   subnet: string;
   gateway: string;
   ipRange: string;
+  /** EnableIPv6: endpoints get an address from subnet6 too. */
+  ipv6: boolean;
+  /** The IPv6 subnet, gateway and range ('' when none; a subnet may be
+   * configured without EnableIPv6, as dockerd keeps it, unused). */
+  subnet6: string;
+  gateway6: string;
+  ipRange6: string;
   internal: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;
@@ -24,6 +31,7 @@ export interface EndpointConfig {
   /** Links on a user network ("name:alias"): names only this container resolves. */
   links?: string[];
   ipv4?: string;
+  ipv6?: string;
   mac?: string;
 }
 
@@ -43,6 +51,10 @@ export interface EndpointState {
   ip: string;
   prefixLen: number;
   gateway: string;
+  /** The IPv6 address, its prefix length and gateway, on IPv6 networks. */
+  ip6?: string;
+  prefixLen6?: number;
+  gateway6?: string;
   mac: string;
   ports: PortMapping[];
   /** The plugin configs that ADD was given, replayed by DEL. */

@@ -1,0 +1,236 @@
+// IPv6 (dual-stack) bridge networks, driven by the docker CLI against a
+// private joeyd whose default bridge is dual-stack too (--ipv6
+// --fixed-cidr-v6): addresses from the subnets, what inspect shows, ping6 and
+// AAAA names between neighbours, --ip6, refusals, isolation between networks
+// over IPv6, a published port reached over IPv6; and after the networks and
+// the daemon are gone, nothing of theirs in ip6tables, no bridge, no netns.
+// Every address is a ULA prefix of this run's own (never fd00::/64, the
+// host's), and the traffic stays in the bridges and namespaces made here.
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { removeAllContainers, removeBridgeRules, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
+import type { Daemon } from './lib/daemon.ts';
+import { pushImage } from './lib/images.ts';
+import { run, type CmdResult } from './lib/proc.ts';
+import { startRegistry, type Registry } from './lib/registry.ts';
+
+let reg: Registry;
+let image: string;
+let cd: ContainerDaemon;
+let d: Daemon;
+
+const tag = (process.pid % 100000).toString(36);
+const BRIDGE = `j6${tag}0`;
+/** This run's ULA prefix: fd6a:<pid>:<n>::/64 per network. */
+const P = `fd6a:${(process.pid % 0xffff).toString(16)}`;
+let octet = 0;
+const made: string[] = []; // the user networks' bridges, checked gone at the end
+
+const dk = (args: string[]): Promise<CmdResult> => d.docker(args, { timeoutMs: 60_000 });
+const dkOk = (args: string[]): Promise<CmdResult> => d.dockerOk(args, { timeoutMs: 60_000 });
+const runD = async (args: string[]): Promise<string> => (await dkOk(['run', '-d', ...args])).stdout.trim();
+const inspect = async (name: string): Promise<any> => (await d.dockerJson<any[]>(['container', 'inspect', name]))[0];
+const execOut = (name: string, cmd: string): Promise<CmdResult> => dk(['exec', name, 'sh', '-c', cmd]);
+const HTTPD = (text: string): string[] => ['sh', '-c', `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 80 -h /www`];
+
+/** Lines of ip6tables-save (and iptables-save) that name this daemon's bridges or prefixes. */
+async function ruleLines(): Promise<string[]> {
+  const out: string[] = [];
+  for (const bin of ['ip6tables-save', 'iptables-save']) {
+    for (const l of (await run(bin, [])).stdout.split('\n')) {
+      if (l.startsWith('#')) continue;
+      if (l.includes(P) || l.includes(`joey ${BRIDGE} `) || l.includes(`joey-${BRIDGE}"`) || made.some((b) => l.includes(`joey ${b} `) || l.includes(`joey-${b}"`))) out.push(`${bin}: ${l}`);
+    }
+  }
+  return out;
+}
+
+before(async () => {
+  reg = await startRegistry();
+  image = (await pushImage(reg, 'busybox')).ref;
+  const routes = (await run('ip', ['-4', 'route', 'show', 'table', 'all'])).stdout;
+  for (octet = 160 + (process.pid % 30); routes.includes(`10.${octet}.`); octet++);
+  cd = await startContainerDaemon(`v6-${tag}`, { args: ['--bridge', BRIDGE, '--bip', `10.${octet}.0.1/24`, '--ipv6', '--fixed-cidr-v6', `${P}:ff::/64`] });
+  d = cd.d;
+  await d.dockerOk(['pull', image], { timeoutMs: 60_000 });
+});
+
+after(async () => {
+  if (d?.running) {
+    await removeAllContainers(d).catch(() => undefined);
+    const custom = (await d.docker(['network', 'ls', '-q', '--filter', 'type=custom'])).stdout.split('\n').filter(Boolean);
+    if (custom.length) await d.docker(['network', 'rm', ...custom]);
+  }
+  const execRoot = d?.execRoot;
+  await teardownContainerDaemon(cd).catch((e) => console.error(e));
+  // With its networks and containers gone, the daemon's exit took the default bridge's rules too, in both tables.
+  const left = await ruleLines();
+  const links = (JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as Array<{ ifname: string }>).map((l) => l.ifname);
+  const netns = execRoot ? await readdir(join(execRoot, 'netns')).catch(() => [] as string[]) : [];
+  await run('ip', ['link', 'del', BRIDGE]); // the default bridge outlives a daemon, as docker0 does
+  await removeBridgeRules(BRIDGE);
+  await reg?.stop();
+  assert.deepEqual(left, [], 'ip6tables/iptables rules left after the daemon and its networks went');
+  assert.deepEqual(links.filter((l) => made.includes(l)), [], 'a network bridge was left');
+  assert.deepEqual(netns, [], 'netns files left');
+});
+
+describe('dual-stack networks', () => {
+  test('two containers: addresses from both subnets, inspect, ping6, AAAA by name and alias, /etc/hosts, --ip6', { timeout: 120_000 }, async () => {
+    const sub6 = `${P}:1::/64`;
+    await dkOk(['network', 'create', '--ipv6', '--subnet', `10.${octet}.30.0/24`, '--subnet', sub6, 'dual']);
+    const [n] = await d.dockerJson<any[]>(['network', 'inspect', 'dual']);
+    made.push(`jbr-${n.Id.slice(0, 11)}`);
+    assert.equal(n.EnableIPv6, true);
+    assert.deepEqual(n.IPAM.Config, [{ Subnet: `10.${octet}.30.0/24`, Gateway: `10.${octet}.30.1` }, { Subnet: sub6, Gateway: `${P}:1::1` }]);
+
+    await runD(['--name', 'a6', '--network', 'dual', '--network-alias', 'alpha', '--ip6', `${P}:1::99`, image, ...HTTPD('a6')]);
+    await runD(['--name', 'b6', '--network', 'dual', image, 'sleep', '300']);
+    const a = (await inspect('a6')).NetworkSettings.Networks.dual;
+    const bFull = await inspect('b6');
+    const b = bFull.NetworkSettings.Networks.dual;
+    assert.equal(a.GlobalIPv6Address, `${P}:1::99`);
+    assert.deepEqual(a.IPAMConfig, { IPv6Address: `${P}:1::99` });
+    assert.ok(b.GlobalIPv6Address.startsWith(`${P}:1::`) && b.GlobalIPv6Address !== a.GlobalIPv6Address, JSON.stringify(b));
+    assert.equal(b.GlobalIPv6PrefixLen, 64);
+    assert.equal(b.IPv6Gateway, `${P}:1::1`);
+    assert.ok(b.IPAddress.startsWith(`10.${octet}.30.`), 'IPv4 as before');
+    assert.match(b.MacAddress, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    assert.equal(bFull.NetworkSettings.GlobalIPv6Address, '', 'top-level fields are the default bridge\'s only');
+    const [withC] = await d.dockerJson<any[]>(['network', 'inspect', 'dual']);
+    assert.equal(withC.Containers[bFull.Id].IPv6Address, `${b.GlobalIPv6Address}/64`);
+    assert.match((await execOut('b6', 'ip -6 -o addr show eth0')).stdout, new RegExp(`${b.GlobalIPv6Address}/64`));
+
+    // Neighbours over IPv6, by address and by name (the embedded DNS answers AAAA).
+    const ping = await execOut('b6', `ping6 -c 1 -W 3 ${P}:1::99`);
+    assert.equal(ping.code, 0, d.diagnose(ping));
+    for (const name of ['a6', 'alpha']) {
+      const r = await execOut('b6', `nslookup -type=AAAA ${name}`);
+      assert.match(r.stdout, new RegExp(`${P}:1::99`), `${name}: ${r.stdout}${r.stderr}`);
+      assert.doesNotMatch(r.stdout.split('Name:')[1] ?? '', new RegExp(`10\\.${octet}\\.30\\.`), 'only AAAA records for an AAAA query');
+    }
+    const r4 = await execOut('b6', 'nslookup -type=A a6');
+    assert.match(r4.stdout, new RegExp(a.IPAddress.replace(/\./g, '\\.')));
+    assert.match((await execOut('b6', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${P}:1::99 80`)).stdout, /a6/);
+    // /etc/hosts: the IPv6 line after the IPv4 one, as dockerd writes them.
+    const hosts = (await execOut('b6', 'cat /etc/hosts')).stdout;
+    const host = bFull.Config.Hostname;
+    assert.match(hosts, new RegExp(`${b.IPAddress.replace(/\./g, '\\.')}\\t${host}\\n${b.GlobalIPv6Address}\\t${host}\\n`), hosts);
+
+    // --ip6: an address in use, outside the subnet, not an address, on the default bridge.
+    const used = await dk(['run', '--rm', '--network', 'dual', '--ip6', `${P}:1::99`, image, 'true']);
+    assert.notEqual(used.code, 0);
+    const outside = await dk(['create', '--network', 'dual', '--ip6', `${P}:7::5`, image, 'true']);
+    assert.notEqual(outside.code, 0);
+    assert.match(outside.stderr, new RegExp(`Invalid address ${P}:7::5: It does not belong to any of this network's subnets`));
+    const garbage = await dk(['create', '--network', 'dual', '--ip6', 'fd6a::zz', image, 'true']);
+    assert.notEqual(garbage.code, 0);
+    assert.match(garbage.stderr, /invalid IPv6 address: fd6a::zz/);
+    const api = await d.api('POST', '/containers/create', { Image: image, NetworkingConfig: { EndpointsConfig: { dual: { IPAMConfig: { IPv6Address: `${P}:7::5` } } } } });
+    assert.equal(api.status, 400, api.text);
+    await dkOk(['rm', '-f', 'a6', 'b6']);
+    await dkOk(['network', 'rm', 'dual']);
+  });
+
+  test('network create refuses overlapping and bad IPv6 subnets and gateways, and --ipv6 without a subnet', { timeout: 60_000 }, async () => {
+    await dkOk(['network', 'create', '--ipv6', '--subnet', `${P}:3::/64`, 'first']);
+    made.push(`jbr-${(await d.dockerJson<any[]>(['network', 'inspect', 'first']))[0].Id.slice(0, 11)}`);
+    const overlap = await dk(['network', 'create', '--ipv6', '--subnet', `${P}:3:0:1::/80`, 'second']);
+    assert.notEqual(overlap.code, 0);
+    assert.match(overlap.stderr, /Pool overlaps with other one on this address space/);
+    const bad = await d.api('POST', '/networks/create', { Name: 'bad', EnableIPv6: true, IPAM: { Config: [{ Subnet: 'fd6a:zz::/64' }] } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /fd6a:zz::\/64/);
+    const gw = await d.api('POST', '/networks/create', { Name: 'gw', EnableIPv6: true, IPAM: { Config: [{ Subnet: `${P}:4::/64`, Gateway: `${P}:5::1` }] } });
+    assert.equal(gw.status, 400);
+    assert.match(gw.text, new RegExp(`invalid gateway ${P}:5::1`));
+    const none = await dk(['network', 'create', '--ipv6', 'nosub']);
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /non-overlapping IPv6 address pool/);
+    // An IPv6 subnet without --ipv6 is kept (as dockerd keeps it) and unused.
+    await dkOk(['network', 'create', '--subnet', `${P}:6::/64`, 'v6off']);
+    const [off] = await d.dockerJson<any[]>(['network', 'inspect', 'v6off']);
+    made.push(`jbr-${off.Id.slice(0, 11)}`);
+    assert.equal(off.EnableIPv6, false);
+    assert.equal(off.IPAM.Config[1].Subnet, `${P}:6::/64`);
+    await runD(['--name', 'off', '--network', 'v6off', image, 'sleep', '300']);
+    assert.equal((await inspect('off')).NetworkSettings.Networks.v6off.GlobalIPv6Address, '');
+    await dkOk(['rm', '-f', 'off']);
+    await dkOk(['network', 'rm', 'first', 'v6off']);
+  });
+
+  test('isolation over IPv6: another network cannot reach in by address; a published port answers over IPv6', { timeout: 120_000 }, async () => {
+    await dkOk(['network', 'create', '--ipv6', '--subnet', `${P}:8::/64`, 'left']);
+    await dkOk(['network', 'create', '--ipv6', '--subnet', `${P}:9::/64`, 'right']);
+    for (const name of ['left', 'right']) made.push(`jbr-${(await d.dockerJson<any[]>(['network', 'inspect', name]))[0].Id.slice(0, 11)}`);
+    const port = 21000 + (process.pid % 4000) * 2;
+    await runD(['--name', 'target', '--network', 'left', '-p', `${port}:80`, image, ...HTTPD('target')]);
+    await runD(['--name', 'prober', '--network', 'right', image, 'sleep', '300']);
+    const target = (await inspect('target')).NetworkSettings.Networks.left.GlobalIPv6Address as string;
+    // The host routes IPv6 (the bridge plugin turns forwarding on, as dockerd
+    // does): without the isolation rules the packets would get through.
+    assert.equal((await run('sysctl', ['-n', 'net.ipv6.conf.all.forwarding'])).stdout.trim(), '1');
+    assert.equal((await execOut('prober', `ping6 -c 1 -W 3 ${P}:9::1`)).code, 0, 'its own gateway answers');
+    assert.notEqual((await execOut('prober', `ping6 -c 1 -W 2 ${target}`)).code, 0, 'right reached left over IPv6');
+    assert.notEqual((await execOut('prober', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${target} 80`)).stdout.includes('target'), true);
+    // The default bridge (dual-stack here) is isolated too, and shows its IPv6 fields at the top level.
+    await runD(['--name', 'onbridge', image, 'sleep', '300']);
+    const ob = (await inspect('onbridge')).NetworkSettings;
+    assert.ok(ob.GlobalIPv6Address.startsWith(`${P}:ff::`), JSON.stringify(ob));
+    assert.equal(ob.IPv6Gateway, `${P}:ff::1`);
+    assert.equal(ob.Networks.bridge.GlobalIPv6Address, ob.GlobalIPv6Address);
+    assert.notEqual((await execOut('onbridge', `ping6 -c 1 -W 2 ${target}`)).code, 0, 'the default bridge reached left over IPv6');
+    // Published: IPv4 as ever, and IPv6 through a host address (the right network's gateway).
+    const get = (url: string): Promise<CmdResult> => run('curl', ['-s', '-g', '-m', '3', '--retry', '10', '--retry-connrefused', '--retry-delay', '0', url]);
+    assert.equal((await get(`http://127.0.0.1:${port}/`)).stdout.trim(), 'target');
+    assert.equal((await get(`http://[${P}:9::1]:${port}/`)).stdout.trim(), 'target');
+    await dkOk(['rm', '-f', 'target', 'prober', 'onbridge']);
+    await dkOk(['network', 'rm', 'left', 'right']);
+    // The networks' ip6tables chains went with them; only the default bridge's stay while the daemon runs.
+    const left = (await ruleLines()).filter((l) => !l.includes(`joey ${BRIDGE} `));
+    assert.deepEqual(left, []);
+  });
+
+  test('docker-compose 1.29: enable_ipv6 with an IPv6 ipam subnet (file format 2.4)', { timeout: 120_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'joey-it-v6compose-'));
+    const project = `v6c${tag}`;
+    const compose = (args: string[]): Promise<CmdResult> => run('docker-compose', ['--ansi', 'never', ...args], { cwd: dir, timeoutMs: 120_000, env: d.clientEnv({ COMPOSE_PROJECT_NAME: project, PATH: process.env.PATH }) });
+    try {
+      await writeFile(join(dir, 'docker-compose.yml'), [
+        "version: '2.4'",
+        'services:',
+        '  web:',
+        `    image: ${image}`,
+        '    command: ["sleep", "300"]',
+        '    networks:',
+        '      net6:',
+        `        ipv6_address: ${P}:c::10`,
+        'networks:',
+        '  net6:',
+        '    enable_ipv6: true',
+        '    ipam:',
+        '      config:',
+        `        - subnet: 10.${octet}.40.0/24`,
+        `        - subnet: ${P}:c::/64`,
+        '',
+      ].join('\n'));
+      const up = await compose(['up', '-d']);
+      assert.equal(up.code, 0, d.diagnose(up));
+      const [n] = await d.dockerJson<any[]>(['network', 'inspect', `${project}_net6`]);
+      made.push(`jbr-${n.Id.slice(0, 11)}`);
+      assert.equal(n.EnableIPv6, true);
+      const web = (await inspect(`${project}_web_1`)).NetworkSettings.Networks[`${project}_net6`];
+      assert.equal(web.GlobalIPv6Address, `${P}:c::10`);
+      // up again: the network is reused, not refused as different
+      const again = await compose(['up', '-d']);
+      assert.equal(again.code, 0, d.diagnose(again));
+    } finally {
+      const down = await compose(['down']);
+      await rm(dir, { recursive: true, force: true });
+      assert.equal(down.code, 0, d.diagnose(down));
+    }
+  });
+});
