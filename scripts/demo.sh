@@ -95,15 +95,16 @@ echo "+ docker logs --tail 2 demo-sleeper   (json-file max-size/max-file rotatio
 docker rm -f demo-sleeper >/dev/null
 
 IMG="127.0.0.1:$PORT/demo/busybox:1"
-step "joey's own: a rich container, lxcfs, a disk quota, an in-place upgrade"
+step "joey's own: a rich container, lxcfs, a disk quota, an in-place upgrade of a built image"
 joey run --rm --network none --cgroup-parent /joey-demo --rich "$IMG" sh -c 'echo "PID 1 is $(cat /proc/1/comm), the command runs under it"'
 joey run --rm --network none --cgroup-parent /joey-demo --enableLxcfs -m 64m --cpus 1 "$IMG" sh -c 'echo "with lxcfs (host: '"$(nproc)"' CPUs), /proc/meminfo says: $(grep MemTotal /proc/meminfo), nproc says $(nproc)"'
 joey run --rm --network none --cgroup-parent /joey-demo --disk-quota 20m "$IMG" \
   sh -c 'dd if=/dev/zero of=/big bs=1M count=30 2>&1 | grep -i "space\|quota" | head -1; echo "df /: $(df -h / | tail -1)"' || true
-docker create --name demo-base "$IMG" true >/dev/null
-docker commit --change 'CMD ["sh","-c","echo serving v1; exec sleep 1000"]' demo-base demo/app:1 >/dev/null
-docker commit --change 'CMD ["sh","-c","echo serving v2; exec sleep 1000"]' demo-base demo/app:2 >/dev/null
-docker rm demo-base >/dev/null
+mkdir -p "$ROOT/app"
+printf 'FROM %s\nARG VERSION\nRUN echo "serving $VERSION" > /version\nCMD ["sh","-c","cat /version; exec sleep 1000"]\n' "$IMG" >"$ROOT/app/Dockerfile"
+echo "+ docker build --build-arg VERSION=v1 -t demo/app:1   (the classic builder; DOCKER_BUILDKIT=0)"
+DOCKER_BUILDKIT=0 docker build --build-arg VERSION=v1 -t demo/app:1 "$ROOT/app" 2>/dev/null
+DOCKER_BUILDKIT=0 docker build -q --build-arg VERSION=v2 -t demo/app:2 "$ROOT/app" 2>/dev/null >/dev/null
 docker run -d --name demo-app --network none --cgroup-parent /joey-demo demo/app:1 >/dev/null
 echo "+ docker inspect demo-app: $(docker inspect -f '{{.Id}} {{.Config.Image}}' demo-app | cut -c1-12,65-)"
 joey upgrade --image demo/app:2 --rollback-window 2s demo-app
