@@ -11,7 +11,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { removeAllContainers, removeBridgeRules, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
+import { removeContainersAndNetworks, removeBridgeRules, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
 import type { Daemon } from './lib/daemon.ts';
 import { pushImage } from './lib/images.ts';
 import { run, type CmdResult } from './lib/proc.ts';
@@ -59,11 +59,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (d?.running) {
-    await removeAllContainers(d).catch(() => undefined);
-    const custom = (await d.docker(['network', 'ls', '-q', '--filter', 'type=custom'])).stdout.split('\n').filter(Boolean);
-    if (custom.length) await d.docker(['network', 'rm', ...custom]);
-  }
+  if (d) await removeContainersAndNetworks(d);
   const execRoot = d?.execRoot;
   await teardownContainerDaemon(cd).catch((e) => console.error(e));
   // With its networks and containers gone, the daemon's exit took the default bridge's rules too, in both tables.

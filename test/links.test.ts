@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { removeAllContainers, removeBridgeRules, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
+import { removeAllContainers, removeContainersAndNetworks, removeBridgeRules, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
 import { TEST_ENGINE, type Daemon } from './lib/daemon.ts';
 import { pushImage } from './lib/images.ts';
 import { run, type CmdResult } from './lib/proc.ts';
@@ -63,11 +63,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (d?.running) {
-    await removeAllContainers(d).catch(() => undefined);
-    const custom = (await d.docker(['network', 'ls', '-q', '--filter', 'type=custom'])).stdout.split('\n').filter(Boolean);
-    if (custom.length) await d.docker(['network', 'rm', ...custom]);
-  }
+  if (d) await removeContainersAndNetworks(d);
   await teardownContainerDaemon(cd).catch((e) => console.error(e));
   await run('ip', ['link', 'del', BRIDGE]);
   await removeBridgeRules(BRIDGE);

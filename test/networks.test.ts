@@ -11,7 +11,7 @@ import { createSocket } from 'node:dgram';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { removeAllContainers, removeBridgeRules, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
+import { removeAllContainers, removeContainersAndNetworks, removeBridgeRules, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
 import type { Daemon } from './lib/daemon.ts';
 import { pushImage } from './lib/images.ts';
 import { makeTempDir, removeDir, run, waitFor, type CmdResult } from './lib/proc.ts';
@@ -131,11 +131,7 @@ before(async () => {
 
 after(async () => {
   // User networks (and their bridges) outlive a daemon, as Docker's do: remove them first.
-  if (d?.running) {
-    await removeAllContainers(d).catch(() => undefined);
-    const custom = (await d.docker(['network', 'ls', '-q', '--filter', 'type=custom'])).stdout.split('\n').filter(Boolean);
-    if (custom.length) await d.docker(['network', 'rm', ...custom]);
-  }
+  if (d) await removeContainersAndNetworks(d);
   await teardownContainerDaemon(cd).catch((e) => console.error(e));
   // With its networks and containers gone, the daemon's exit took the rules of its default bridge too.
   const left = (await run('iptables-save', [])).stdout.split('\n').filter((l) => !l.startsWith('#') && (l.includes(`joey ${BRIDGE} `) || l.includes(`10.${octet}.`)));

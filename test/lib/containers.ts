@@ -47,6 +47,15 @@ export async function startContainerDaemon(tag: string, opts: ContainerDaemonOpt
   }
 }
 
+/** Every container, then every user network (they outlive a daemon, as
+ * Docker's do); no-op if the daemon is down. */
+export async function removeContainersAndNetworks(d: Daemon): Promise<void> {
+  if (!d.running) return;
+  await removeAllContainers(d).catch(() => undefined);
+  const custom = (await d.docker(['network', 'ls', '-q', '--filter', 'type=custom'])).stdout.split('\n').filter(Boolean);
+  if (custom.length) await d.docker(['network', 'rm', ...custom]);
+}
+
 /** `docker rm -f -v` of every container (no-op if the daemon is down). */
 export async function removeAllContainers(d: Daemon): Promise<void> {
   if (!d.running) return;

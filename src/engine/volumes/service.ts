@@ -189,7 +189,12 @@ export class Volumes implements VolumeService {
     }
     const requests = planMounts(config.Volumes, hc.Binds, hc.Mounts, from.keys());
     const own = new Set(requests.map((r) => r.destination));
-    const out: PreparedMounts = { mounts: [...from.values()].filter((m) => !own.has(m.Destination)), created: [] };
+    return this.resolveAll(requests, [...from.values()].filter((m) => !own.has(m.Destination)));
+  }
+
+  /** `kept` and the mounts `requests` resolve to; a failure undoes what was made. */
+  private async resolveAll(requests: ReturnType<typeof planMounts>, kept: ContainerMount[]): Promise<PreparedMounts> {
+    const out: PreparedMounts = { mounts: kept, created: [] };
     try {
       for (const r of requests) out.mounts.push(await this.resolve(r, out.created));
     } catch (e) {
@@ -204,15 +209,7 @@ export class Volumes implements VolumeService {
    * on the new image) where it has no mount, made as a create of the new image
    * would make it. Nothing is recorded until `record`; `discard` undoes it. */
   async prepareAdded(volumes: ContainerConfig['Volumes'], existing: ContainerMount[]): Promise<PreparedMounts> {
-    const requests = planMounts(volumes, null, null, existing.map((m) => m.Destination));
-    const out: PreparedMounts = { mounts: [...existing], created: [] };
-    try {
-      for (const r of requests) out.mounts.push(await this.resolve(r, out.created));
-    } catch (e) {
-      await this.discard(out);
-      throw e;
-    }
-    return out;
+    return this.resolveAll(planMounts(volumes, null, null, existing.map((m) => m.Destination)), [...existing]);
   }
 
   /** A rolled-back upgrade: the container's mounts of these volumes go, its
