@@ -10,12 +10,18 @@
 // config; history reads as docker's; a second build is all cache; a failing
 // RUN exits with its code and leaves no container (--force-rm); a hostile
 // context and an unknown instruction are refused with clear errors.
+// `docker builder prune` and `system df` report no build cache, as dockerd
+// 20.10 does for classic builds; a base image missing locally is pulled from
+// an htpasswd registry on loopback with the X-Registry-Config credentials,
+// its progress relayed into the build's stream.
 import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
 import { TEST_ENGINE, type Daemon } from './lib/daemon.ts';
+import { pushImage } from './lib/images.ts';
+import { startRegistry, type Registry } from './lib/registry.ts';
 import { busyboxInitTar } from './lib/rich-images.ts';
 import { makeTempDir, removeDir, run, type CmdResult } from './lib/proc.ts';
 import { tarBuffer, tarGz } from './lib/tar.ts';
@@ -243,6 +249,109 @@ describe('docker build (DOCKER_BUILDKIT=0)', () => {
     assert.notEqual(u.code, 0);
     assert.match(u.stderr, /adding from a URL is not supported/);
     assert.equal((await d.docker(['ps', '-aq'])).stdout.trim(), '');
+  });
+});
+
+describe('build cache: docker system df and docker builder prune', () => {
+  // dockerd 20.10 keeps the classic builder's cache as images: its BuildCache
+  // (BuildKit's) stays empty, and a builder prune removes nothing.
+  it('system df shows no build cache, and a builder prune reclaims nothing and keeps the cache', async () => {
+    const df = await d.api('GET', '/v1.41/system/df');
+    assert.equal(df.status, 200);
+    assert.deepEqual(df.json().BuildCache ?? [], []);
+    const sdf = await d.dockerOk(['system', 'df']);
+    assert.match(sdf.stdout, /^Build Cache\s+0\s+0\s+0B\s+0B$/m);
+    const before = (await d.dockerOk(['images', '-aq', '--no-trunc'])).stdout.split('\n').sort();
+    let r = await d.docker(['builder', 'prune', '-f']);
+    assert.equal(r.code, 0, d.diagnose(r));
+    assert.equal(r.stdout, 'Total reclaimed space: 0B\n');
+    r = await d.docker(['builder', 'prune', '-a', '-f', '--filter', 'until=1h', '--keep-storage', '1MB']);
+    assert.equal(r.code, 0, d.diagnose(r));
+    assert.equal(r.stdout, 'Total reclaimed space: 0B\n');
+    r = await d.docker(['builder', 'prune', '-a'], { input: 'y\n' });
+    assert.equal(r.stdout, 'WARNING! This will remove all build cache. Are you sure you want to continue? [y/N] Total reclaimed space: 0B\n');
+    r = await d.docker(['builder', 'prune'], { input: 'n\n' });
+    assert.equal(r.stdout, 'WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] ');
+    const api = await d.api('POST', '/v1.41/build/prune?all=1');
+    assert.equal(api.status, 200);
+    assert.deepEqual(api.json(), { CachesDeleted: null, SpaceReclaimed: 0 });
+    const bad = await d.api('POST', `/v1.41/build/prune?filters=${encodeURIComponent('{"bogus":{"x":true}}')}`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /failed to prune build cache: Invalid filter 'bogus'/);
+    const badUntil = await d.api('POST', `/v1.41/build/prune?filters=${encodeURIComponent('{"until":{"xyz":true}}')}`);
+    assert.notEqual(badUntil.status, 200); // dockerd: 500, joey: 400
+    assert.match(badUntil.text, /"until\\" filter expects a duration/);
+    const j = await d.joey(['builder', 'prune', '-a', '-f']);
+    assert.equal(j.code, 0, d.diagnose(j));
+    assert.equal(j.stdout, 'Total reclaimed space: 0B\n');
+    // Every step image is still there, and a build still comes from the cache.
+    assert.deepEqual((await d.dockerOk(['images', '-aq', '--no-trunc'])).stdout.split('\n').sort(), before);
+    const again = await dockerBuild(['-t', IMG, '--build-arg', 'GREETING=hi-arg', ctxDir]);
+    assert.equal(again.code, 0, d.diagnose(again));
+    assert.doesNotMatch(again.stdout, /Running in/);
+  });
+});
+
+describe('a missing base image is pulled with the build\'s credentials', () => {
+  let reg: Registry | undefined;
+  let base = '';
+  let dir = '';
+  before(async () => {
+    reg = await startRegistry({ auth: 'htpasswd' });
+    base = (await pushImage(reg, 'busybox', { repo: `jbpull${tag}` })).ref;
+    dir = join(work, 'pull');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'Dockerfile'), `FROM ${base}\nRUN echo pulled > /p.txt\n`);
+  });
+  after(async () => {
+    await reg?.stop();
+  });
+
+  it('without credentials the pull fails and the build with it', async () => {
+    const r = await dockerBuild([dir]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /Step 1\/2 : FROM /);
+    assert.match(r.stderr, /no basic auth credentials|unauthorized|authentication required/);
+    const u = reg!.users![0]!;
+    const body = await tarBuffer([{ name: 'Dockerfile', type: 'file', content: `FROM ${base}\n` }]);
+    const xrc = Buffer.from(JSON.stringify({ [reg!.host]: { username: u.username, password: 'wrong' } })).toString('base64');
+    const a = await d.api('POST', '/v1.41/build', body, { 'content-type': 'application/x-tar', 'X-Registry-Config': xrc });
+    assert.equal(a.status, 200);
+    const last = JSON.parse(a.text.trim().split('\n').at(-1)!);
+    assert.match(last.error, /unauthorized|authentication required/, a.text);
+  });
+
+  it('X-Registry-Config credentials pull it, and its progress is in the build stream', async () => {
+    const u = reg!.users![0]!;
+    const body = await tarBuffer([{ name: 'Dockerfile', type: 'file', content: `FROM ${base}\nCMD ["sh"]\n` }]);
+    const xrc = Buffer.from(JSON.stringify({ [reg!.host]: { username: u.username, password: u.password } })).toString('base64');
+    const a = await d.api('POST', '/v1.41/build', body, { 'content-type': 'application/x-tar', 'X-Registry-Config': xrc });
+    assert.equal(a.status, 200);
+    const msgs = a.text.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(!msgs.some((m) => m.error), a.text);
+    const at = msgs.findIndex((m) => m.status === `Pulling from jbpull${tag}` && m.id === 'latest');
+    assert.ok(at > 0, a.text);
+    assert.ok(msgs.some((m) => m.status === 'Pulling fs layer' && /^[0-9a-f]{12}$/.test(m.id)), a.text);
+    assert.ok(msgs.some((m) => m.status === 'Pull complete'), a.text);
+    assert.ok(msgs.some((m) => /^Digest: sha256:[0-9a-f]{64}$/.test(m.status ?? '')), a.text);
+    const status = msgs.findIndex((m) => m.status === `Status: Downloaded newer image for ${base}`);
+    assert.ok(status > at, a.text);
+    assert.match(msgs[status + 1].stream, /^ ---> [0-9a-f]{12}\n$/, 'then the step goes on');
+    await d.dockerOk(['rmi', base]); // untagged only: the build's image keeps it
+  });
+
+  it('docker build after docker login shows the pull as docker pull does', async () => {
+    const u = reg!.users![0]!;
+    await d.dockerOk(['login', '-u', u.username, '--password-stdin', reg!.host], { input: u.password });
+    const r = await dockerBuild(['-t', `jbpulled${tag}`, dir]);
+    assert.equal(r.code, 0, d.diagnose(r));
+    assert.match(r.stdout, new RegExp(`Step 1/2 : FROM ${base}\\nlatest: Pulling from jbpull${tag}\\n`));
+    // (The layer stays from the test before: joey says "Already exists" for
+    // it, dockerd, which still has the image, says nothing.)
+    assert.match(r.stdout, new RegExp(`Digest: sha256:[0-9a-f]{64}\\nStatus: Downloaded newer image for ${base}\\n ---> [0-9a-f]{12}\\nStep 2/2`));
+    assert.doesNotMatch(r.stdout, /^Pulling /m);
+    const out = await d.dockerOk(['run', '--rm', `jbpulled${tag}`, 'cat', '/p.txt']);
+    assert.equal(out.stdout, 'pulled\n');
   });
 });
 

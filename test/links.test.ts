@@ -4,7 +4,8 @@
 // alias over the bridge, HostConfig.Links in inspect (following a rename),
 // the linking container's hosts file updated when the linked one starts
 // again, and dockerd's errors (a missing container, host/container network
-// modes, a linked container that is stopped or not on the default bridge).
+// modes, a linked container that is stopped or not on the default bridge),
+// and `docker rm --link` taking a link away.
 // Links on user networks (names in the embedded DNS) are in
 // networks.test.ts and compose.test.ts.
 //
@@ -207,6 +208,49 @@ describe('--link on the default bridge', () => {
     assert.doesNotMatch(r.stdout, /DB_|\tdb/);
     await removeAllContainers(d);
     await dkOk(['network', 'rm', `lnk${tag}`]);
+  });
+
+  it('docker rm --link removes the link, not a container', async () => {
+    await runD(['--name', 'server', image, 'sleep', '300']);
+    await runD(['--name', 'client', '--link', 'server:db', '--link', 'server', image, 'sleep', '300']);
+    const sid12 = (await inspect('server')).Id.slice(0, 12);
+    let r = await dk(['rm', '--link', '/client/db']);
+    assert.equal(r.code, 0, d.diagnose(r));
+    assert.equal(r.stdout, '/client/db\n');
+    assert.deepEqual((await inspect('client')).HostConfig.Links, ['/server:/client/server']);
+    // The running container's hosts file loses the line at once.
+    let hosts = hostLines((await dkOk(['exec', 'client', 'cat', '/etc/hosts'])).stdout);
+    assert.ok(!hosts.some((l) => /\tdb /.test(l)), hosts.join('\n'));
+    assert.ok(hosts.some((l) => l.endsWith(`\tserver ${sid12}`)), hosts.join('\n'));
+    assert.deepEqual((await dkOk(['ps', '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean).sort(), ['client', 'server'], 'both still run');
+    // dockerd's answers: a container's own name is refused (500), a link
+    // that is not there is no such container (404).
+    r = await dk(['rm', '--link', 'server']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Conflict, cannot remove the default link name of the container/);
+    let api = await d.api('DELETE', '/containers/client?link=1');
+    assert.equal(api.status, 500, api.text);
+    r = await dk(['rm', '--link', '/client/nope']);
+    assert.match(r.stderr, /No such container: client\/nope/);
+    api = await d.api('DELETE', '/containers/nope/db?link=1');
+    assert.equal(api.status, 404, api.text);
+    api = await d.api('DELETE', '/containers/client/server?link=1');
+    assert.equal(api.status, 204, api.text);
+    // (While it exists, dockerd also takes a link's name as a name of the
+    // linked container; joey does not.)
+    api = await d.api('DELETE', '/containers/client/server');
+    assert.equal(api.status, 404, api.text);
+    assert.match(api.text, /No such container: client\/server/);
+    assert.equal((await inspect('client')).HostConfig.Links, null);
+    await dkOk(['restart', '-t', '0', 'client']);
+    hosts = hostLines((await dkOk(['exec', 'client', 'cat', '/etc/hosts'])).stdout);
+    assert.equal(hosts.length, 1, hosts.join('\n'));
+    // A container that is not running: only its HostConfig changes.
+    await dkOk(['create', '--name', 'c2', '--link', 'server:db', image, 'true']);
+    r = await dk(['rm', '--link', 'c2/db']);
+    assert.equal(r.code, 0, d.diagnose(r));
+    assert.equal((await inspect('c2')).HostConfig.Links, null);
+    assert.equal((await dkOk(['start', '-a', 'c2'])).code, 0);
   });
 
   it('keeps links on a user network as names in its DNS (HostConfig.Links null)', async () => {

@@ -59,7 +59,7 @@ test('help and version', async () => {
   assert.match(help.stdout, /^Usage: {2}joey pull \[OPTIONS\] NAME\[:TAG\|@DIGEST\]\n\nDownload an image from a registry\n\nAliases:\n {2}joey image pull, joey pull\n\nOptions:\n/);
   assert.match(help.stdout, /\n {6}--platform string {3}Set platform/);
   const top = await runJoey(['--help']);
-  assert.match(top.stdout, /\nManagement Commands:\n {2}container {3}Manage containers\n {2}image {7}Manage images\n/);
+  assert.match(top.stdout, /\nManagement Commands:\n {2}builder {5}Manage builds\n {2}container {3}Manage containers\n {2}image {7}Manage images\n/);
   const bare = await runJoey([]);
   assert.equal(bare.code, 0);
   assert.match(bare.stderr, /^Usage: {2}joey \[OPTIONS\] COMMAND\n/);

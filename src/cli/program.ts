@@ -487,6 +487,18 @@ const COMMANDS = {
     ],
     run: async (cli, _a, o) => (await import('./system-events.ts')).runEvents(cli, o),
   },
+  builderPrune: {
+    usage: '[OPTIONS]',
+    short: 'Remove build cache',
+    args: [0, 0],
+    options: [
+      { flags: '-a, --all', desc: 'Remove all unused build cache, not just dangling ones' },
+      { flags: '--filter <filter>', desc: 'Provide filter values (e.g. "until=24h")', collect: 'filter' },
+      { flags: '-f, --force', desc: 'Do not prompt for confirmation' },
+      { flags: '--keep-storage <bytes>', desc: 'Amount of disk space to keep for cache' },
+    ],
+    run: async (cli, _a, o) => (await import('./builder-prune.ts')).runBuilderPrune(cli, o),
+  },
   containerPrune: {
     usage: '[OPTIONS]',
     short: 'Remove all stopped containers',
@@ -775,6 +787,12 @@ const NETWORK: SubCmd[] = [
   { name: 'rm', spec: 'networkRm', aliases: ['remove'] },
 ];
 
+/** `joey builder …` subcommands. */
+const BUILDER: SubCmd[] = [
+  { name: 'build', spec: 'build' },
+  { name: 'prune', spec: 'builderPrune' },
+];
+
 /** `joey system …` subcommands. */
 const SYSTEM: SubCmd[] = [
   { name: 'df', spec: 'systemDf' },
@@ -784,6 +802,7 @@ const SYSTEM: SubCmd[] = [
 
 /** bareUsage: docker's usage line for an unknown subcommand has no "COMMAND". */
 const GROUPS: { name: string; short: string; subs: SubCmd[]; bareUsage?: boolean }[] = [
+  { name: 'builder', short: 'Manage builds', subs: BUILDER },
   { name: 'container', short: 'Manage containers', subs: CONTAINER },
   { name: 'image', short: 'Manage images', subs: IMAGE },
   { name: 'network', short: 'Manage networks', subs: NETWORK, bareUsage: true },

@@ -4,6 +4,7 @@ import { after, test } from 'node:test';
 import { BuildStepError } from '../../engine/build/types.ts';
 import { invalid } from '../../errdefs/index.ts';
 import { setLogSink } from '../../util/log.ts';
+import { decodeRegistryConfig } from './build.ts';
 import { createFakeEngine, FAKE_IMAGE_ID } from './fake-engine.ts';
 import { startTestServer, type TestServer } from './test-helpers.ts';
 
@@ -59,4 +60,55 @@ test('q=1 sends only the aux message and the id', async () => {
   const bad = await srv.request('POST', '/build?buildargs=%7Bnope', { body: Buffer.alloc(512) });
   assert.equal(bad.status, 400);
   assert.match(bad.body, /buildargs: invalid JSON/);
+});
+
+test('X-Registry-Config reaches the build, and a base image\'s pull progress is relayed as pull messages', async () => {
+  const engine = createFakeEngine({
+    build: {
+      build: async (input, opts) => {
+        for await (const c of input) void c;
+        opts?.onOutput?.('Step 1/1 : FROM 127.0.0.1:5000/busybox\n');
+        opts?.onProgress?.({ kind: 'message', text: 'latest: Pulling from busybox' });
+        opts?.onProgress?.({ kind: 'layer', id: '8d43e3beeacc', phase: 'downloading', current: 500, total: 1000 });
+        opts?.onImageId?.(FAKE_IMAGE_ID);
+        return { id: FAKE_IMAGE_ID, tags: [] };
+      },
+    },
+  });
+  const srv = await startTestServer(engine);
+  servers.push(srv);
+  const header = Buffer.from(JSON.stringify({ '127.0.0.1:5000': { username: 'u', password: 'p', email: 'x' } })).toString('base64url');
+  const r = await srv.request('POST', '/build', { body: Buffer.alloc(512), headers: { 'X-Registry-Config': header } });
+  assert.equal(r.status, 200);
+  const lines = r.lines() as Array<Record<string, unknown>>;
+  assert.deepEqual(lines[1], { status: 'Pulling from busybox', id: 'latest' });
+  assert.equal(lines[2]!.status, 'Downloading');
+  assert.equal(lines[2]!.id, '8d43e3beeacc');
+  const opts = engine.calls.find((c) => c.method === 'build.build')!.args[1] as Record<string, unknown>;
+  assert.deepEqual(opts.authConfigs, { '127.0.0.1:5000': { username: 'u', password: 'p' } });
+  const bad = await srv.request('POST', '/build', { body: Buffer.alloc(512), headers: { 'X-Registry-Config': 'not base64!' } });
+  assert.equal(bad.status, 400);
+});
+
+test('decodeRegistryConfig: standard or URL-safe base64 of a map of AuthConfigs', () => {
+  const b = (v: unknown, enc: BufferEncoding = 'base64') => Buffer.from(JSON.stringify(v)).toString(enc);
+  assert.equal(decodeRegistryConfig(undefined), undefined);
+  assert.deepEqual(decodeRegistryConfig(b({})), {});
+  assert.deepEqual(decodeRegistryConfig(b({ 'https://index.docker.io/v1/': { Username: 'a', Password: 'b' } })), { 'https://index.docker.io/v1/': { username: 'a', password: 'b' } });
+  assert.throws(() => decodeRegistryConfig(b([1])), /expected a JSON object/);
+  assert.throws(() => decodeRegistryConfig(Buffer.from('{nope').toString('base64')), /invalid JSON/);
+});
+
+test('POST /build/prune passes all, filters and keep-storage, and answers the report', async () => {
+  const engine = createFakeEngine();
+  const srv = await startTestServer(engine);
+  servers.push(srv);
+  const f = encodeURIComponent(JSON.stringify({ until: { '24h': true } }));
+  const r = await srv.request('POST', `/v1.41/build/prune?all=1&filters=${f}&keep-storage=1000`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json(), { CachesDeleted: null, SpaceReclaimed: 0 });
+  assert.deepEqual(engine.calls.find((c) => c.method === 'build.prune')!.args[0], { all: true, filters: { until: ['24h'] }, keepStorage: 1000 });
+  const bad = await srv.request('POST', '/build/prune?keep-storage=abc');
+  assert.equal(bad.status, 400);
+  assert.match(bad.body, /keep-storage is in bytes and expects an integer, got abc/);
 });

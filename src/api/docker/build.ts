@@ -3,13 +3,57 @@
 // tar; the answer is Docker's JSON message stream ({"stream": ...},
 // {"aux": {"ID": ...}}, and an errorDetail line for a failure once output has
 // begun; before that, a failure is an ordinary error status, as in dockerd).
+// A missing base image's pull progress goes into the same stream, pulled with
+// the X-Registry-Config credentials. POST /build/prune: `docker builder prune`.
 import { BuildStepError, type BuildOptions } from '../../engine/build/index.ts';
 import { invalid, messageOf, notImplemented } from '../../errdefs/index.ts';
-import { JsonLineStream, queryBool, queryString } from './http.ts';
+import type { AuthConfig } from '../../images/types.ts';
+import { JsonLineStream, queryBool, queryFilters, queryString, sendJson, toAuthConfig } from './http.ts';
+import { progressLine } from './progress.ts';
 import type { RequestContext, Router } from './router.ts';
 
 export function registerBuildRoutes(r: Router): void {
+  r.add('POST', '/build/prune', prune);
   r.add('POST', '/build', build);
+}
+
+/** X-Registry-Config: base64 (standard or URL-safe) of a JSON map from
+ * registry to AuthConfig, as the docker CLI and docker-py send it. */
+export function decodeRegistryConfig(header: string | string[] | undefined): Record<string, AuthConfig> | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return undefined;
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) throw invalid('invalid X-Registry-Config header: not base64');
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+  } catch (err) {
+    throw invalid(`invalid X-Registry-Config header: invalid JSON: ${messageOf(err)}`, err);
+  }
+  if (v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalid('invalid X-Registry-Config header: expected a JSON object');
+  const out: Record<string, AuthConfig> = {};
+  for (const [registry, conf] of Object.entries(v as Record<string, unknown>)) {
+    const auth = toAuthConfig(conf);
+    if (auth) out[registry] = auth;
+  }
+  return out;
+}
+
+/** A byte count parameter of /build/prune; dockerd refuses what is not an integer. */
+function queryBytes(q: URLSearchParams, name: string): number | undefined {
+  const raw = queryString(q, name);
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^-?\d+$/.test(raw)) throw invalid(`${name} is in bytes and expects an integer, got ${raw}`);
+  return Number(raw);
+}
+
+async function prune({ engine, query, res }: RequestContext): Promise<void> {
+  // reserved-space is API 1.48's name for keep-storage.
+  const keep = queryBytes(query, 'keep-storage') ?? queryBytes(query, 'reserved-space');
+  queryBytes(query, 'max-used-space');
+  queryBytes(query, 'min-free-space');
+  const report = await engine.build.prune({ all: queryBool(query, 'all'), filters: queryFilters(query), ...(keep !== undefined ? { keepStorage: Math.max(0, keep) } : {}) });
+  sendJson(res, 200, report);
 }
 
 function jsonMap(q: URLSearchParams, name: string): Record<string, string | null> | undefined {
@@ -46,11 +90,15 @@ async function build({ engine, query, req, res, signal }: RequestContext): Promi
     rm: queryBool(query, 'rm', true),
     forceRm: queryBool(query, 'forcerm'),
     pull: queryBool(query, 'pull'),
+    authConfigs: decodeRegistryConfig(req.headers['x-registry-config']),
     networkMode: queryString(query, 'networkmode') || undefined,
     platform: queryString(query, 'platform') || undefined,
     signal,
     onOutput: (text) => (quiet ? held.push(text) : stream.write({ stream: text })),
     onImageId: (id) => stream.write({ aux: { ID: id } }),
+    onProgress: (p) => {
+      if (!quiet) stream.writeLine(progressLine(p, 'pull'));
+    },
   };
   try {
     const result = await engine.build.build(req, opts);

@@ -142,6 +142,9 @@ test('lifecycle: start 204 then 304, stop 204 then 304, restart/kill/pause/unpau
   assert.equal(del.status, 204);
   assert.deepEqual(lastCall('containers.remove'), ['life2', { force: true, volumes: true, link: false }]);
   assert.equal((await srv.request('DELETE', '/containers/life2')).status, 404);
+  // `docker rm --link client/db`: the name carries a slash.
+  await srv.request('DELETE', '/containers/client/db?link=1');
+  assert.deepEqual(lastCall('containers.remove'), ['client/db', { force: false, volumes: false, link: true }]);
 });
 
 test('remove of a running container without force is 409', async () => {

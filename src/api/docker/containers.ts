@@ -42,7 +42,8 @@ export function registerContainerRoutes(r: Router): void {
   r.add('HEAD', '/containers/{id}/archive', archiveStat);
   r.add('GET', '/containers/{id}/archive', archiveGet);
   r.add('PUT', '/containers/{id}/archive', archivePut);
-  r.add('DELETE', '/containers/{id}', remove);
+  // {id*}: `docker rm --link client/alias` names a link with a slash.
+  r.add('DELETE', '/containers/{id*}', remove);
 }
 
 const VALID_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;

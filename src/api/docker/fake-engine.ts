@@ -262,6 +262,7 @@ export function createFakeEngine(
         opts?.onImageId?.(FAKE_IMAGE_ID);
         return { id: FAKE_IMAGE_ID, tags: [] };
       })),
+      prune: rec('build.prune', over.build?.prune ?? (async () => ({ CachesDeleted: null, SpaceReclaimed: 0 }))),
     },
     fakeContainers,
     knownImages,

@@ -17,7 +17,7 @@ import { commitImage } from '../../images/commit.ts';
 import type { ImageContext } from '../../images/context.ts';
 import { imageConfig } from '../../images/query.ts';
 import type { ImageConfig, ImageService } from '../../images/types.ts';
-import { familiarName, parseReference, withDefaultTag } from '../../reference/index.ts';
+import { familiarName, familiarString, parseReference, withDefaultTag } from '../../reference/index.ts';
 import { resolveUserFrom } from '../../runtime/spec/user.ts';
 import { log } from '../../util/log.ts';
 import { commitUpperDir } from '../containers/commit.ts';
@@ -25,6 +25,8 @@ import type { ContainerContext } from '../containers/context.ts';
 import { openReadView, openWriteView } from '../containers/fs-view.ts';
 import type { ContainerService, CreateRequest } from '../containers/types.ts';
 import { BuildCache } from './cache.ts';
+import { pruneBuildCache, type BuildCachePruneOptions, type BuildCachePruneReport } from './prune.ts';
+import { authForImage } from './registry-auth.ts';
 import { receiveContext, type BuildContext } from './context-dir.ts';
 import { checkSourceCount, resolveDest, targetPath, type Dest } from './copy-dest.ts';
 import { checkFlags, parseDockerfile, parseError, parseInstruction, type Instruction } from './dockerfile.ts';
@@ -61,6 +63,10 @@ interface Stage {
 
 export class Builder implements BuildService {
   constructor(private readonly deps: BuildDeps) {}
+
+  prune(opts?: BuildCachePruneOptions): Promise<BuildCachePruneReport> {
+    return pruneBuildCache(opts);
+  }
 
   async build(input: Readable, opts: BuildOptions = {}): Promise<BuildResult> {
     const tags = (opts.tags ?? []).filter((t) => t !== '').map((t) => {
@@ -279,8 +285,28 @@ class BuildRun {
       const id = await local();
       if (id) return id;
     }
-    this.say(`Pulling ${name}\n`);
-    const r = await this.deps.images.pull(name, { platform: 'linux/amd64', signal: this.opts.signal });
+    // The pull's own progress goes into the build's stream, closed with
+    // the Digest and Status lines, as dockerd's classic builder relays it.
+    let saidDigest = false;
+    let saidStatus = false;
+    const onProgress = this.opts.onProgress;
+    const r = await this.deps.images.pull(name, {
+      platform: 'linux/amd64',
+      signal: this.opts.signal,
+      auth: authForImage(this.opts.authConfigs, name),
+      onProgress: (p) => {
+        if (p.kind === 'message') {
+          saidDigest ||= p.text.startsWith('Digest: ');
+          saidStatus ||= p.text.startsWith('Status: ');
+        }
+        onProgress?.(p);
+      },
+    });
+    if (!saidDigest && r.digest) onProgress?.({ kind: 'message', text: `Digest: ${r.digest}` });
+    if (!saidStatus) {
+      const shown = familiarString(parseReference(r.name));
+      onProgress?.({ kind: 'message', text: r.downloaded ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}` });
+    }
     return r.id;
   }
 

@@ -9,7 +9,7 @@ import type { Database } from '../../metadata/db.ts';
 import { Builder } from './builder.ts';
 import { BuildCache } from './cache.ts';
 
-export type { BuildOptions, BuildResult, BuildService } from './types.ts';
+export type { BuildCachePruneOptions, BuildCachePruneReport, BuildOptions, BuildResult, BuildService } from './types.ts';
 export { BuildStepError } from './types.ts';
 
 export async function createBuilder(deps: { dataRoot: string; db: Database; cx: ContainerContext; containers: ContainerService; images: ImageService; imageCtx: ImageContext }): Promise<Builder> {

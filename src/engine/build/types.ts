@@ -2,6 +2,10 @@
 // (non-BuildKit) builder of dockerd does it.
 import type { Readable } from 'node:stream';
 import { JoeyError } from '../../errdefs/index.ts';
+import type { AuthConfig, ProgressFn } from '../../images/types.ts';
+import type { BuildCachePruneOptions, BuildCachePruneReport } from './prune.ts';
+
+export type { BuildCachePruneOptions, BuildCachePruneReport } from './prune.ts';
 
 export interface BuildOptions {
   /** Names to tag the result with ("app", "app:v1", "reg:5000/app:v1"). */
@@ -20,6 +24,11 @@ export interface BuildOptions {
   forceRm?: boolean;
   /** Pull base images even when present. */
   pull?: boolean;
+  /** Credentials for pulling base images, by registry (X-Registry-Config:
+   * "127.0.0.1:5000", "https://index.docker.io/v1/", ...). */
+  authConfigs?: Record<string, AuthConfig>;
+  /** A base image's pull progress, as a pull reports it. */
+  onProgress?: ProgressFn;
   /** RUN's network: "default", "bridge", "none", "host". */
   networkMode?: string;
   platform?: string;
@@ -39,6 +48,8 @@ export interface BuildResult {
 
 export interface BuildService {
   build(context: Readable, opts?: BuildOptions): Promise<BuildResult>;
+  /** POST /build/prune. */
+  prune(opts?: BuildCachePruneOptions): Promise<BuildCachePruneReport>;
 }
 
 /** A step that failed with an exit code (a RUN): Docker sends the code in

@@ -4,10 +4,10 @@
 // followed through renames. (Links on user networks are names in the
 // embedded DNS: networks/service.ts.)
 import { readFile, writeFile } from 'node:fs/promises';
-import { internal, invalid, is, messageOf } from '../../errdefs/index.ts';
+import { internal, invalid, is, messageOf, notFound } from '../../errdefs/index.ts';
 import { log } from '../../util/log.ts';
 import type { ContainerContext } from './context.ts';
-import { formatLink, linkHostsLine, linksEnv, parseLink, updateLinkHost, type Link, type LinkEnvInput } from './links.ts';
+import { formatLink, linkHostsLine, linksEnv, parseLink, removeLinkHost, splitLinkName, updateLinkHost, type Link, type LinkEnvInput } from './links.ts';
 import { findContainer } from './lookup.ts';
 import { networkNameOf } from './network-settings.ts';
 import type { ContainerRecord } from './record.ts';
@@ -135,4 +135,42 @@ export async function renameLinks(cx: ContainerContext, oldName: string, newName
       cx.store.save(cur);
     });
   }
+}
+
+/** `docker rm --link /<linking>/<alias>`: the link leaves the linking
+ * container's HostConfig.Links and, while it runs, its /etc/hosts; no
+ * container is removed. dockerd's answers: a name that is no link is "No
+ * such container" (404); a container's own name is refused with a 500. */
+export async function removeLink(cx: ContainerContext, name: string): Promise<void> {
+  const split = splitLinkName(name.trim());
+  if (!split) {
+    findContainer(cx, name);
+    throw internal('Conflict, cannot remove the default link name of the container');
+  }
+  const missing = () => notFound(`No such container: ${name.replace(/^\/+/, '')}`);
+  let parent: ContainerRecord;
+  try {
+    parent = findContainer(cx, split.parent);
+  } catch (e) {
+    if (is(e, 'not-found')) throw missing();
+    throw e;
+  }
+  await cx.lock(parent.id, async () => {
+    const cur = cx.store.get(parent.id);
+    const links = cur?.hostConfig.Links ?? [];
+    const keep = links.filter((s) => parseLink(s).alias !== split.alias);
+    if (!cur || keep.length === links.length) throw missing();
+    cur.hostConfig = { ...cur.hostConfig, Links: keep.length ? keep : null };
+    cx.store.save(cur);
+    if (!cur.state.Running) return;
+    const path = cx.paths(cur.id).hostsPath;
+    try {
+      const before = await readFile(path, 'utf8');
+      const after = removeLinkHost(before, split.alias);
+      // In place: the file is bind-mounted into the running container.
+      if (after !== before) await writeFile(path, after);
+    } catch (e) {
+      log.warn('removing a link from /etc/hosts failed', { container: cur.id, link: name, err: e });
+    }
+  });
 }

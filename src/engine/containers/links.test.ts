@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { envPrefix, formatLink, linkEnv, linkHostsLine, linksEnv, parseLink, updateLinkHost } from './links.ts';
+import { envPrefix, formatLink, linkEnv, linkHostsLine, linksEnv, parseLink, removeLinkHost, splitLinkName, updateLinkHost } from './links.ts';
 
 test('links parse as the CLI gives them and as dockerd shows them', () => {
   assert.deepEqual(parseLink('server:db'), { target: 'server', alias: 'db' });
@@ -107,4 +107,14 @@ test('no exposed port: only the name and the env; several links add up', () => {
   const a = { alias: 'a', self: 'c', ip: '10.0.0.2', env: ['X=1'], exposedPorts: null };
   const b = { alias: 'b-2', self: 'c', ip: '10.0.0.3', env: [], exposedPorts: { '6379': {} } };
   assert.deepEqual(linksEnv([a, b]), ['A_NAME=/c/a', 'A_ENV_X=1', 'B_2_PORT=tcp://10.0.0.3:6379', 'B_2_PORT_6379_TCP=tcp://10.0.0.3:6379', 'B_2_PORT_6379_TCP_ADDR=10.0.0.3', 'B_2_PORT_6379_TCP_PORT=6379', 'B_2_PORT_6379_TCP_PROTO=tcp', 'B_2_NAME=/c/b-2']);
+});
+
+test('rm --link: the name splits into the linking container and the alias; its hosts line goes', () => {
+  assert.deepEqual(splitLinkName('/client/db'), { parent: 'client', alias: 'db' });
+  assert.deepEqual(splitLinkName('client/db'), { parent: 'client', alias: 'db' });
+  assert.equal(splitLinkName('/client'), undefined, 'a container\'s own name');
+  assert.equal(splitLinkName('client'), undefined);
+  const hosts = '127.0.0.1\tlocalhost\n10.0.0.2\tdb 3cda9898f309 server\n10.0.0.2\tserver 3cda9898f309\n10.0.0.3\tce97e937abb3\n';
+  assert.equal(removeLinkHost(hosts, 'db'), '127.0.0.1\tlocalhost\n10.0.0.2\tserver 3cda9898f309\n10.0.0.3\tce97e937abb3\n');
+  assert.equal(removeLinkHost(hosts, '3cda9898f309'), hosts, 'only a line that the alias starts');
 });

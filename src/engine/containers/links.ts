@@ -46,6 +46,28 @@ export function updateLinkHost(hosts: string, alias: string, ip: string): string
     .join('\n');
 }
 
+/** The hosts file without the line(s) of `alias`: what `docker rm --link`
+ * does to a running linking container's file. */
+export function removeLinkHost(hosts: string, alias: string): string {
+  return hosts
+    .split('\n')
+    .filter((l) => {
+      const tab = l.indexOf('\t');
+      return !(tab > 0 && l.slice(tab + 1).split(/\s+/)[0] === alias);
+    })
+    .join('\n');
+}
+
+/** `docker rm --link` names a link "/<linking>/<alias>" (the leading slash
+ * optional): the linking container's name and the alias. A name with no
+ * parent part is a container's own name. */
+export function splitLinkName(name: string): { parent: string; alias: string } | undefined {
+  const full = name.startsWith('/') ? name : `/${name}`;
+  const slash = full.lastIndexOf('/');
+  if (slash === 0) return undefined;
+  return { parent: full.slice(1, slash), alias: full.slice(slash + 1) };
+}
+
 interface Port {
   port: number;
   proto: string;

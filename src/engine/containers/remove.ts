@@ -4,6 +4,7 @@ import { conflict, is } from '../../errdefs/index.ts';
 import type { Filters } from '../../images/types.ts';
 import type { ContainerContext } from './context.ts';
 import { checkFilterKeys, labelMatches, parseTimeFilter } from '../../util/filters.ts';
+import { removeLink } from './link-setup.ts';
 import { findContainer } from './lookup.ts';
 import { unmountRootfs } from './rootfs.ts';
 import { waitForExit } from './wait.ts';
@@ -11,8 +12,8 @@ import { releaseRootfsQuota } from './quota.ts';
 import { newRootfsKey, oldRootfsKey } from './upgrade-store.ts';
 
 export async function removeContainer(cx: ContainerContext, idOrName: string, opts: { force?: boolean; volumes?: boolean; link?: boolean } = {}): Promise<void> {
+  if (opts.link) return removeLink(cx, idOrName);
   const c = findContainer(cx, idOrName);
-  if (opts.link) throw conflict('legacy links are not supported by joey');
   if (cx.upgrading.has(c.id)) throw conflict(`cannot remove container "/${c.name}": it is being upgraded`);
   if (c.state.Running || c.state.Paused) {
     if (!opts.force) {
