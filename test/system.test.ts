@@ -158,37 +158,41 @@ describe('system prune', () => {
     const unusedNet = nm('unusednet');
     const named = nm('named');
     const keptImage = `${nm('kept')}:1`;
-    await dkOk(d, ['network', 'create', usedNet]);
-    await dkOk(d, ['network', 'create', unusedNet]);
-    await dkOk(d, ['run', '-d', '--name', running, '--network', usedNet, '-v', `${named}:/named`, image, 'sleep', '1000']);
-    // a stopped container with an anonymous volume, and a dangling image made from it
-    await dkOk(d, ['run', '--name', stopped, '--network', 'none', '-v', '/anon', image, 'sh', '-c', 'echo x > /anon/f; echo y > /f']);
-    const dangling = (await dkOk(d, ['commit', stopped])).stdout.trim();
-    await dkOk(d, ['commit', stopped, keptImage]);
-    const anon = (await d.dockerJson<any[]>(['inspect', stopped]))[0].Mounts.find((m: any) => m.Destination === '/anon').Name;
+    try {
+      await dkOk(d, ['network', 'create', usedNet]);
+      await dkOk(d, ['network', 'create', unusedNet]);
+      await dkOk(d, ['run', '-d', '--name', running, '--network', usedNet, '-v', `${named}:/named`, image, 'sleep', '1000']);
+      // a stopped container with an anonymous volume, and a dangling image made from it
+      await dkOk(d, ['run', '--name', stopped, '--network', 'none', '-v', '/anon', image, 'sh', '-c', 'echo x > /anon/f; echo y > /f']);
+      const dangling = (await dkOk(d, ['commit', stopped])).stdout.trim();
+      await dkOk(d, ['commit', stopped, keptImage]);
+      const anon = (await d.dockerJson<any[]>(['inspect', stopped]))[0].Mounts.find((m: any) => m.Destination === '/anon').Name;
 
-    const r = await dkOk(d, ['system', 'prune', '-f']);
-    assert.match(r.stdout, /Deleted Containers:\n[0-9a-f]{64}\n/);
-    assert.match(r.stdout, new RegExp(`Deleted Networks:\\n${unusedNet}\\n`));
-    assert.match(r.stdout, /Deleted Images:\n(untagged: .*\n)*deleted: sha256:[0-9a-f]{64}/);
-    assert.match(r.stdout, /Total reclaimed space: /);
-    const names = lines((await dkOk(d, ['ps', '-a', '--format', '{{.Names}}'])).stdout);
-    assert.deepEqual(names, [running], 'the stopped container went, the running one stayed');
-    const nets = lines((await dkOk(d, ['network', 'ls', '--format', '{{.Name}}'])).stdout);
-    assert.ok(nets.includes(usedNet) && !nets.includes(unusedNet), nets.join(','));
-    assert.equal((await dk(d, ['image', 'inspect', dangling])).code, 1, 'the dangling image went');
-    assert.equal((await dk(d, ['image', 'inspect', keptImage])).code, 0, 'a tagged image stays without -a');
-    assert.ok(lines((await dkOk(d, ['volume', 'ls', '-q'])).stdout).includes(anon), 'volumes stay without --volumes');
+      const r = await dkOk(d, ['system', 'prune', '-f']);
+      assert.match(r.stdout, /Deleted Containers:\n[0-9a-f]{64}\n/);
+      assert.match(r.stdout, new RegExp(`Deleted Networks:\\n${unusedNet}\\n`));
+      assert.match(r.stdout, /Deleted Images:\n(untagged: .*\n)*deleted: sha256:[0-9a-f]{64}/);
+      assert.match(r.stdout, /Total reclaimed space: /);
+      const names = lines((await dkOk(d, ['ps', '-a', '--format', '{{.Names}}'])).stdout);
+      assert.deepEqual(names, [running], 'the stopped container went, the running one stayed');
+      const nets = lines((await dkOk(d, ['network', 'ls', '--format', '{{.Name}}'])).stdout);
+      assert.ok(nets.includes(usedNet) && !nets.includes(unusedNet), nets.join(','));
+      assert.equal((await dk(d, ['image', 'inspect', dangling])).code, 1, 'the dangling image went');
+      assert.equal((await dk(d, ['image', 'inspect', keptImage])).code, 0, 'a tagged image stays without -a');
+      assert.ok(lines((await dkOk(d, ['volume', 'ls', '-q'])).stdout).includes(anon), 'volumes stay without --volumes');
 
-    const all = await dkOk(d, ['system', 'prune', '-a', '--volumes', '-f']);
-    assert.match(all.stdout, /Deleted Volumes:\n/);
-    const vols = lines((await dkOk(d, ['volume', 'ls', '-q'])).stdout);
-    assert.ok(!vols.includes(anon), 'the anonymous volume went');
-    assert.ok(vols.includes(named), 'a named volume in use stays');
-    assert.equal((await dk(d, ['image', 'inspect', keptImage])).code, 1, '-a takes an unused tagged image');
-    assert.equal((await dk(d, ['image', 'inspect', image])).code, 0, 'the image the running container uses stays');
-    await dkOk(d, ['rm', '-f', running]);
-    await dkOk(d, ['network', 'rm', usedNet]);
+      const all = await dkOk(d, ['system', 'prune', '-a', '--volumes', '-f']);
+      assert.match(all.stdout, /Deleted Volumes:\n/);
+      const vols = lines((await dkOk(d, ['volume', 'ls', '-q'])).stdout);
+      assert.ok(!vols.includes(anon), 'the anonymous volume went');
+      assert.ok(vols.includes(named), 'a named volume in use stays');
+      assert.equal((await dk(d, ['image', 'inspect', keptImage])).code, 1, '-a takes an unused tagged image');
+      assert.equal((await dk(d, ['image', 'inspect', image])).code, 0, 'the image the running container uses stays');
+    } finally {
+      // user networks outlive the daemon: never leave their bridges behind
+      await dk(d, ['rm', '-f', running]);
+      await dk(d, ['network', 'rm', usedNet, unusedNet]);
+    }
   });
 });
 
