@@ -99,7 +99,9 @@ export async function removeBridgeRules(bridge: string): Promise<void> {
 export async function teardownContainerDaemon(cd: ContainerDaemon | undefined): Promise<void> {
   if (!cd) return;
   const { d, cgroupParent } = cd;
-  await removeAllContainers(d).catch(() => undefined);
+  // User networks outlive their daemon (as Docker's): a test that failed
+  // half-way must not leave their bridges on the host.
+  await removeContainersAndNetworks(d).catch(() => undefined);
   await d.stop();
   const leftCgroups = await removeCgroupTree(cgroupParent);
   for (const o of await orphansMentioning(d.execRoot)) {
