@@ -6,12 +6,13 @@
 import { resolve as resolvePath } from 'node:path';
 import { finished } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { ERROR_KINDS, JoeyError, canceled, internal, wrap } from '../errdefs/index.ts';
+import { ERROR_KINDS, JoeyError, canceled, internal, invalid, wrap } from '../errdefs/index.ts';
 import { log } from '../util/log.ts';
 import { acquireWorker, releaseWorker } from './pool.ts';
 import type { ArchiveWorker } from './pool.ts';
 import type { FromWorker } from './protocol.ts';
 import type { ApplyLayer, ApplyOptions, ApplyResult } from './types.ts';
+import type { FileDigests } from './writer.ts';
 
 /** Input bytes sent to the worker and not yet acknowledged, at most (plus one message). */
 const WINDOW = 8 << 20;
@@ -29,9 +30,26 @@ export function applyLayer(input: Readable, dir: string, opts: ApplyOptions = {}
     input.destroy();
     return Promise.reject(canceled('layer apply aborted'));
   }
-  return new Promise((resolve, reject) => new Forward(input, resolvePath(dir), opts, resolve, reject).start());
+  return new Promise((resolve, reject) => new Forward(input, resolvePath(dir), opts, false, resolve, reject).start());
 }
 applyLayer satisfies ApplyLayer;
+
+/**
+ * Unpacks a build context (a client's tar, plain or gzip: hostile) into the
+ * empty directory `dir`, in the worker as a layer is, by extractInto's rules
+ * (writer.ts, `plain`); a hostile entry fails with `invalid`. Returns the
+ * sha256 of every regular file.
+ */
+export function unpackPlainTree(input: Readable, dir: string, opts: { signal?: AbortSignal } = {}): Promise<FileDigests> {
+  input.on('error', ignore);
+  if (opts.signal?.aborted) {
+    input.destroy();
+    return Promise.reject(canceled('unpacking aborted'));
+  }
+  return new Promise<FileDigests>((resolve, reject) =>
+    new Forward(input, resolvePath(dir), opts, true, (_r, digests) => resolve(new Map(digests)), (err) => reject(err.kind === 'data-loss' ? invalid(err.message, err) : err)).start(),
+  );
+}
 
 class Forward {
   private readonly job = ++jobs;
@@ -47,7 +65,8 @@ class Forward {
     private readonly input: Readable,
     private readonly dir: string,
     private readonly opts: ApplyOptions,
-    private readonly resolve: (r: ApplyResult) => void,
+    private readonly plain: boolean,
+    private readonly resolve: (r: ApplyResult, digests?: Array<[string, { digest: string; size: number }]>) => void,
     private readonly reject: (e: JoeyError) => void,
   ) {}
 
@@ -59,7 +78,7 @@ class Forward {
       this.settle(internal(`starting a layer worker: ${(err as Error).message}`, err));
       return;
     }
-    this.worker.post({ t: 'start', job: this.job, dir: this.dir, progress: this.opts.onProgress !== undefined });
+    this.worker.post({ t: 'start', job: this.job, dir: this.dir, progress: this.opts.onProgress !== undefined, ...(this.plain ? { plain: true } : {}) });
     this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
     this.input.on('readable', this.pump);
     this.unwatch = finished(this.input, this.onInputDone);
@@ -138,7 +157,7 @@ class Forward {
         log.warn(m.msg, m.fields);
         return;
       case 'done':
-        this.settle(this.failure, m.result);
+        this.settle(this.failure, m.result, m.digests);
         return;
       case 'fail': {
         this.input.destroy();
@@ -156,7 +175,7 @@ class Forward {
     this.settle(this.failure ?? internal(`layer worker died: ${err.message}`, err));
   }
 
-  private settle(err: JoeyError | undefined, result?: ApplyResult): void {
+  private settle(err: JoeyError | undefined, result?: ApplyResult, digests?: Array<[string, { digest: string; size: number }]>): void {
     if (this.settled) return;
     this.settled = true;
     this.opts.signal?.removeEventListener('abort', this.onAbort);
@@ -164,7 +183,7 @@ class Forward {
     this.unwatch?.();
     if (this.worker) releaseWorker(this.worker);
     if (err) this.reject(err);
-    else this.resolve(result!);
+    else this.resolve(result!, digests);
   }
 }
 

@@ -5,8 +5,9 @@ import type { ErrorKind } from '../errdefs/index.ts';
 import type { ApplyResult } from './types.ts';
 
 export type ToWorker =
-  /** Unpack into `dir` (absolute, empty) the bytes that follow. */
-  | { t: 'start'; job: number; dir: string; progress: boolean }
+  /** Unpack into `dir` (absolute, empty) the bytes that follow; `plain`: a
+   * build context rather than a layer (writer.ts). */
+  | { t: 'start'; job: number; dir: string; progress: boolean; plain?: boolean }
   /** Layer bytes as they came (compressed or not); the buffer is transferred. */
   | { t: 'data'; job: number; buf: ArrayBuffer }
   /** The input ended: finish the layer and report. */
@@ -21,5 +22,5 @@ export type FromWorker =
   | { t: 'progress'; job: number; total: number }
   | { t: 'log'; job: number; level: 'warn'; msg: string; fields: Record<string, unknown> }
   /** The job's last message: it did all it will ever do to the directory. */
-  | { t: 'done'; job: number; result: ApplyResult }
+  | { t: 'done'; job: number; result: ApplyResult; digests?: Array<[string, { digest: string; size: number }]> }
   | { t: 'fail'; job: number; kind: ErrorKind; message: string };

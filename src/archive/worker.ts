@@ -34,15 +34,17 @@ class Job {
     dir: string,
     private readonly progress: boolean,
     private readonly port: MessagePort,
+    private readonly plain: boolean,
   ) {
-    this.writer = new LayerWriter(dir, (msg, fields) => this.send({ t: 'log', job: id, level: 'warn', msg, fields }));
+    this.writer = new LayerWriter(dir, (msg, fields) => this.send({ t: 'log', job: id, level: 'warn', msg, fields }), { plain });
   }
 
   /** Runs the job and reports its outcome as its last message. */
   async start(): Promise<void> {
     let last: FromWorker;
     try {
-      last = { t: 'done', job: this.id, result: await this.run() };
+      const result = await this.run();
+      last = { t: 'done', job: this.id, result, ...(this.plain ? { digests: [...this.writer.digests] } : {}) };
     } catch (err) {
       const e = err instanceof JoeyError ? err : wrap(err, 'layer worker');
       last = { t: 'fail', job: this.id, kind: e.kind, message: e.message };
@@ -185,7 +187,7 @@ function serve(port: MessagePort): void {
   let job: Job | undefined;
   port.on('message', (m: ToWorker) => {
     if (m.t === 'start') {
-      const current = (job = new Job(m.job, m.dir, m.progress, port));
+      const current = (job = new Job(m.job, m.dir, m.progress, port, m.plain === true));
       void current.start().finally(() => {
         if (job === current) job = undefined;
       });

@@ -9,8 +9,15 @@
 // What has been created is tracked in memory (the directory starts empty and
 // only we write to it), which replaces the lstat calls other unpackers make
 // and tells a symlink parent apart without ever following it.
+//
+// The `plain` format is for a build context, a client's tar of ordinary
+// files: the same writer without the overlay forms, with extractInto's rules
+// for names and symlink targets, and the sha256 of every file kept, so that
+// COPY need not read the files again to checksum them.
+import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { JoeyError, dataLoss, invalid, wrap } from '../errdefs/index.ts';
+import { checkSymlinkTarget, entryComponents } from './extract-tree.ts';
 import { makeFifo, mknodWhiteouts } from '../sys/mknod.ts';
 import { setOpaque, setXattrsBatch } from '../sys/xattr.ts';
 import type { XattrItem } from '../sys/xattr.ts';
@@ -48,7 +55,20 @@ interface OpenFile {
   entry: TarEntry;
   chown: boolean;
   chmod: boolean;
+  path: string;
+  hash: Hash | undefined;
 }
+
+export interface WriterOptions {
+  /** A plain tree (a build context), not a layer: `.wh.` names are ordinary
+   * files, a leading "/" is dropped, ".." may not climb out, relative
+   * symlinks must stay inside, devices are refused, xattrs and the root's
+   * own entry are left out, and errors are `invalid`. */
+  plain?: boolean;
+}
+
+/** Of a plain tree: a regular file's sha256 (hex) and size, by path. */
+export type FileDigests = Map<string, { digest: string; size: number }>;
 
 export class LayerWriter {
   /** Sum of the regular files' sizes. */
@@ -61,11 +81,14 @@ export class LayerWriter {
   private readonly euid = process.geteuid?.() ?? 0;
   private readonly egid = process.getegid?.() ?? 0;
   private open: OpenFile | undefined;
+  /** Plain trees only. */
+  readonly digests: FileDigests = new Map();
 
   /** `dir` must be absolute. */
   constructor(
     private readonly dir: string,
     private readonly warn: Warn,
+    private readonly opts: WriterOptions = {},
   ) {}
 
   init(): void {
@@ -97,14 +120,17 @@ export class LayerWriter {
     try {
       switch (tok.kind) {
         case 'entry': {
-          const label = (this.label = entryLabel(tok.entry.name));
-          const pending = this.entry(tok.entry, tok.data);
+          const label = (this.label = this.opts.plain ? `archive entry ${q(tok.entry.name)}` : entryLabel(tok.entry.name));
+          const pending = this.opts.plain ? this.plainEntry(tok.entry, tok.data) : this.entry(tok.entry, tok.data);
           return pending?.catch((err: unknown) => {
             throw asJoey(err, label);
           });
         }
         case 'data':
-          if (this.open) writeAll(this.open.fd, tok.data);
+          if (this.open) {
+            writeAll(this.open.fd, tok.data);
+            this.open.hash?.update(tok.data);
+          }
           return;
         case 'entry-end':
           if (this.open) this.closeOpen();
@@ -208,6 +234,31 @@ export class LayerWriter {
     }
   }
 
+  /** An entry of a plain tree, by extractInto's rules (extract-tree.ts). */
+  private plainEntry(e: TarEntry, data: Buffer | undefined): void | Promise<void> {
+    const parts = entryComponents(e.name);
+    if (parts.length === 0) return; // "." or "/": the destination itself is left as it is
+    const p = parts.join('/');
+    switch (e.type) {
+      case 'directory':
+        return this.directory(p, e);
+      case 'file':
+        return this.file(p, e, data);
+      case 'symlink':
+        checkSymlinkTarget(parts, e.linkname);
+        return this.symlink(p, e);
+      case 'link':
+        return this.hardlink(p, e);
+      case 'fifo':
+        return this.fifo(p, e);
+      case 'char':
+      case 'block':
+        throw invalid(`${this.label}: device nodes cannot be copied into a container`);
+      case 'unsupported':
+        return; // sockets, vendor extensions: skipped, as extractInto does
+    }
+  }
+
   private rootEntry(e: TarEntry): void {
     if (e.type !== 'directory') throw dataLoss(`${this.label}: the layer root can only be a directory`);
     this.updateDir('', this.root, e);
@@ -221,7 +272,7 @@ export class LayerWriter {
     const node = this.mkdir(p, parent, e.mode, e.uid, e.gid);
     node.atime = atimeOf(e);
     node.ino.mtime = clampTime(e.mtime);
-    node.xattrs = keptXattrs(e);
+    node.xattrs = this.xattrsOf(e);
   }
 
   /** A directory entry for a directory that exists: it keeps its content and takes the new metadata. */
@@ -232,7 +283,7 @@ export class LayerWriter {
     if (e.mode !== node.ino.mode || (chown && e.mode & SPECIAL_BITS)) fs.chmodSync(abs, e.mode);
     node.ino = { uid: e.uid, gid: e.gid, mode: e.mode, mtime: clampTime(e.mtime) };
     node.atime = atimeOf(e);
-    const x = keptXattrs(e);
+    const x = this.xattrsOf(e);
     if (x) node.xattrs = { ...node.xattrs, ...x };
   }
 
@@ -240,14 +291,15 @@ export class LayerWriter {
     const parent = this.prepare(p);
     this.size += e.size;
     const ino = { uid: e.uid, gid: e.gid, mode: e.mode, mtime: clampTime(e.mtime) };
-    this.nodes.set(p, { kind: 'file', ino, xattrs: keptXattrs(e) });
+    this.nodes.set(p, { kind: 'file', ino, xattrs: this.xattrsOf(e) });
     const chown = this.needsChown(e, parent);
     // Set-id bits do not survive chown, and open() applies the umask.
     const chmod = (e.mode & SPECIAL_BITS) !== 0 || (e.mode & this.umask) !== 0;
     const fd = fs.openSync(this.abs(p), CREATE_FLAGS, e.mode & 0o777);
+    const hash = this.opts.plain ? createHash('sha256') : undefined;
     if (data === undefined) {
       // A big file: its data tokens follow.
-      this.open = { fd, entry: e, chown, chmod };
+      this.open = { fd, entry: e, chown, chmod, path: p, hash };
       return;
     }
     try {
@@ -256,16 +308,18 @@ export class LayerWriter {
     } finally {
       fs.closeSync(fd);
     }
+    if (hash) this.digests.set(p, { digest: hash.update(data).digest('hex'), size: data.length });
   }
 
   private closeOpen(): void {
-    const { fd, entry, chown, chmod } = this.open!;
+    const { fd, entry, chown, chmod, path, hash } = this.open!;
     this.open = undefined;
     try {
       finishFile(fd, entry, chown, chmod);
     } finally {
       fs.closeSync(fd);
     }
+    if (hash) this.digests.set(path, { digest: hash.digest('hex'), size: entry.size });
   }
 
   private symlink(p: string, e: TarEntry): void {
@@ -282,7 +336,7 @@ export class LayerWriter {
 
   private hardlink(p: string, e: TarEntry): void {
     const what = `${this.label}: hardlink target ${q(e.linkname)}`;
-    const target = cleanPath(e.linkname, what);
+    const target = this.opts.plain ? entryComponents(e.linkname).join('/') : cleanPath(e.linkname, what);
     const tnode = this.nodes.get(target);
     if (target === p) throw dataLoss(`${what} is the entry itself`);
     if (tnode === undefined || tnode.kind === 'whiteout') throw dataLoss(`${what} is not an earlier entry of this layer`);
@@ -293,7 +347,9 @@ export class LayerWriter {
     const abs = this.abs(p);
     fs.linkSync(this.abs(target), abs); // link(2) does not follow a symlink target
     const ino = tnode.ino;
-    this.nodes.set(p, { kind: tnode.kind, ino, xattrs: keptXattrs(e) });
+    this.nodes.set(p, { kind: tnode.kind, ino, xattrs: this.xattrsOf(e) });
+    const digest = this.digests.get(target);
+    if (digest) this.digests.set(p, digest);
     // The entry's metadata applies to the shared inode, as in Docker; skip what already matches.
     const chown = e.uid !== ino.uid || e.gid !== ino.gid;
     if (chown) fs.lchownSync(abs, e.uid, e.gid);
@@ -373,6 +429,7 @@ export class LayerWriter {
   /** Removes what an earlier entry put at `p`, so that a later one replaces it. */
   private remove(p: string, n: PathNode): void {
     this.nodes.delete(p);
+    this.digests.delete(p);
     if (n.kind === 'whiteout') return; // not on disk yet
     if (n.kind === 'dir') {
       fs.rmSync(this.abs(p), { recursive: true, force: true }); // never follows symlinks
@@ -381,6 +438,10 @@ export class LayerWriter {
       return;
     }
     fs.unlinkSync(this.abs(p));
+  }
+
+  private xattrsOf(e: TarEntry): Record<string, Buffer> | undefined {
+    return this.opts.plain ? undefined : keptXattrs(e);
   }
 
   private needsChown(e: TarEntry, parent: PathNode): boolean {

@@ -11,7 +11,8 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { extractInto } from '../../archive/extract-tree.ts';
 import { packTree } from '../../archive/pack-tree.ts';
-import { ScopedRoot, type DirRef } from '../../archive/scoped-root.ts';
+import { joinTree, ScopedRoot, type DirRef } from '../../archive/scoped-root.ts';
+import type { FileDigests } from '../../archive/writer.ts';
 import { canceled, invalid, is, JoeyError, notFound, notImplemented } from '../../errdefs/index.ts';
 import { commitImage } from '../../images/commit.ts';
 import type { ImageContext } from '../../images/context.ts';
@@ -702,7 +703,7 @@ class BuildRun {
       const sources: string[] = [];
       for (const p of patterns) sources.push(...(await expandSource(srcRoot, p, inst.cmd, srcImage === undefined)));
       checkSourceCount(inst.cmd, sources.length, dest);
-      const sum = await checksumSources(srcRoot, sources);
+      const sum = await checksumSources(srcRoot, sources, srcView ? undefined : this.ctx.digests);
       const kind = sources.length > 1 ? 'multi' : (await isDirectory(srcRoot, sources[0]!)) ? 'dir' : 'file';
       // As dockerd writes it: the destination as written, --chown shown.
       const createdBy = `${(stage.config.Shell ?? DEFAULT_SHELL).join(' ')} #(nop) ${inst.cmd} ${chownSpec ? `--chown=${chownSpec} ` : ''}${kind}:${sum} in ${words.at(-1)!} `;
@@ -849,8 +850,10 @@ async function expandSource(root: ScopedRoot, pattern: string, cmd: string, isCo
 }
 
 /** A checksum of the sources' names, types, modes, link targets and
- * contents (not their times or owners: the copy sets those). */
-async function checksumSources(root: ScopedRoot, sources: string[]): Promise<string> {
+ * contents (not their times or owners: the copy sets those). A file's
+ * content counts by its sha256, taken from `digests` (the context's, hashed
+ * as it was unpacked) when the file is there, else read. */
+async function checksumSources(root: ScopedRoot, sources: string[], digests?: FileDigests): Promise<string> {
   const h = createHash('sha256');
   const entry = async (dir: DirRef, name: string, rel: string, follow: boolean): Promise<void> => {
     const st = await root.lstat(dir, name);
@@ -866,13 +869,20 @@ async function checksumSources(root: ScopedRoot, sources: string[]): Promise<str
     h.update(`${rel}\0${st.mode}\0`);
     if (st.isSymbolicLink()) h.update(await root.readlink(dir, name));
     else if (st.isFile()) {
+      const known = digests?.get(joinTree(dir.path, name).slice(1));
+      if (known && known.size === st.size) {
+        h.update(known.digest);
+        return;
+      }
       const f = await root.openFile(dir, name);
       if (f) {
+        const fileHash = createHash('sha256');
         try {
-          for await (const chunk of f.fh.createReadStream({ autoClose: false })) h.update(chunk as Buffer);
+          for await (const chunk of f.fh.createReadStream({ autoClose: false })) fileHash.update(chunk as Buffer);
         } finally {
           await f.fh.close();
         }
+        h.update(fileHash.digest('hex'));
       }
     } else if (st.isDirectory()) {
       const sub = await root.openDir(dir, name);

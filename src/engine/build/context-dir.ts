@@ -1,12 +1,17 @@
 // The build context: the request's tar (plain or gzip) extracted under the
 // daemon's data root with the same protections as docker cp (no path
 // escapes, links kept inside, no device nodes), then .dockerignore applied.
+// The unpacking runs in an archive worker with synchronous calls, as a
+// layer's does (archive/apply.ts, unpackPlainTree): the directory is new and
+// only the worker writes to it, so it needs no lookups through ScopedRoot,
+// and it hashes every file on the way for COPY's checksum.
 // dockerd removes the directory when the build ends; so do we.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { extractInto } from '../../archive/extract-tree.ts';
+import { unpackPlainTree } from '../../archive/apply.ts';
+import type { FileDigests } from '../../archive/writer.ts';
 import { ScopedRoot, type DirRef } from '../../archive/scoped-root.ts';
 import { wrap } from '../../errdefs/index.ts';
 import { hasExceptionsBelow, isIgnored, parseDockerignore, type IgnorePattern } from './dockerignore.ts';
@@ -14,6 +19,9 @@ import { hasExceptionsBelow, isIgnored, parseDockerignore, type IgnorePattern } 
 export interface BuildContext {
   readonly dir: string;
   readonly root: ScopedRoot;
+  /** sha256 and size of the context's regular files as unpacked, by path
+   * ("tree/a.txt"); nothing writes to the context after that. */
+  readonly digests: FileDigests;
   close(): Promise<void>;
 }
 
@@ -23,11 +31,12 @@ export async function receiveContext(parent: string, input: Readable, keep: stri
   // 0755 (the parent is private): COPY . copies the root's mode.
   await mkdir(dir, { mode: 0o755 });
   let root: ScopedRoot | undefined;
+  let digests: FileDigests;
   try {
-    root = await ScopedRoot.open(dir);
-    await extractInto(root, '/', input).catch((err: unknown) => {
+    digests = await unpackPlainTree(input, dir).catch((err: unknown) => {
       throw wrap(err, 'the build context');
     });
+    root = await ScopedRoot.open(dir);
     const ignore = await root.readFile('/.dockerignore', 1 << 20);
     if (ignore) {
       const patterns = parseDockerignore(ignore.toString('utf8'));
@@ -42,6 +51,7 @@ export async function receiveContext(parent: string, input: Readable, keep: stri
   return {
     dir,
     root: r,
+    digests,
     async close() {
       await r.close();
       await rm(dir, { recursive: true, force: true });
