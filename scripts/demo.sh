@@ -34,7 +34,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 joey() { echo "+ joey $*" >&2; bin/joey -H "unix://$SOCK" "$@"; }
 
 step "start a private joeyd (data root $ROOT/data)"
-bin/joeyd --data-root "$ROOT/data" --exec-root "$ROOT/run" -H "unix://$SOCK" --pidfile "$ROOT/joeyd.pid" --bridge none \
+bin/joeyd --data-root "$ROOT/data" --exec-root "$ROOT/run" -H "unix://$SOCK" --pidfile "$ROOT/joeyd.pid" --bridge none --cgroup-parent /joey-demo \
   --enable-lxcfs --lxcfs-home "$ROOT/lxcfs" --log-level warn 2>"$ROOT/joeyd.log" &
 JOEYD_PID=$!
 for _ in $(seq 1 100); do [ -S "$SOCK" ] && bin/joey -H "unix://$SOCK" version >/dev/null 2>&1 && break; sleep 0.05; done
