@@ -8,7 +8,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +15,7 @@ import { parseOptions } from './lib/args.ts';
 import { DOCKER_CLI, dockerEngine, joeyEngine, podmanEngine, unavailable, type Command, type Engine, type Instance } from './lib/engines.ts';
 import { withTmpfsOver } from './lib/fsutil.ts';
 import { excerpt, run, runCleanups } from './lib/proc.ts';
-import { cgroupsBelow, log, openSession, startWithImage, type Session } from './lib/session.ts';
+import { cgroupsBelow, joeydLogProblems, log, openSession, startWithImage, writeResults, type Session } from './lib/session.ts';
 import { describeMachine, engineVersions, formatTable, median, round2 } from './lib/stats.ts';
 import { tarEnd, tarHeader, tarPadding } from './lib/tar.ts';
 
@@ -427,14 +426,7 @@ async function main(): Promise<void> {
   const cgroupsLeft = Object.fromEntries(
     (await Promise.all([...instances.keys()].map(async (e) => [e, await cgroupsBelow(s, e)] as const))).filter(([, l]) => l.length > 0),
   );
-  let joeydLog: string[] = [];
-  try {
-    joeydLog = readFileSync(join(s.dir, 'joey', 'joeyd.log'), 'utf8')
-      .split('\n')
-      .filter((l) => /warn|error|fail/i.test(l));
-  } catch {
-    // joeyd not started
-  }
+  const joeydLog = joeydLogProblems(s);
   const left = await s.finish();
 
   // ---- report --------------------------------------------------------------
@@ -513,35 +505,29 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/:\d\d\.\d+Z$/, '').replace(':', '');
   const outPath = (o.get('out') as string | undefined) ?? join(repoRoot, 'bench', 'results', `build-${stamp}.json`);
   await mkdir(dirname(outPath), { recursive: true });
-  await writeFile(
+  await writeResults(
     outPath,
-    JSON.stringify(
-      {
-        benchmark: 'build',
-        date: new Date().toISOString(),
-        rounds,
-        cases: Object.fromEntries(cases.map((k) => [k, CASE_TEXT[k]])),
-        dockerfile: dockerfile(s.image),
-        context: { files: TREE_DIRS * FILES_PER_DIR, bytes: TREE_BYTES, changedFile: CHANGED_FILE },
-        buildkit,
-        machine: { ...machine, loadAtEnd: loadEnd },
-        versions,
-        runners: Object.fromEntries(runners.map((r) => [r.name, r.description])),
-        engines: Object.fromEntries(Object.entries(ENGINE_OF).map(([n, e]) => [n, e.description])),
-        results: rows,
-        stepNames,
-        imagesLeftAfterEachRound: imagesLeft,
-        joeydLogProblems: joeydLog.slice(0, 50),
-        cgroupsLeftBelowParents: cgroupsLeft,
-        leftAtEnd: left,
-      },
-      null,
-      2,
-    ) + '\n',
+    {
+      benchmark: 'build',
+      date: new Date().toISOString(),
+      rounds,
+      cases: Object.fromEntries(cases.map((k) => [k, CASE_TEXT[k]])),
+      dockerfile: dockerfile(s.image),
+      context: { files: TREE_DIRS * FILES_PER_DIR, bytes: TREE_BYTES, changedFile: CHANGED_FILE },
+      buildkit,
+      machine: { ...machine, loadAtEnd: loadEnd },
+      versions,
+      runners: Object.fromEntries(runners.map((r) => [r.name, r.description])),
+      engines: Object.fromEntries(Object.entries(ENGINE_OF).map(([n, e]) => [n, e.description])),
+      results: rows,
+      stepNames,
+      imagesLeftAfterEachRound: imagesLeft,
+      joeydLogProblems: joeydLog.slice(0, 50),
+      cgroupsLeftBelowParents: cgroupsLeft,
+      leftAtEnd: left,
+    },
+    left,
   );
-  log(`results: ${relative(process.cwd(), outPath) || outPath}`);
-  if (left.mounts.length > 0) log(`warning: still mounted: ${left.mounts.join(', ')}`);
-  if (left.cgroups.length > 0) log(`warning: cgroups not removed: ${left.cgroups.join(', ')}`);
 }
 
 main().catch(async (e: unknown) => {

@@ -3,15 +3,15 @@
 // memory and each container's (monitor + container processes), `ps -a`
 // latency with N containers, and the time to remove them all. See
 // bench/README.md. Run it through bench/density.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions } from './lib/args.ts';
 import { dockerEngine, isPeer, joeyDockerEngine, joeyEngine, podmanEngine, unavailable, type Command, type Engine } from './lib/engines.ts';
 import { account, sumMemory, subtree, processTable, type Accounting, type Memory } from './lib/memory.ts';
 import { excerpt, run, runCleanups } from './lib/proc.ts';
-import { cgroupsBelow, log, openSession, startWithImage, type Session } from './lib/session.ts';
+import { cgroupsBelow, log, openSession, startWithImage, writeResults, type Session } from './lib/session.ts';
 import { describeMachine, engineVersions, formatTable, median, round2 } from './lib/stats.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -202,26 +202,20 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/:\d\d\.\d+Z$/, '').replace(':', '');
   const outPath = (o.get('out') as string | undefined) ?? join(repoRoot, 'bench', 'results', `density-${stamp}.json`);
   await mkdir(dirname(outPath), { recursive: true });
-  await writeFile(
+  await writeResults(
     outPath,
-    JSON.stringify(
-      {
-        benchmark: 'density',
-        date: new Date().toISOString(),
-        count,
-        machine: { ...machine, loadAtEnd: loadavg().map(round2) },
-        versions,
-        engines: Object.fromEntries(engines.map((e) => [e.name, e.description])),
-        results,
-        leftAtEnd: left,
-      },
-      null,
-      2,
-    ) + '\n',
+    {
+      benchmark: 'density',
+      date: new Date().toISOString(),
+      count,
+      machine: { ...machine, loadAtEnd: loadavg().map(round2) },
+      versions,
+      engines: Object.fromEntries(engines.map((e) => [e.name, e.description])),
+      results,
+      leftAtEnd: left,
+    },
+    left,
   );
-  log(`results: ${relative(process.cwd(), outPath) || outPath}`);
-  if (left.mounts.length > 0) log(`warning: still mounted: ${left.mounts.join(', ')}`);
-  if (left.cgroups.length > 0) log(`warning: cgroups not removed: ${left.cgroups.join(', ')}`);
 }
 
 main().catch(async (e: unknown) => {

@@ -4,10 +4,10 @@
 // `run --rm --network bridge` on each engine's default bridge network (joeyd,
 // dockerd, podman, each with a private bridge and subnet). See bench/README.md.
 // Run it through bench/run.
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions } from './lib/args.ts';
 import { DockerApi, runViaApi } from './lib/docker-api.ts';
@@ -25,7 +25,7 @@ import {
 import { cleanupHostNet, pickBridges, snapshotHostNet, type BridgeSpec, type HostNetCleanup } from './lib/hostnet.ts';
 import { excerpt, onCleanup, run, runCleanups } from './lib/proc.ts';
 import { prepareRuncBundle, type RuncBundle } from './lib/runc.ts';
-import { cgroupsBelow, log, openSession, startWithImage, type Session } from './lib/session.ts';
+import { cgroupsBelow, joeydLogProblems, log, openSession, startWithImage, writeResults, type Session } from './lib/session.ts';
 import { describeMachine, engineVersions, formatTable, median, round2 } from './lib/stats.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -332,14 +332,7 @@ async function main(): Promise<void> {
     (await Promise.all([...new Set(runners.map((r) => r.engine))].map(async (e) => [e, await cgroupsBelow(s, e)] as const))).filter(([, l]) => l.length > 0),
   );
   // joeyd's warnings and errors (its log goes with the work directory)
-  let joeydLog: string[] = [];
-  try {
-    joeydLog = readFileSync(join(s.dir, 'joey', 'joeyd.log'), 'utf8')
-      .split('\n')
-      .filter((l) => /warn|error|fail/i.test(l));
-  } catch {
-    // joeyd not started
-  }
+  const joeydLog = joeydLogProblems(s);
   const left = await s.finish();
 
   // ---- report --------------------------------------------------------------
@@ -439,10 +432,7 @@ async function main(): Promise<void> {
     cgroupsLeftBelowParents: cgroupsLeft,
     leftAtEnd: left,
   };
-  await writeFile(outPath, JSON.stringify(result, null, 2) + '\n');
-  log(`results: ${relative(process.cwd(), outPath) || outPath}`);
-  if (left.mounts.length > 0) log(`warning: still mounted: ${left.mounts.join(', ')}`);
-  if (left.cgroups.length > 0) log(`warning: cgroups not removed: ${left.cgroups.join(', ')}`);
+  await writeResults(outPath, result, left);
 }
 
 /** The ports of a bridge (its veths); with self, the bridge itself if it exists. */

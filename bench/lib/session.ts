@@ -1,8 +1,9 @@
 // What bench/run and bench/density share: a private work directory and
 // cgroup parent that are removed at the end whatever happens, the busybox
 // image in a loopback registry, and engines started with that image pulled.
-import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { cgroupDirsUnder, removeCgroupTree } from '../../test/lib/cgroups.ts';
 import { type Context, type Engine, type Instance } from './engines.ts';
 import { mountsUnder, removeTree } from './fsutil.ts';
@@ -101,4 +102,23 @@ export async function cgroupsBelow(s: Session, engine: string): Promise<string[]
   const rel = new Set<string>();
   for (const d of await cgroupDirsUnder(parent)) rel.add(d.slice(d.indexOf(parent) + parent.length));
   return [...rel].sort();
+}
+
+/** joeyd's warnings and errors from the session's log (its log goes with the work directory). */
+export function joeydLogProblems(s: Session): string[] {
+  try {
+    return readFileSync(join(s.dir, 'joey', 'joeyd.log'), 'utf8')
+      .split('\n')
+      .filter((l) => /warn|error|fail/i.test(l));
+  } catch {
+    return []; // joeyd not started
+  }
+}
+
+/** Writes the JSON results and says where, and what the session left behind. */
+export async function writeResults(outPath: string, result: unknown, left: { mounts: string[]; cgroups: string[] }): Promise<void> {
+  await writeFile(outPath, JSON.stringify(result, null, 2) + '\n');
+  log(`results: ${relative(process.cwd(), outPath) || outPath}`);
+  if (left.mounts.length > 0) log(`warning: still mounted: ${left.mounts.join(', ')}`);
+  if (left.cgroups.length > 0) log(`warning: cgroups not removed: ${left.cgroups.join(', ')}`);
 }
