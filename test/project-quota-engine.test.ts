@@ -109,9 +109,10 @@ test('the engine on a project-quota data root (XFS and ext4), in a guest running
       full(c.running30, fs, 'joey exec writing 30 MiB into a running 20 MiB container');
       ok(c.update, 'joey update --disk-quota 40m on the running container');
       ok(c.grown30, 'after the live grow to 40 MiB the running container writes 30 MiB');
-      const [id, quota] = (c.inspect?.out ?? '').split(' ');
+      const [id, quota, quotaId] = (c.inspect?.out ?? '').trim().split(' ');
       ok(c.inspect, 'joey inspect');
       assert.deepEqual(JSON.parse(quota ?? 'null'), { '/': '40m' }, `joey inspect shows Config.DiskQuota, as updated: ${show(c.inspect)}`);
+      assert.equal(quotaId, '100000', `joey inspect shows Config.QuotaID, the project id allocated: ${show(c.inspect)}`);
 
       ok(c.volumeCreate, 'joey volume create -o size=10m');
       full(c.volume20, fs, 'a container writing 20 MiB into the 10 MiB volume');

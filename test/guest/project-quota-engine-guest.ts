@@ -174,7 +174,7 @@ async function engineChecks(repo: string, tar: string, mnt: string): Promise<Rec
     out.cgroupsRunning = await cgroupsUnder(d.cgroupParent);
     out.update = await joey(['update', '--disk-quota', '40m', 'pq']);
     out.grown30 = await joey(['exec', 'pq', 'sh', '-c', dd('/f', 30)]);
-    out.inspect = await joey(['inspect', '--format', '{{.Id}} {{json .Config.DiskQuota}}', 'pq']);
+    out.inspect = await joey(['inspect', '--format', '{{.Id}} {{json .Config.DiskQuota}} {{.Config.QuotaID}}', 'pq']);
 
     out.volumeCreate = await joey(['volume', 'create', '-o', 'size=10m', 'pqvol']);
     out.volume20 = await joey(['run', '--rm', '--network', 'none', '-v', 'pqvol:/data', IMAGE, 'sh', '-c', dd('/data/f', 20)]);

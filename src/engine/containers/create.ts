@@ -189,6 +189,9 @@ export async function createContainer(cx: ContainerContext, req: CreateRequest, 
       const projectId = config.QuotaID && config.QuotaID !== '-1' ? Number(config.QuotaID) : undefined;
       await cx.deps.quota!.limitRootfs(id, dir, quotaPlan.rootfs, projectId);
       quotaDir = dir;
+      // As PouchContainer: inspect shows the id the area got ("-1" or none: the one allocated).
+      const given = await cx.deps.quota!.rootfsProjectId(id);
+      if (given !== undefined) config.QuotaID = String(given);
     }
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
     await writeContainerFiles(paths, config.Hostname, hostConfig);

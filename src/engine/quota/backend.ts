@@ -41,6 +41,8 @@ export interface QuotaBackend {
   destroy(owner: string, dir: string): Promise<void>;
   /** The owners that have an area on disk (for the leftover sweep). */
   owners(): Promise<string[]>;
+  /** The project id an owner's area has (the project backend only). */
+  projectId?(owner: string): Promise<number | undefined>;
 }
 
 /** The owners ("<kind>/<name>") of the files `<root>/<kind>/<name><ext>` a

@@ -67,6 +67,7 @@ test('a rootfs area: image, mount, then fs/ and work/ inside it; grow online; sh
   await mkdir(join(dir, 'fs'), { recursive: true });
   await mkdir(join(dir, 'work'));
   await quotas.limitRootfs('c1', dir, { bytes: 20 * MiB, inodes: 5000 });
+  assert.equal(await quotas.rootfsProjectId('c1'), undefined, 'no project id on the loop backend');
   assert.deepEqual(sys.calls, [`make ${20 * MiB} -N 5000`, `mount ${dir}`]);
   assert.deepEqual((await readdir(dir)).sort(), ['fs', 'work']);
   assert.deepEqual(await backend.owners(), ['containers/c1']);

@@ -74,6 +74,7 @@ test('ids: allocated unique and recorded, explicit ones used as given and not sh
   assert.deepEqual([...ids].sort(), [FIRST_AUTO_ID, FIRST_AUTO_ID + 1, FIRST_AUTO_ID + 2]);
   await quotas.limitRootfs('x', join(root, 'x'), { bytes: 20 * MiB }, 4242);
   assert.equal(await backend.projectId('containers/x'), 4242);
+  assert.equal(await quotas.rootfsProjectId('x'), 4242, 'what create writes back to Config.QuotaID');
   assert.equal((await readFile(join(root, 'quota', 'project', 'containers', 'x.id'), 'utf8')).trim(), '4242');
   await assert.rejects(quotas.limitRootfs('y', join(root, 'y'), { bytes: 20 * MiB }, 4242), { kind: 'conflict', message: /4242 is already used by containers\/x/ });
   await quotas.releaseRootfs('c1', join(root, 's1'));

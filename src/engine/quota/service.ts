@@ -51,6 +51,12 @@ export class DiskQuotas {
     await mkdir(join(dir, 'work'), { mode: 0o711 });
   }
 
+  /** The project id of a container's rootfs area (PouchContainer's QuotaID),
+   * as given or as allocated for "-1"; undefined on other backends. */
+  async rootfsProjectId(id: string): Promise<number | undefined> {
+    return this.backend.projectId?.(containerOwner(id));
+  }
+
   activateRootfs(id: string, dir: string): Promise<void> {
     return this.backend.activate(containerOwner(id), dir);
   }
