@@ -2,6 +2,7 @@
 // A worker runs one job at a time; every message names its job, so that
 // whatever was in flight for an earlier job is recognised and dropped.
 import type { ErrorKind } from '../errdefs/index.ts';
+import type { CopySpec } from './copy-tree.ts';
 import type { ApplyResult } from './types.ts';
 
 export type ToWorker =
@@ -13,7 +14,9 @@ export type ToWorker =
   /** The input ended: finish the layer and report. */
   | { t: 'end'; job: number }
   /** Stop as soon as possible, close what is open and report. */
-  | { t: 'abort'; job: number };
+  | { t: 'abort'; job: number }
+  /** A build's COPY (copy-tree.ts), a job of its own: answered with `copied` or `fail`. */
+  | { t: 'copy'; job: number; spec: CopySpec };
 
 export type FromWorker =
   /** `n` input bytes were consumed: room for more. */
@@ -23,4 +26,5 @@ export type FromWorker =
   | { t: 'log'; job: number; level: 'warn'; msg: string; fields: Record<string, unknown> }
   /** The job's last message: it did all it will ever do to the directory. */
   | { t: 'done'; job: number; result: ApplyResult; digests?: Array<[string, { digest: string; size: number }]> }
+  | { t: 'copied'; job: number }
   | { t: 'fail'; job: number; kind: ErrorKind; message: string };

@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { JoeyError, canceled, dataLoss, wrap } from '../errdefs/index.ts';
+import { copyTree } from './copy-tree.ts';
 import { MAGIC_LENGTH, decompressor, detectCompression, isDecompressError } from './decompress.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 import { TarReader } from './tar-reader.ts';
@@ -191,6 +192,17 @@ function serve(port: MessagePort): void {
       void current.start().finally(() => {
         if (job === current) job = undefined;
       });
+      return;
+    }
+    if (m.t === 'copy') {
+      const id = m.job;
+      copyTree(m.spec).then(
+        () => port.postMessage({ t: 'copied', job: id } satisfies FromWorker),
+        (err: unknown) => {
+          const e = err instanceof JoeyError ? err : wrap(err, 'copying');
+          port.postMessage({ t: 'fail', job: id, kind: e.kind, message: e.message } satisfies FromWorker);
+        },
+      );
       return;
     }
     // Messages of a job that has already reported are dropped.

@@ -10,7 +10,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { extractInto } from '../../archive/extract-tree.ts';
-import { packTree } from '../../archive/pack-tree.ts';
+import { copyBetween } from '../../archive/copy.ts';
 import { joinTree, ScopedRoot, type DirRef } from '../../archive/scoped-root.ts';
 import type { FileDigests } from '../../archive/writer.ts';
 import { canceled, invalid, is, JoeyError, notFound, notImplemented } from '../../errdefs/index.ts';
@@ -970,8 +970,9 @@ async function copyOne(
     await d?.release();
     const target = targetPath({ isDir, base: posix.basename(src) || '.' }, dest, destIsDir);
     const entryName = target.replace(/^\/+/, '');
-    const tar = packTree(srcRoot, r.dir, r.name, entryName, { format: 'merged' });
-    await extractInto(root, '/', tar, { chown: opts.owner, ...(opts.chmod !== undefined ? { chmod: opts.chmod } : {}) });
+    // In an archive worker, with synchronous calls: what packTree piped
+    // into extractInto did, without the tar and the awaits per file.
+    await copyBetween(srcRoot, root, { src, entryName, chown: opts.owner, ...(opts.chmod !== undefined ? { chmod: opts.chmod } : {}) });
   } finally {
     await r.release();
   }
