@@ -44,8 +44,21 @@ export interface ResolveOptions {
   mkdirParents?: boolean;
 }
 
-function codeOf(err: unknown): string | undefined {
+export function codeOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** A component replaced by a symlink or a non-directory between its lstat and its open. */
+export function raceError(err: unknown, where: string): unknown {
+  return codeOf(err) === 'ELOOP' || codeOf(err) === 'ENOTDIR' ? invalid(`${where} changed while being resolved`) : err;
+}
+
+/** What a failed resolution of `path` throws: joey's own errors as they are,
+ * a permission error as bad input, anything else as internal. */
+export function resolveFailure(err: unknown, path: string): JoeyError {
+  if (err instanceof JoeyError) return err;
+  if (codeOf(err) === 'EACCES' || codeOf(err) === 'EPERM') return invalid(`resolving ${JSON.stringify(path)}: ${(err as Error).message}`, err);
+  return internal(`resolving ${JSON.stringify(path)}: ${(err as Error).message}`, err);
 }
 
 export function joinTree(dir: string, name: string): string {
@@ -199,15 +212,12 @@ export class ScopedRoot {
           stack.push(await this.openDir(dir, c));
         } catch (err) {
           // Replaced between the lstat and the open: a race we refuse.
-          if (codeOf(err) === 'ELOOP' || codeOf(err) === 'ENOTDIR') throw invalid(`${joinTree(dir.path, c)} changed while being resolved`);
-          throw err;
+          throw raceError(err, joinTree(dir.path, c));
         }
       }
     } catch (err) {
       await release();
-      if (err instanceof JoeyError) throw err;
-      if (codeOf(err) === 'EACCES' || codeOf(err) === 'EPERM') throw invalid(`resolving ${JSON.stringify(path)}: ${(err as Error).message}`, err);
-      throw internal(`resolving ${JSON.stringify(path)}: ${(err as Error).message}`, err);
+      throw resolveFailure(err, path);
     }
   }
 

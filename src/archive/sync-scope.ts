@@ -6,8 +6,8 @@
 // tree the daemon holds (a detached mount) through that descriptor's path.
 import * as fs from 'node:fs';
 import type { Stats } from 'node:fs';
-import { JoeyError, internal, invalid, notFound } from '../errdefs/index.ts';
-import { components, joinTree, type ResolveOptions } from './scoped-root.ts';
+import { invalid, notFound } from '../errdefs/index.ts';
+import { codeOf, components, joinTree, raceError, resolveFailure, type ResolveOptions } from './scoped-root.ts';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
@@ -26,10 +26,6 @@ export interface SyncResolved {
   readonly path: string;
   readonly stat: Stats | undefined;
   release(): void;
-}
-
-function codeOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
 /** "/proc/self/fd/N/name": `name` looked up in the open directory `fd`. */
@@ -116,15 +112,12 @@ export class SyncScope {
         try {
           stack.push(this.openDir(dir, c));
         } catch (err) {
-          if (codeOf(err) === 'ELOOP' || codeOf(err) === 'ENOTDIR') throw invalid(`${joinTree(dir.path, c)} changed while being resolved`);
-          throw err;
+          throw raceError(err, joinTree(dir.path, c));
         }
       }
     } catch (err) {
       closeAll();
-      if (err instanceof JoeyError) throw err;
-      if (codeOf(err) === 'EACCES' || codeOf(err) === 'EPERM') throw invalid(`resolving ${JSON.stringify(path)}: ${(err as Error).message}`, err);
-      throw internal(`resolving ${JSON.stringify(path)}: ${(err as Error).message}`, err);
+      throw resolveFailure(err, path);
     }
   }
 
