@@ -127,8 +127,18 @@ describe('dual-stack networks', () => {
     assert.match(garbage.stderr, /invalid IPv6 address: fd6a::zz/);
     const api = await d.api('POST', '/containers/create', { Image: image, NetworkingConfig: { EndpointsConfig: { dual: { IPAMConfig: { IPv6Address: `${P}:7::5` } } } } });
     assert.equal(api.status, 400, api.text);
-    await dkOk(['rm', '-f', 'a6', 'b6']);
-    await dkOk(['network', 'rm', 'dual']);
+    // A client whose DNS is an IPv4-only network's, where the name is known
+    // but has no IPv6 address, still gets the AAAA from the dual-stack network.
+    await dkOk(['network', 'create', '--subnet', `10.${octet}.31.0/24`, 'v4only']);
+    const [v4] = await d.dockerJson<any[]>(['network', 'inspect', 'v4only']);
+    made.push(`jbr-${v4.Id.slice(0, 11)}`);
+    await dkOk(['network', 'connect', 'v4only', 'a6']);
+    await runD(['--name', 'c6', '--network', 'v4only', image, 'sleep', '300']);
+    await dkOk(['network', 'connect', 'dual', 'c6']);
+    const across = await execOut('c6', 'nslookup -type=AAAA a6');
+    assert.match(across.stdout, new RegExp(`${P}:1::99`), `AAAA across networks: ${across.stdout}${across.stderr}`);
+    await dkOk(['rm', '-f', 'a6', 'b6', 'c6']);
+    await dkOk(['network', 'rm', 'dual', 'v4only']);
   });
 
   test('network create refuses overlapping and bad IPv6 subnets and gateways, and --ipv6 without a subnet', { timeout: 60_000 }, async () => {

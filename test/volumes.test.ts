@@ -219,7 +219,7 @@ describe('volumes in containers', () => {
     assert.equal(await sh(d, ['-v', `${v}:/v:rw`], 'touch /v/x && echo ok'), 'ok\n');
   });
 
-  it('docker cp reaches volumes and binds, running or stopped; read-only ones refuse writes; nothing stays mounted', async () => {
+  it('docker cp reaches a running container\'s volumes and binds; read-only ones refuse writes; nothing stays mounted', async () => {
     const { d } = daemon();
     const v = nm('cpvol');
     const ro = nm('cpro');
@@ -247,16 +247,16 @@ describe('volumes in containers', () => {
     assert.equal(await readFile(join(host, 'new'), 'utf8'), 'copied in\n', 'landed in the bind source on the host');
     failed(d, await dk(d, ['cp', join(out, 'new'), `${n}:/ro/`]), /mounted volume is marked read-only/, 'cp into a :ro volume');
     failed(d, await dk(d, ['cp', join(out, 'new'), `${n}:/tmp/`]), /read-only/i, 'cp into the read-only rootfs');
-    // stopped: the same volumes, mounted for the copy only
+    // stopped: joey copies from and into the container's own filesystem only
+    // (dockerd mounts the volumes for the copy; joey does not put mounts on
+    // paths other writers of a volume could redirect)
     await dkOk(d, ['stop', '-t', '0', n]);
-    await dkOk(d, ['cp', `${n}:/data/new`, join(out, 'again')]);
-    assert.equal(await readFile(join(out, 'again'), 'utf8'), 'copied in\n', 'from a stopped container\'s volume');
-    await writeFile(join(out, 'stopped'), 'while stopped\n');
-    await dkOk(d, ['cp', join(out, 'stopped'), `${n}:/data/`]);
-    await dkOk(d, ['cp', join(out, 'stopped'), `${n}:/bind/`]);
-    assert.equal(await readFile(join(host, 'stopped'), 'utf8'), 'while stopped\n');
-    failed(d, await dk(d, ['cp', join(out, 'new'), `${n}:/ro/`]), /mounted volume is marked read-only/, 'cp into a stopped container\'s :ro volume');
-    assert.equal(await sh(d, ['-v', `${v}:/data`], 'cat /data/stopped'), 'while stopped\n', 'written into the volume itself');
+    if (DOCKERD) {
+      await dkOk(d, ['cp', `${n}:/data/new`, join(out, 'again')]);
+      assert.equal(await readFile(join(out, 'again'), 'utf8'), 'copied in\n', "from a stopped container's volume");
+    } else {
+      failed(d, await dk(d, ['cp', `${n}:/data/new`, join(out, 'again')]), /Could not find the file \/data\/new/, "cp from a stopped container's volume");
+    }
     if (!DOCKERD) assert.deepEqual((await mountsUnder(d.execRoot)).filter((m) => m.includes('/views/')), [], 'no view left mounted');
     await dkOk(d, ['rm', '-f', n]);
   });

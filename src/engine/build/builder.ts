@@ -31,8 +31,8 @@ import { authForImage } from './registry-auth.ts';
 import { receiveContext, type BuildContext } from './context-dir.ts';
 import { checkSourceCount, resolveDest, targetPath, type Dest } from './copy-dest.ts';
 import { checkFlags, parseDockerfile, parseError, parseInstruction, type Instruction } from './dockerfile.ts';
-import { globToRegExp } from './dockerignore.ts';
-import { keyValues, processWord, processWords, type Lookup } from './shell-words.ts';
+import { compileGlob } from './dockerignore.ts';
+import { keyValues, processWord, processWords, splitRawWords, type Lookup } from './shell-words.ts';
 import { BuildStepError, type BuildOptions, type BuildResult, type BuildService } from './types.ts';
 
 export interface BuildDeps {
@@ -203,7 +203,7 @@ class BuildRun {
 
   private argPairs(inst: Instruction, stage: Stage | undefined): Array<[string, string | undefined]> {
     const lookup = this.lookup(stage);
-    return processWordsRaw(inst.args).map((w) => {
+    return splitRawWords(inst.args, this.escape).map((w) => {
       const eq = w.indexOf('=');
       if (eq === 0) throw parseError(inst.line, `ARG names can not be blank`);
       if (eq < 0) return [processWord(w, lookup, this.escape), undefined];
@@ -269,7 +269,12 @@ class BuildRun {
     if (triggers.length) {
       this.say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
       stage.config.OnBuild = [];
-      for (const t of triggers) await this.dispatch(parseInstruction(t, inst.line), true);
+      for (const t of triggers) {
+        const trigger = parseInstruction(t, inst.line);
+        // A base image's triggers are checked as the Dockerfile's own lines are.
+        checkFlags(trigger);
+        await this.dispatch(trigger, true);
+      }
     }
   }
 
@@ -516,8 +521,9 @@ class BuildRun {
     const shownArgs = [...stage.args].map(([k, v]) => `${k}=${v}`);
     const createdBy = (shownArgs.length ? `|${shownArgs.length} ${shownArgs.join(' ')} ` : '') + cmd.join(' ');
     const parent = await this.ensureImage(stage);
-    const network = inst.flags.network ?? this.opts.networkMode;
-    const key = JSON.stringify({ kind: 'run', createdBy, network: network ?? '' });
+    const network = this.opts.networkMode;
+    // The command as an array: `RUN echo hi` and `RUN ["/bin/sh","-c","echo","hi"]` differ.
+    const key = JSON.stringify({ kind: 'run', cmd, args: shownArgs, network: network ?? '' });
     if (await this.fromCache(parent, key)) return;
 
     const envNames = new Set((stage.config.Env ?? []).map((e) => e.split('=')[0]));
@@ -560,7 +566,8 @@ class BuildRun {
   }
 
   private async removeContainer(id: string): Promise<void> {
-    await this.deps.containers.remove(id, { force: true }).catch((err: unknown) => log.warn('removing a build container failed', { container: id, err }));
+    // with the anonymous volumes the base image's VOLUMEs gave it
+    await this.deps.containers.remove(id, { force: true, volumes: true }).catch((err: unknown) => log.warn('removing a build container failed', { container: id, err }));
   }
 
   /** Starts the container with its output streamed to the client; its exit code. */
@@ -571,6 +578,8 @@ class BuildRun {
     };
     this.opts.signal?.addEventListener('abort', onAbort);
     try {
+      // a client gone while the container was being made: never start it
+      this.checkAborted();
       await this.deps.containers.start(id);
       const decoders = { 1: new StringDecoder('utf8'), 2: new StringDecoder('utf8') };
       for await (const chunk of session.output) {
@@ -824,7 +833,7 @@ async function expandSource(root: ScopedRoot, pattern: string, cmd: string, isCo
     await r.release();
     return [clean];
   }
-  const re = globToRegExp(clean.slice(1));
+  const re = compileGlob(clean.slice(1));
   const out: string[] = [];
   const depth = clean.split('/').length - 1;
   const walk = async (dir: DirRef, rel: string, level: number): Promise<void> => {

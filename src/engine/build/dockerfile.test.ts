@@ -36,6 +36,11 @@ describe('parseDockerfile', () => {
     assert.throws(() => parseDockerfile('FROM x\nRUN --mount=type=cache,target=/c true\n'), /requires BuildKit/);
     const df = parseDockerfile('FROM x\nCOPY --bogus=1 a b\n');
     assert.throws(() => checkFlags(df.instructions[1]!), /line 2: unknown flag: --bogus/);
+    // A Dockerfile cannot give itself the host's network (BuildKit's entitlement).
+    for (const mode of ['host', 'container:db', 'none']) {
+      const run = parseDockerfile(`FROM x\nRUN --network=${mode} true\n`);
+      assert.throws(() => checkFlags(run.instructions[1]!), /line 2: RUN --network requires BuildKit/);
+    }
     // A shift is not a heredoc.
     assert.equal(parseDockerfile('FROM x\nRUN echo $((1<<2))\n').instructions.length, 2);
   });

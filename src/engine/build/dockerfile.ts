@@ -128,6 +128,8 @@ const FLAGS: Record<string, string[]> = {
   FROM: ['platform'],
   COPY: ['from', 'chown', 'chmod', 'link', 'parents', 'exclude'],
   ADD: ['chown', 'chmod', 'link', 'checksum', 'keep-git-dir', 'exclude'],
+  // RUN --network is BuildKit's and needs an entitlement there: a Dockerfile
+  // must not pick host networking or another container's namespace for itself.
   RUN: ['network'],
   HEALTHCHECK: ['interval', 'timeout', 'start-period', 'start-interval', 'retries'],
 };
@@ -137,7 +139,7 @@ export function checkFlags(inst: Instruction): void {
   for (const f of Object.keys(inst.flags)) {
     if (!allowed.includes(f)) throw parseError(inst.line, `unknown flag: --${f}`);
   }
-  for (const f of ['parents', 'exclude', 'checksum', 'keep-git-dir']) {
+  for (const f of ['parents', 'exclude', 'checksum', 'keep-git-dir', 'network']) {
     if (inst.flags[f] !== undefined) throw parseError(inst.line, `${inst.cmd} --${f} requires BuildKit, which joey does not have`);
   }
 }

@@ -4,13 +4,12 @@
 // detached mount lives as long as we hold descriptors in it and vanishes with
 // them, so nothing is left mounted, even if the daemon dies mid-copy.
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScopedRoot } from '../../archive/scoped-root.ts';
 import type { Mount } from '../../snapshots/types.ts';
 import { readOnlyMounts } from '../../snapshots/view.ts';
 import { isMountPoint, mount, mountsUnder, unmount } from '../../sys/mount.ts';
-import { ociMountsOf } from '../../runtime/spec/binds.ts';
 import type { ContainerContext } from './context.ts';
 import type { ContainerRecord } from './record.ts';
 
@@ -57,65 +56,31 @@ export async function openWriteView(cx: ContainerContext, c: ContainerRecord): P
 }
 
 /**
- * For `cp` (GET/PUT/HEAD /containers/{id}/archive): the container's files
- * with its volumes and bind mounts, as `docker cp` sees them.
- * - Running: its own root, /proc/PID/root. Lookups from there cross the
- *   mounts of its namespace (volumes, binds, /etc/hosts, tmpfs), and
- *   ScopedRoot keeps them from leaving that root.
- * - Stopped: its rootfs (the live mount when create left one, bound; else
- *   the layers) with its volumes and binds mounted on it for as long as the
- *   view is open; read-only for reading. Each destination is found through
- *   ScopedRoot (a symlink in the rootfs cannot place a mount outside it) and
- *   a destination missing from the rootfs is left out. A daemon that dies
- *   meanwhile leaves the mounts to cleanupViews at its next start.
- * Call with the container's lock held.
+ * For `cp` (GET/PUT/HEAD /containers/{id}/archive): a running container's
+ * files with its volumes and bind mounts, as `docker cp` sees them: its own
+ * root, /proc/PID/root, from which lookups cross the mounts of its namespace
+ * (volumes, binds, /etc/hosts, tmpfs) while ScopedRoot keeps them inside
+ * that root. The pid is trusted only while it is in the container's cgroup,
+ * before and after the open (a pid reused by a host process after an exit
+ * joeyd has not handled yet is not). A stopped container: its own
+ * filesystem only (mounting its volumes on a view would put mounts on paths
+ * other writers of those volumes could redirect). Call with the
+ * container's lock held.
  */
 export async function openCopyView(cx: ContainerContext, c: ContainerRecord, write: boolean): Promise<ScopedRoot> {
-  if (c.state.Running && c.state.Pid > 0) {
-    try {
-      return await ScopedRoot.open(`/proc/${c.state.Pid}/root`);
-    } catch {
-      // it exited a moment ago: as a stopped one
-    }
+  const pid = c.state.Running ? c.state.Pid : 0;
+  if (pid > 0 && (await inCgroupOf(pid, c.id))) {
+    const root = await ScopedRoot.open(`/proc/${pid}/root`).catch(() => undefined);
+    if (root && (await inCgroupOf(pid, c.id))) return root;
+    await root?.close();
   }
-  const binds = ociMountsOf(cx.deps.volumes.mountsOf(c.id)).filter((m) => m.type === 'bind');
-  if (binds.length === 0) return write ? openWriteView(cx, c) : openReadView(cx, c);
-  const dir = join(viewsDir(cx), randomBytes(8).toString('hex'));
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const live = cx.paths(c.id).rootfs;
-  const layers = (await isMountPoint(live))
-    ? [{ type: 'bind', source: live, options: write ? [] : ['ro'] }]
-    : write ? await cx.deps.snapshots.mounts(c.id) : readOnlyMounts(await cx.deps.snapshots.mounts(c.id));
-  let mounted = false;
-  const release = async (): Promise<void> => {
-    if (mounted) await unmount(dir, { lazy: true }).catch(() => undefined);
-    await rmdir(dir).catch(() => undefined);
-  };
-  let root: ScopedRoot | undefined;
-  try {
-    for (const m of layers) {
-      await mount(m, dir);
-      mounted = true;
-    }
-    root = await ScopedRoot.open(dir, release);
-    // Outer destinations first, so that nested ones land on top.
-    for (const b of [...binds].sort((x, y) => x.destination.length - y.destination.length)) {
-      const r = await root.resolve(b.destination, { followLast: true }).catch(() => undefined);
-      if (!r) continue;
-      try {
-        if (!r.stat || r.stat.isSymbolicLink() || !b.source) continue;
-        const ro = !write || (b.options ?? []).includes('ro') || (b.options ?? []).includes('rro');
-        await mount({ type: 'bind', source: b.source, options: ro ? ['ro'] : [] }, ScopedRoot.atForChild(r.dir, r.name));
-      } finally {
-        await r.release();
-      }
-    }
-    return root;
-  } catch (e) {
-    if (root) await root.close();
-    else await release();
-    throw e;
-  }
+  return write ? openWriteView(cx, c) : openReadView(cx, c);
+}
+
+/** Whether process `pid` is in a cgroup of container `id` (its cgroup path ends in the id). */
+async function inCgroupOf(pid: number, id: string): Promise<boolean> {
+  const text = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+  return text.split('\n').some((l) => l.endsWith(`/${id}`) || l.includes(`/${id}/`));
 }
 
 /** The container's image as it was before the container changed it, or

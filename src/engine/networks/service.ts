@@ -265,12 +265,16 @@ export class Networks implements NetworkService {
     const nets = self ? this.store.endpointsOf(self.containerId).filter((e) => e.state).map((e) => this.store.get(e.networkId)).filter((x): x is NetworkRecord => !!x && x.name !== 'bridge') : [n];
     if (!nets.some((x) => x.id === n.id)) nets.unshift(n);
     const linked = self && this.lookupLink(self.containerId, nets, name, family);
-    if (linked) return linked;
+    if (linked?.length) return linked;
+    // A network that knows the name but has no address of this family (an
+    // IPv4-only one, for AAAA) does not end the search: a later one may.
+    let known = linked;
     for (const net of nets) {
       const hit = this.lookupName(net, name, family);
-      if (hit) return hit;
+      if (hit?.length) return hit;
+      known ??= hit;
     }
-    return undefined;
+    return known;
   }
 
   /** Docker's links on user networks (`--link`, compose's `links:`): an
@@ -282,10 +286,15 @@ export class Networks implements NetworkService {
       if (!l || l.alias.toLowerCase() !== name) continue;
       const target = this.containers?.all().find((c) => c.name === l.target || c.id === l.target);
       if (!target) continue;
+      let known = false;
       for (const net of nets) {
         const st = this.store.endpointsOf(target.id).find((e) => e.networkId === net.id)?.state;
-        if (st?.ip) return family === 6 ? (st.ip6 ? [st.ip6] : []) : [st.ip];
+        if (!st?.ip) continue;
+        known = true;
+        const ip = family === 6 ? st.ip6 : st.ip;
+        if (ip) return [ip];
       }
+      if (known) return [];
     }
     return undefined;
   }
