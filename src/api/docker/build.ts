@@ -8,7 +8,7 @@
 import { BuildStepError, type BuildOptions } from '../../engine/build/index.ts';
 import { invalid, messageOf, notImplemented } from '../../errdefs/index.ts';
 import type { AuthConfig } from '../../images/types.ts';
-import { JsonLineStream, queryBool, queryFilters, queryString, sendJson, toAuthConfig } from './http.ts';
+import { JsonLineStream, decodeBase64JsonHeader, queryBool, queryFilters, queryString, sendJson, toAuthConfig } from './http.ts';
 import { progressLine } from './progress.ts';
 import type { RequestContext, Router } from './router.ts';
 
@@ -20,16 +20,8 @@ export function registerBuildRoutes(r: Router): void {
 /** X-Registry-Config: base64 (standard or URL-safe) of a JSON map from
  * registry to AuthConfig, as the docker CLI and docker-py send it. */
 export function decodeRegistryConfig(header: string | string[] | undefined): Record<string, AuthConfig> | undefined {
-  const value = (Array.isArray(header) ? header[0] : header)?.trim();
-  if (!value) return undefined;
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) throw invalid('invalid X-Registry-Config header: not base64');
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
-  } catch (err) {
-    throw invalid(`invalid X-Registry-Config header: invalid JSON: ${messageOf(err)}`, err);
-  }
-  if (v === null) return undefined;
+  const v = decodeBase64JsonHeader(header, 'X-Registry-Config');
+  if (v === undefined || v === null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v)) throw invalid('invalid X-Registry-Config header: expected a JSON object');
   const out: Record<string, AuthConfig> = {};
   for (const [registry, conf] of Object.entries(v as Record<string, unknown>)) {

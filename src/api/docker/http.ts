@@ -113,22 +113,24 @@ export function toAuthConfig(v: unknown): AuthConfig | undefined {
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
-/** Decodes X-Registry-Auth: base64url (docker CLI, docker-py) or standard
- * base64, padded or not, of a JSON AuthConfig. '' and '{}' mean none. */
-export function decodeRegistryAuth(header: string | string[] | undefined): AuthConfig | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return undefined;
-  const s = value.trim();
-  if (s === '') return undefined;
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(s)) throw invalid('invalid X-Registry-Auth header: not base64');
+/** A header holding base64url (docker CLI, docker-py) or standard base64,
+ * padded or not, of JSON; undefined when absent or empty. */
+export function decodeBase64JsonHeader(header: string | string[] | undefined, name: string): unknown {
+  const s = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!s) return undefined;
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(s)) throw invalid(`invalid ${name} header: not base64`);
   const text = Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
-  let v: unknown;
   try {
-    v = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
-    throw invalid(`invalid X-Registry-Auth header: invalid JSON: ${messageOf(err)}`, err);
+    throw invalid(`invalid ${name} header: invalid JSON: ${messageOf(err)}`, err);
   }
-  return toAuthConfig(v);
+}
+
+/** Decodes X-Registry-Auth, a JSON AuthConfig. '' and '{}' mean none. */
+export function decodeRegistryAuth(header: string | string[] | undefined): AuthConfig | undefined {
+  const v = decodeBase64JsonHeader(header, 'X-Registry-Auth');
+  return v === undefined ? undefined : toAuthConfig(v);
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

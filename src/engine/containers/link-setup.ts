@@ -100,10 +100,12 @@ export function resolveLinks(cx: ContainerContext, c: ContainerRecord, opts: { l
 /** A linked container started (maybe with another address): the running
  * containers linking to it get its new address in their /etc/hosts, as
  * dockerd updates them. Their variables stay as they were. */
-export async function updateLinkers(cx: ContainerContext, c: ContainerRecord, ip: string): Promise<void> {
+export async function updateLinkers(cx: ContainerContext, c: ContainerRecord): Promise<void> {
+  if (!onDefaultBridge(c.hostConfig)) return;
+  const ip = bridgeIp(cx, c);
   if (!ip) return;
-  for (const p of cx.store.all()) {
-    if (p.id === c.id || !p.state.Running || !onDefaultBridge(p.hostConfig)) continue;
+  for (const p of cx.store.runningWithLinks()) {
+    if (p.id === c.id || !onDefaultBridge(p.hostConfig)) continue;
     const aliases = (p.hostConfig.Links ?? []).map(parseLink).filter((l) => l.target === c.name).map((l) => l.alias);
     if (!aliases.length) continue;
     const path = cx.paths(p.id).hostsPath;

@@ -72,7 +72,6 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord, opts
     if (net) await writeNetworkFiles(paths, c.config.Hostname || c.id.slice(0, 12), c.hostConfig, { ...net, links: links?.hosts });
     if (c.hostConfig.EnableLxcfs) await cx.deps.lxcfs?.ensure();
     const { spec } = await buildContainerSpec(cx, c, { mounts, netnsPath: net?.netnsPath, linkEnv: links?.env });
-    if (net?.ip) await updateLinkers(cx, c, net.ip);
     const created = await rt.create({
       id: c.id,
       name: c.name,
@@ -119,6 +118,9 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord, opts
     cx.notifyExit(c.id, code);
     throw error;
   }
+  // Containers linking to this one (default bridge) get its new address,
+  // once it runs: a start that failed has given its address back.
+  await updateLinkers(cx, c);
   cx.deps.events.publish({ Type: 'container', Action: 'start', Actor: { ID: c.id, Attributes: { name: c.name, image: c.imageRef, ...(c.config.Labels ?? {}) } }, status: 'start', id: c.id, from: c.imageRef });
   cx.health?.track(c.id);
 }

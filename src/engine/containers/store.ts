@@ -76,6 +76,19 @@ export class ContainerStore {
     return (this.db.db.prepare('SELECT * FROM containers ORDER BY created_at DESC').all() as Row[]).map(fromRow);
   }
 
+  /** Running containers with legacy links: filtered in SQLite, so a start
+   * does not decode every record to find the few that link. */
+  runningWithLinks(): ContainerRecord[] {
+    return (
+      this.db.db
+        .prepare(
+          `SELECT * FROM containers WHERE json_extract(state, '$.Running') = 1
+             AND json_type(host_config, '$.Links') = 'array' AND json_array_length(host_config, '$.Links') > 0`,
+        )
+        .all() as Row[]
+    ).map(fromRow);
+  }
+
   nameTaken(name: string): string | undefined {
     return (this.db.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined)?.id;
   }
