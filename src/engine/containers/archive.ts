@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { extractInto } from '../../archive/extract-tree.ts';
 import { packTree } from '../../archive/pack-tree.ts';
 import type { Resolved, ScopedRoot } from '../../archive/scoped-root.ts';
-import { forbidden, invalid, is, notFound } from '../../errdefs/index.ts';
+import { conflict, forbidden, invalid, is, notFound } from '../../errdefs/index.ts';
 import { resolveUserFrom } from '../../runtime/spec/user.ts';
 import type { ContainerContext } from './context.ts';
 import { openCopyView, openReadView } from './fs-view.ts';
@@ -132,14 +132,24 @@ async function withReadView(cx: ContainerContext, idOrName: string): Promise<{ c
   });
 }
 
-/** The same with the container's volumes and bind mounts (cp, not export). */
-async function withCopyView(cx: ContainerContext, idOrName: string): Promise<{ c: ContainerRecord; root: ScopedRoot }> {
+/** The same with a running container's volumes and bind mounts (cp, not export). */
+async function withCopyView(cx: ContainerContext, idOrName: string, path?: string): Promise<{ c: ContainerRecord; root: ScopedRoot }> {
   const found = findContainer(cx, idOrName);
   return cx.lock(found.id, async () => {
     const c = cx.store.get(found.id);
     if (!c) throw notFound(`No such container: ${idOrName}`);
+    if (path !== undefined) refuseUnmounted(cx, c, path);
     return { c, root: await openCopyView(cx, c, false) };
   });
+}
+
+/** A stopped container's volumes and binds are not in the view (fs-view.ts):
+ * a path under one would read or write the empty mount point in its rootfs,
+ * hidden again at the next start, so it is refused with the reason. */
+function refuseUnmounted(cx: ContainerContext, c: ContainerRecord, path: string): void {
+  if (c.state.Running) return;
+  const m = mountHolding(cx.deps.volumes.mountsOf(c.id).filter((x) => x.Type !== 'tmpfs'), containerAbsPath(path).replace(/\/+\.?$/, '') || '/');
+  if (m) throw conflict(`${m.Destination} is a ${m.Type === 'bind' ? 'bind mount' : 'volume'} of container ${c.name}, mounted only while it runs: copy to or from it while the container runs`);
 }
 
 /** Closes `root` once `stream` is done with it, however it ends. */
@@ -155,6 +165,8 @@ export async function exportContainer(cx: ContainerContext, idOrName: string): P
 }
 
 export async function archiveStat(cx: ContainerContext, idOrName: string, path: string): Promise<PathStat> {
+  // Not refused here: a HEAD carries no message, and the docker CLI asks it
+  // before a PUT, which says why.
   const { c, root } = await withCopyView(cx, idOrName);
   try {
     const { r, abs } = await resolveForRead(root, path, c);
@@ -169,7 +181,7 @@ export async function archiveStat(cx: ContainerContext, idOrName: string, path: 
 }
 
 export async function archiveGet(cx: ContainerContext, idOrName: string, path: string): Promise<{ stat: PathStat; tar: Readable }> {
-  const { c, root } = await withCopyView(cx, idOrName);
+  const { c, root } = await withCopyView(cx, idOrName, path);
   let r: Resolved | undefined;
   try {
     const resolved = await resolveForRead(root, path, c);
@@ -220,6 +232,7 @@ export async function archivePut(cx: ContainerContext, idOrName: string, path: s
   await cx.lock(found.id, async () => {
     const c = cx.store.get(found.id);
     if (!c) throw notFound(`No such container: ${idOrName}`);
+    refuseUnmounted(cx, c, path);
     const root = await openCopyView(cx, c, true);
     try {
       // Here the last element is followed too: one may extract into a symlink to a directory.
