@@ -1,4 +1,5 @@
 import { test, after } from 'node:test';
+import { connect } from 'node:net';
 import assert from 'node:assert/strict';
 import { createFakeEngine } from './fake-engine.ts';
 import { startTestServer } from './test-helpers.ts';
@@ -119,6 +120,34 @@ test('GET /metrics: request counters, engine metrics and process metrics', async
     assert.match(r.body, new RegExp(`^# TYPE ${name} `, 'm'));
     assert.match(r.body, new RegExp(`^${name} [0-9.e+]+$`, 'm'));
   }
+});
+
+test('a PUT refused before its body is read still answers with the error, not a broken pipe', async () => {
+  // A raw client that goes on writing its tar after the refusal, as the
+  // docker CLI does; a server that closed on the unread body would reset it.
+  const chunk = Buffer.alloc(256 * 1024, 1);
+  const count = 16;
+  const sock = connect(srv.socket);
+  let reply = '';
+  sock.setEncoding('utf8');
+  sock.on('data', (d: string) => (reply += d));
+  const writeErr = await new Promise<Error | null>((resolve) => {
+    sock.on('error', resolve);
+    sock.write(
+      `PUT /v1.47/containers/nope/archive?path=/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: ${chunk.length * count}\r\n\r\n`,
+    );
+    let sent = 0;
+    const next = (): void => {
+      if (sent === count) return void setTimeout(() => resolve(null), 50);
+      sent++;
+      sock.write(chunk, (err) => (err ? resolve(err) : setTimeout(next, 5)));
+    };
+    setTimeout(next, 20);
+  });
+  sock.destroy();
+  assert.equal(writeErr, null, `the body could not be written: ${writeErr?.message}`);
+  assert.match(reply, /^HTTP\/1\.1 404 /);
+  assert.match(reply, /No such container: nope/);
 });
 
 test('after shutdown, requests get 503', async () => {

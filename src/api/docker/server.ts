@@ -29,6 +29,37 @@ export interface ApiOptions {
   logger?: Logger;
 }
 
+/** What is read and thrown away of a refused request's body before the
+ * error is written; past it the connection is closed after the error. */
+const DISCARD_BYTES = 64 * 1024 * 1024;
+const DISCARD_MS = 5000;
+
+function discardBody(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.destroyed || req.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('close', done);
+      req.off('error', done);
+      req.pause();
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > DISCARD_BYTES) done();
+    };
+    const timer = setTimeout(done, DISCARD_MS);
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('close', done);
+    req.once('error', done);
+    req.resume();
+  });
+}
+
 export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
   readonly metrics: HttpMetrics;
   /** For node:http's 'upgrade' event (`server.on('upgrade', handler.upgrade)`):
@@ -131,10 +162,15 @@ export function createApiHandler(engine: Engine, opts: ApiOptions = {}): ApiHand
     const ctx: RequestContext = { req, res, engine, params: matched.params, query, apiVersion, signal: controller.signal, log: reqLog, upgrade };
     const fail = (err: unknown): void => {
       if (!res.headersSent) {
-        // An error can leave the request body half read; let the connection go.
-        if (!req.complete) res.setHeader('Connection', 'close');
-        writeError(res, err);
         if (isServerError(err)) reqLog.error('request failed', { method, path, err });
+        // Refused before its body was read (a PUT of a tar, say): take in the
+        // rest first, as far as it is small, so the client, still writing,
+        // reads the error rather than a broken pipe.
+        discardBody(req).then(() => {
+          if (res.headersSent) return;
+          if (!req.complete) res.setHeader('Connection', 'close');
+          writeError(res, err);
+        });
       } else if (!res.writableEnded) {
         // Streaming began (a tar, say) and cannot carry an error: cut it.
         reqLog.warn('response aborted', { method, path, err });
