@@ -3,9 +3,12 @@
 // pushed by skopeo, the docker CLI and the joey CLI as clients, podman and
 // skopeo as peers that must accept what joey pushes and saves.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startJoeyd, type Daemon } from './lib/daemon.ts';
 import { HOSTILE_CASES, pushHostile } from './lib/hostile.ts';
@@ -227,6 +230,48 @@ describe('pull and local images', () => {
     assert.match(r.stdout, new RegExp(pushed.busybox!.digest), d.diagnose(r));
     const byDigest = await inspect(d, pushed.busybox!.byDigest);
     assert.equal(byDigest.Id, byTag.Id);
+  });
+
+  test('an image with zstd-compressed layers pulls, runs, saves and loads', async () => {
+    const d = daemon();
+    // The multilayer image again, each layer recompressed with zstd (skopeo
+    // 1.9 recompresses only into dir:), with its own config: same diff ids.
+    const built = await buildImage('multilayer');
+    const m = await readJsonBlob<Manifest>(built.layout, (await tagged(built.layout, 'latest')).digest);
+    const layers = await Promise.all(m.layers.map(async (l) => execFileSync('zstd', ['-q', '-c'], { input: gunzipSync(await readBlob(built.layout, l.digest)), maxBuffer: 64 << 20 })));
+    const zstd = await pushRaw(reg, 'joey-test/zstd', 'v1', {
+      layers,
+      layerMediaType: 'application/vnd.oci.image.layer.v1.tar+zstd',
+      config: await readBlob(built.layout, m.config.digest),
+    });
+    await d.dockerOk(['pull', zstd.ref]);
+    await d.dockerOk(['pull', pushed.multilayer!.ref]);
+    const img = await inspect(d, zstd.ref);
+    assert.deepEqual(img.RootFS.Layers, (await inspect(d, pushed.multilayer!.ref)).RootFS.Layers, 'the diff ids of the gzip push');
+    const run = ['run', '--rm', zstd.ref, 'sh', '-c', `cat ${MULTILAYER.kept}; test -e ${MULTILAYER.deletedFile} || echo whited-out`];
+    let r = await d.dockerOk(run);
+    assert.equal(r.stdout, 'kept\nwhited-out\n', d.diagnose(r));
+    // save keeps the zstd blobs as they came; joeyd loads them back.
+    const archive = join(work, 'zstd-save.tar');
+    await d.dockerOk(['save', '-o', archive, zstd.ref]);
+    await d.dockerOk(['rmi', zstd.ref]);
+    r = await d.dockerOk(['load', '-i', archive]);
+    assert.match(r.stdout, /Loaded image: .*joey-test\/zstd:v1/, d.diagnose(r));
+    r = await d.dockerOk(run);
+    assert.equal(r.stdout, 'kept\nwhited-out\n', d.diagnose(r));
+  });
+
+  test('a corrupt zstd layer fails the pull in zstd\'s words and leaves no image', async () => {
+    const d = daemon();
+    const good = execFileSync('zstd', ['-q', '-c'], { input: Buffer.alloc(10240) });
+    const bad = Buffer.from(good);
+    bad.fill(0x55, 12, bad.length - 8);
+    const p = await pushRaw(reg, 'joey-test/zstd-bad', 'v1', { layers: [bad], layerMediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', config: {
+      architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(Buffer.alloc(10240)).digest('hex')}`] }, config: {},
+    } });
+    const r = await d.docker(['pull', p.ref]);
+    failed(d, r, /corrupt zstd stream/, 'pull of a corrupt zstd layer');
+    assert.equal((await d.docker(['image', 'inspect', p.ref])).code, 1);
   });
 
   test('the same image pushed as Docker schema 2 pulls to the same layers', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -513,15 +514,36 @@ describe('applyLayer: stream', () => {
     assert.equal(seen.at(-1), tar.length);
   });
 
-  test('zstd is refused on Node 20', { skip: process.versions.node.split('.')[0] !== '20' }, async () => {
+  for (const [kind, args] of [['zstd', ['zstd', '-q', '-c']], ['xz', ['xz', '-c']], ['bzip2', ['bzip2', '-c']]] as const) {
+    test(`${kind}: unpacked through the ${args[0]} program, diffId of the plain tar`, async () => {
+      const packed = execFileSync(args[0], args.slice(1), { input: tar, maxBuffer: 64 << 20 });
+      const { result, at } = await apply(packed);
+      assert.deepEqual(result, { diffId: sha256(tar), size: 1_503_000, compression: kind });
+      assert.equal(await fsp.readFile(at('a/f'), 'utf8'), 'x'.repeat(3000));
+    });
+  }
+
+  test('a corrupt zstd stream is data loss in zstd\'s words, and the input is let go', async () => {
     const s = await fresh();
-    const src = Readable.from([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0])]);
+    const packed = execFileSync('zstd', ['-q', '-c'], { input: tar });
+    packed.fill(0x55, 20, packed.length - 20);
+    const src = Readable.from([packed]);
     await assert.rejects(applyLayer(src, s.layer), (err: JoeyError) => {
-      assert.equal(err.kind, 'not-implemented');
-      assert.match(err.message, /zstd-compressed layers are not supported on Node 20/);
+      assert.equal(err.kind, 'data-loss');
+      assert.match(err.message, /corrupt zstd stream: \S/);
       return true;
     });
     assert.ok(src.destroyed);
+  });
+
+  test('a truncated xz stream is data loss', async () => {
+    const s = await fresh();
+    const packed = execFileSync('xz', ['-c'], { input: tar });
+    await assert.rejects(applyLayer(Readable.from([packed.subarray(0, packed.length >> 1)]), s.layer), (err: JoeyError) => {
+      assert.equal(err.kind, 'data-loss');
+      assert.match(err.message, /corrupt xz stream/);
+      return true;
+    });
   });
 
   test('a non-empty target is refused', async () => {

@@ -2,7 +2,7 @@
 // overlay on-disk format.
 import type { Readable } from 'node:stream';
 
-export type Compression = 'none' | 'gzip' | 'zstd';
+export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'bzip2';
 
 export interface ApplyOptions {
   /** Abort the apply (the partial directory is left for the caller to remove). */

@@ -1,12 +1,13 @@
 // The image service against an in-process registry, with the real content
 // store, snapshotter and layer unpacker in a temporary data root.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import tar from 'tar-stream';
 import { applyLayer } from '../archive/index.ts';
@@ -242,6 +243,26 @@ describe('image service', () => {
       const blob = await readFile(ctx.content.path(layer.blobDigest));
       assert.equal(sha(blob), layer.blobDigest);
       assert.ok((await stat(ctx.content.path(layer.blobDigest))).size > 0);
+    } finally {
+      await close();
+    }
+  });
+
+  it('imports xz, bzip2 and zstd tarballs: stored gzip-compressed (a Docker manifest has no layer type for them)', async () => {
+    const dir = join(root, 'import-xz');
+    const { images, ctx, close } = await openImages(dir);
+    try {
+      const plain = await makeTar({ 'bin/hello': 'hi', 'etc/motd': 'm' });
+      for (const [tool, args] of [['xz', ['-c']], ['bzip2', ['-c']], ['zstd', ['-q', '-c']]] as const) {
+        const packed = execFileSync(tool, args, { input: plain });
+        const id = await images.import(Readable.from([packed]), { repo: `mine/${tool}`, tag: '1' });
+        const layer = ctx.store.layers(id)[0]!;
+        assert.equal(layer.mediaType, MT.dockerLayerGzip, tool);
+        const blob = await readFile(ctx.content.path(layer.blobDigest));
+        assert.equal(sha(blob), layer.blobDigest, tool);
+        assert.ok(gunzipSync(blob).equals(plain), `${tool}: the stored blob is the gzip of the tar`);
+        assert.equal(layer.diffId, sha(plain), tool);
+      }
     } finally {
       await close();
     }

@@ -1,6 +1,8 @@
-// docker import: one layer from a rootfs tarball (plain or gzip), stored as
-// given and unpacked in the same pass.
-import type { Readable } from 'node:stream';
+// docker import: one layer from a rootfs tarball, unpacked while it is
+// stored: plain or gzip as given; xz, bzip2 or zstd (which a Docker image
+// manifest has no layer type for) stored gzip-compressed instead.
+import { Readable, pipeline } from 'node:stream';
+import { MAGIC_LENGTH, decompressor, detectCompression } from '../archive/decompress.ts';
 import { formatReference, parseReference, withDefaultTag } from '../reference/index.ts';
 import type { ImageContext } from './context.ts';
 import { applyChanges } from './changes.ts';
@@ -17,7 +19,16 @@ export async function importImage(ctx: ImageContext, input: Readable, opts: Impo
   const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
   const cfg = applyChanges({}, opts.changes ?? []);
 
-  const layer = await ingestLayer(ctx, input, { purpose: 'import', gzip: false, keyOf: (diffId) => diffId });
+  const { head, rest } = await peek(input, MAGIC_LENGTH);
+  const compression = detectCompression(head);
+  const recompress = compression === 'xz' || compression === 'bzip2' || compression === 'zstd';
+  let source: Readable = rest;
+  if (recompress) {
+    const plain = decompressor(compression);
+    pipeline(rest, plain, () => {});
+    source = plain;
+  }
+  const layer = await ingestLayer(ctx, source, { purpose: 'import', gzip: recompress, keyOf: (diffId) => diffId });
   try {
     const { diffId, blobDigest } = layer;
     const now = new Date().toISOString();
@@ -32,7 +43,7 @@ export async function importImage(ctx: ImageContext, input: Readable, opts: Impo
       ...(opts.message ? { comment: opts.message } : {}),
     };
     const configBytes = Buffer.from(JSON.stringify(config));
-    const layerMt = layer.compression === 'gzip' ? MT.dockerLayerGzip : MT.dockerLayerTar;
+    const layerMt = recompress || layer.compression === 'gzip' ? MT.dockerLayerGzip : MT.dockerLayerTar;
     const manifest = {
       schemaVersion: 2 as const,
       mediaType: MT.dockerManifest,
@@ -56,4 +67,31 @@ export async function importImage(ctx: ImageContext, input: Readable, opts: Impo
   } finally {
     layer.release();
   }
+}
+
+/** The first `n` bytes of `input` (fewer if it is shorter), and a stream
+ * that yields them and then the rest. */
+async function peek(input: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
+  const it: AsyncIterator<Buffer> = input[Symbol.asyncIterator]();
+  const parts: Buffer[] = [];
+  let len = 0;
+  let done = false;
+  while (len < n && !done) {
+    const r = await it.next();
+    if (r.done) done = true;
+    else {
+      parts.push(r.value);
+      len += r.value.length;
+    }
+  }
+  const first = Buffer.concat(parts);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (first.length > 0) yield first;
+    while (!done) {
+      const r = await it.next();
+      if (r.done) break;
+      yield r.value;
+    }
+  }
+  return { head: first.subarray(0, n), rest: Readable.from(all(), { objectMode: false }) };
 }
