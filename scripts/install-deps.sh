@@ -9,7 +9,7 @@ APT_PACKAGES=(
   busybox-static tini catatonit debootstrap
   docker-registry skopeo umoci podman
   golang-github-containers-common
-  attr tar openssl ca-certificates curl zstd xz-utils bzip2
+  attr libcap2-bin tar openssl ca-certificates curl zstd xz-utils bzip2
   python3-docker docker-compose tmux
   build-essential python3
   btrfs-progs xfsprogs quota e2fsprogs util-linux

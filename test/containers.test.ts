@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { cgroupDirsUnder, cgroupPaths, isFrozen, readLimits, sharesToWeight } from './lib/cgroups.ts';
 import { useContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
@@ -745,6 +746,58 @@ describe('containers with the docker CLI', () => {
         assert.equal((await dkOk(d, ['run', '--rm', ref])).stdout, 'committed\n');
       } finally {
         await dk(d, ['rmi', '-f', ref]);
+      }
+    });
+
+    it('file capabilities survive import, commit, export and cp (as dockerd keeps security.capability)', async () => {
+      const { d } = daemon();
+      // A rootfs with busybox and a copy of it that carries cap_net_raw+ep,
+      // archived by GNU tar with its xattr records.
+      const dir = join(work, `caps-${counter}`);
+      const rootfs = join(dir, 'rootfs');
+      await mkdir(join(rootfs, 'bin'), { recursive: true });
+      await copyFile('/bin/busybox', join(rootfs, 'bin/busybox'));
+      for (const tool of ['sh', 'touch', 'true']) await run('ln', ['-s', 'busybox', join(rootfs, 'bin', tool)]);
+      await copyFile('/bin/busybox', join(rootfs, 'ping'));
+      await run('setcap', ['cap_net_raw+ep', join(rootfs, 'ping')]);
+      const tarFile = join(dir, 'rootfs.tar');
+      await run('tar', ['--xattrs', '--xattrs-include=security.capability', '-C', rootfs, '-cf', tarFile, '.']);
+      const capsOf = async (tarBytes: Buffer, what: string): Promise<string> => {
+        const out = join(dir, `x-${what}`);
+        await mkdir(out, { recursive: true });
+        await writeFile(join(dir, `${what}.tar`), tarBytes);
+        await run('tar', ['--xattrs', '--xattrs-include=*', '-C', out, '-xf', join(dir, `${what}.tar`)]);
+        return (await run('getcap', [join(out, 'ping')])).stdout;
+      };
+      const base = `local/caps:${counter}`;
+      const committed = `local/caps-committed:${counter}`;
+      const c = nm('caps');
+      try {
+        await dkOk(d, ['import', '-c', 'CMD ["sh"]', tarFile, base]);
+        // touch copies the file up into the container's own layer, xattrs and all.
+        await dkOk(d, ['run', '--name', c, base, 'touch', '/ping']);
+        await dkOk(d, ['commit', c, committed]);
+        // The committed layer itself (the last one in docker save) has the capability.
+        const saved = join(dir, 'saved.tar');
+        await dkOk(d, ['save', '-o', saved, committed]);
+        const manifest = JSON.parse(spawnSync('tar', ['-xOf', saved, 'manifest.json']).stdout.toString()) as Array<{ Layers: string[] }>;
+        const top = spawnSync('tar', ['-xOf', saved, manifest[0]!.Layers.at(-1)!], { maxBuffer: 64 * MiB }).stdout;
+        const layerCaps = await capsOf(top[0] === 0x1f ? gunzipSync(top) : top, 'layer');
+        assert.match(layerCaps, /cap_net_raw[=+]ep/, `the committed layer lost the capability: ${layerCaps}`);
+        // export (the merged tree) and cp of the file keep it too.
+        const c2 = nm('caps2');
+        await dkOk(d, ['create', '--name', c2, committed]);
+        const exported = spawnSync(DOCKER_BIN, ['export', c2], { env: d.clientEnv(), maxBuffer: 64 * MiB });
+        assert.equal(exported.status, 0, exported.stderr.toString());
+        assert.match(await capsOf(exported.stdout, 'export'), /cap_net_raw[=+]ep/, 'export');
+        const copied = spawnSync(DOCKER_BIN, ['cp', `${c2}:/ping`, '-'], { env: d.clientEnv(), maxBuffer: 64 * MiB });
+        assert.equal(copied.status, 0, copied.stderr.toString());
+        assert.match(await capsOf(copied.stdout, 'cp'), /cap_net_raw[=+]ep/, 'cp');
+        await dk(d, ['rm', '-f', c2]);
+      } finally {
+        await dk(d, ['rm', '-f', c]);
+        await dk(d, ['rmi', '-f', committed, base]);
+        await removeDir(dir);
       }
     });
 

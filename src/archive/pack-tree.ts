@@ -10,8 +10,9 @@ import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { OPAQUE, WHITEOUT_PREFIX } from './names.ts';
-import type { DirRef, ScopedRoot } from './scoped-root.ts';
-import { joinTree } from './scoped-root.ts';
+import { readXattrTree } from '../sys/xattr.ts';
+import { ScopedRoot, joinTree } from './scoped-root.ts';
+import type { DirRef } from './scoped-root.ts';
 import { encodeHeader, endOfArchive, padding, type TarHeader } from './tar-header.ts';
 
 export interface PackOptions {
@@ -20,7 +21,16 @@ export interface PackOptions {
   opaque?: ReadonlySet<string>;
   /** Tree paths to leave out, with everything below them. */
   exclude?: (path: string) => boolean;
+  /** Leave extended attributes out (default: file capabilities and user.*
+   * attributes go into PAX records). */
+  noXattrs?: boolean;
 }
+
+/** What an archive carries: file capabilities (as Docker's archives do)
+ * and user attributes, but not overlayfs' own (user.overlay.*). Others
+ * (trusted.*, security.selinux, ACLs) belong to the host. */
+const XATTR_PATTERN = '^(security\\.capability|user\\..*)$';
+const keepXattr = (name: string): boolean => !name.startsWith('user.overlay.');
 
 const CHUNK = 256 * 1024;
 
@@ -49,6 +59,8 @@ export function packTree(root: ScopedRoot, dir: DirRef, name: string, entryName:
 class TreePacker {
   /** First archive name of each inode with several links. */
   private readonly links = new Map<string, string>();
+  /** Extended attributes by tree path, read in one walk before packing. */
+  private xattrs = new Map<string, Map<string, Buffer>>();
 
   constructor(
     private readonly root: ScopedRoot,
@@ -59,10 +71,23 @@ class TreePacker {
     const st = await this.root.lstat(dir, name);
     if (st) {
       const treePath = joinTree(dir.path, name);
+      if (!this.opts.noXattrs) this.xattrs = await this.readXattrs(dir, name, treePath);
       if (entryName === '' && st.isDirectory()) yield* this.children(dir, name, treePath, '');
       else yield* this.entry(dir, name, st, treePath, entryName);
     }
     yield endOfArchive();
+  }
+
+  private async readXattrs(dir: DirRef, name: string, treePath: string): Promise<Map<string, Map<string, Buffer>>> {
+    // getfattr walks the tree through this process's open directory, so it
+    // sees what the packer sees and follows no symlink.
+    const found = await readXattrTree(ScopedRoot.atForChild(dir, name), XATTR_PATTERN);
+    const out = new Map<string, Map<string, Buffer>>();
+    for (const [rel, attrs] of found) {
+      for (const k of [...attrs.keys()]) if (!keepXattr(k)) attrs.delete(k);
+      if (attrs.size > 0) out.set(rel === '' ? treePath : joinTree(treePath, rel), attrs);
+    }
+    return out;
   }
 
   private async *children(dir: DirRef, name: string, treePath: string, prefix: string): AsyncGenerator<Buffer> {
@@ -88,18 +113,20 @@ class TreePacker {
   }
 
   private async *entry(dir: DirRef, name: string, st: Stats, treePath: string, entryName: string): AsyncGenerator<Buffer> {
+    const xattrs = this.xattrs.get(treePath);
     const base: Omit<TarHeader, 'name' | 'type'> = {
       mode: st.mode & 0o7777,
       uid: st.uid,
       gid: st.gid,
       size: 0,
       mtime: Math.floor(st.mtimeMs / 1000),
+      ...(xattrs ? { xattrs } : {}),
     };
     const layer = this.opts.format === 'layer';
     if (st.isDirectory()) {
       yield encodeHeader({ ...base, name: entryName + '/', type: 'dir' });
       if (layer && this.opts.opaque?.has(treePath)) {
-        yield encodeHeader({ ...base, mode: 0, name: `${entryName}/${OPAQUE}`, type: 'file' });
+        yield encodeHeader({ ...base, mode: 0, name: `${entryName}/${OPAQUE}`, type: 'file', xattrs: undefined });
       }
       yield* this.children(dir, name, treePath, entryName + '/');
       return;
@@ -107,7 +134,7 @@ class TreePacker {
     if (layer && isWhiteout(st)) {
       const slash = entryName.lastIndexOf('/');
       const wh = `${entryName.slice(0, slash + 1)}${WHITEOUT_PREFIX}${entryName.slice(slash + 1)}`;
-      yield encodeHeader({ ...base, mode: 0, name: wh, type: 'file' });
+      yield encodeHeader({ ...base, mode: 0, name: wh, type: 'file', xattrs: undefined });
       return;
     }
     if (st.nlink > 1) {

@@ -108,17 +108,45 @@ export async function findXattr(root: string, name: string): Promise<Map<string,
 
 export function parseGetfattr(out: string, root: string, name: string): Map<string, Buffer> {
   const found = new Map<string, Buffer>();
+  for (const [rel, attrs] of parseGetfattrDump(out, root)) {
+    const v = attrs.get(name);
+    if (v !== undefined) found.set(rel, v);
+  }
+  return found;
+}
+
+/** The attributes whose names match `pattern` (a getfattr -m regular
+ * expression) of every path under `root` (symlinks not followed), by path
+ * relative to `root` ("" for root itself). One getfattr walks the tree. */
+export async function readXattrTree(root: string, pattern: string): Promise<Map<string, Map<string, Buffer>>> {
+  const dir = root.length > 1 ? root.replace(/\/+$/, '') : root;
+  const r = await run('getfattr', ['-R', '-P', '-h', '-d', '--absolute-names', '-m', pattern, '-e', 'hex', '--', dir], { allowFailure: true });
+  // Exit 1 with output: some entry went away during the walk; what was read stands.
+  if (r.code !== 0 && !(r.code === 1 && r.stdout.length > 0)) throw internal(`getfattr -R ${root}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  return parseGetfattrDump(r.stdout, dir);
+}
+
+/** getfattr -d -e hex output: per file, its attributes by name. */
+export function parseGetfattrDump(out: string, root: string): Map<string, Map<string, Buffer>> {
+  const found = new Map<string, Map<string, Buffer>>();
   const base = root.replace(/\/+$/, '');
-  let file: string | undefined;
+  let attrs: Map<string, Buffer> | undefined;
   for (const line of out.split('\n')) {
     if (line.startsWith('# file: ')) {
-      file = unescapeName(line.slice('# file: '.length));
+      const file = unescapeName(line.slice('# file: '.length));
+      const rel = file === base ? '' : file.startsWith(base + '/') ? file.slice(base.length + 1) : undefined;
+      attrs = undefined;
+      if (rel !== undefined) {
+        attrs = new Map();
+        found.set(rel, attrs);
+      }
       continue;
     }
-    if (file === undefined || !line.startsWith(`${name}=`)) continue;
-    const hex = line.slice(name.length + 1).replace(/^0x/, '');
-    const rel = file === base ? '' : file.startsWith(base + '/') ? file.slice(base.length + 1) : undefined;
-    if (rel !== undefined) found.set(rel, Buffer.from(hex, 'hex'));
+    const eq = line.indexOf('=');
+    if (attrs === undefined || eq <= 0) continue;
+    const value = line.slice(eq + 1);
+    const empty = value === '' || value === '0x' || value === '""';
+    attrs.set(unescapeName(line.slice(0, eq)), empty ? Buffer.alloc(0) : Buffer.from(value.replace(/^0x/, ''), 'hex'));
   }
   return found;
 }
