@@ -749,7 +749,7 @@ describe('containers with the docker CLI', () => {
       }
     });
 
-    it('file capabilities survive import, commit, export and cp (as dockerd keeps security.capability)', async () => {
+    it('file capabilities survive import, commit, export, and cp out and in (dockerd keeps security.capability)', async () => {
       const { d } = daemon();
       // A rootfs with busybox and a copy of it that carries cap_net_raw+ep,
       // archived by GNU tar with its xattr records.
@@ -793,6 +793,17 @@ describe('containers with the docker CLI', () => {
         const copied = spawnSync(DOCKER_BIN, ['cp', `${c2}:/ping`, '-'], { env: d.clientEnv(), maxBuffer: 64 * MiB });
         assert.equal(copied.status, 0, copied.stderr.toString());
         assert.match(await capsOf(copied.stdout, 'cp'), /cap_net_raw[=+]ep/, 'cp');
+        // cp into the container applies them too (as dockerd's untar does).
+        const pingTar = spawnSync('tar', ['--xattrs', '--xattrs-include=security.capability', '-C', rootfs, '--transform', 's/^ping$/ping2/', '-cf', '-', 'ping'], { maxBuffer: 64 * MiB }).stdout;
+        const put = spawnSync(DOCKER_BIN, ['cp', '-', `${c2}:/`], { env: d.clientEnv(), input: pingTar });
+        assert.equal(put.status, 0, put.stderr.toString());
+        const back = spawnSync(DOCKER_BIN, ['cp', `${c2}:/ping2`, '-'], { env: d.clientEnv(), maxBuffer: 64 * MiB });
+        assert.equal(back.status, 0, back.stderr.toString());
+        const out = join(dir, 'x-cp-in');
+        await mkdir(out, { recursive: true });
+        await writeFile(join(dir, 'cp-in.tar'), back.stdout);
+        await run('tar', ['--xattrs', '--xattrs-include=*', '-C', out, '-xf', join(dir, 'cp-in.tar')]);
+        assert.match((await run('getcap', [join(out, 'ping2')])).stdout, /cap_net_raw[=+]ep/, 'cp into the container');
         await dk(d, ['rm', '-f', c2]);
       } finally {
         await dk(d, ['rm', '-f', c]);

@@ -6,7 +6,8 @@ import { afterEach, describe, test } from 'node:test';
 import { JoeyError } from '../errdefs/index.ts';
 import { checkSymlinkTarget, entryComponents, extractInto } from './extract-tree.ts';
 import { ScopedRoot } from './scoped-root.ts';
-import { gzip, makeTar, sandbox, type Sandbox, type TestEntry } from './test-fixtures.ts';
+import { getXattr } from '../sys/xattr.ts';
+import { gzip, makeTar, paxEntry, sandbox, type Sandbox, type TestEntry } from './test-fixtures.ts';
 
 let sb: Sandbox | undefined;
 afterEach(async () => {
@@ -22,7 +23,7 @@ async function rootfs(setup: (dir: string) => Promise<void> = async () => {}): P
   return { s, at: (p) => join(s.layer, p), before: await s.snapshot() };
 }
 
-async function extract(dir: string, dest: string, entries: TestEntry[] | Buffer, opts: { noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
+async function extract(dir: string, dest: string, entries: Array<TestEntry | ReturnType<typeof paxEntry>> | Buffer, opts: { noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
   const tar = Buffer.isBuffer(entries) ? entries : await makeTar(entries);
   const root = await ScopedRoot.open(dir);
   try {
@@ -179,6 +180,23 @@ describe('extractInto', () => {
     const { at } = await rootfs();
     await refused(extract(at('.'), '/', [{ name: 'sda', type: 'block-device', devmajor: 8, devminor: 0 }]), /device nodes/);
     await refused(extract(at('.'), '/', Buffer.alloc(1024, 7)), /invalid tar|archive/i);
+  });
+
+  test('file capabilities (binary) and user.* attributes are applied after the owner; trusted.* is not', { skip: process.geteuid?.() !== 0 && 'needs root' }, async () => {
+    // vfs_cap_data v2 with cap_setuid (bit 7: a 0x80 byte, which a UTF-8 round trip would mangle).
+    const cap = Buffer.from([0x01, 0x00, 0x00, 0x02, 0x80, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const { at } = await rootfs();
+    await extract(sb!.layer, '/', [
+      paxEntry([['path', 'tool'], ['SCHILY.xattr.security.capability', cap], ['SCHILY.xattr.user.origin', 'test'], ['SCHILY.xattr.trusted.no', 'x']]),
+      { name: 'tool', data: 'elf', uid: 1000, gid: 1000, mode: 0o755 },
+      paxEntry([['path', 'dir/'], ['SCHILY.xattr.user.dir', 'yes']]),
+      { name: 'dir/', type: 'directory' },
+    ]);
+    assert.deepEqual(await getXattr(at('tool'), 'security.capability'), cap);
+    assert.deepEqual(await getXattr(at('tool'), 'user.origin'), Buffer.from('test'));
+    assert.equal(await getXattr(at('tool'), 'trusted.no'), undefined);
+    assert.deepEqual(await getXattr(at('dir'), 'user.dir'), Buffer.from('yes'));
+    assert.equal((await fsp.stat(at('tool'))).uid, 1000);
   });
 
   test('entry names and symlink targets are checked lexically', () => {

@@ -10,18 +10,19 @@
 // replaced unless both are directories, and with noOverwriteDirNonDir a
 // directory and a non-directory never replace each other. Hard links must
 // point inside the destination, and relative symlinks must too.
-import { once } from 'node:events';
 import { constants } from 'node:fs';
+import { once } from 'node:events';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
-import type { Headers } from 'tar-stream';
 import { JoeyError, invalid, wrap } from '../errdefs/index.ts';
 import { makeFifo } from '../sys/mknod.ts';
+import { setXattrsBatch } from '../sys/xattr.ts';
 import { decompressor, detectCompression, MAGIC_LENGTH } from './decompress.ts';
 import { ScopedRoot, type Resolved } from './scoped-root.ts';
+import { TarReader, type TarEntry, type TarToken } from './tar-reader.ts';
+import { keptXattrs } from './writer.ts';
 
 const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 
@@ -107,43 +108,82 @@ async function* plain(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   await feeding;
 }
 
+/** Tokens of the archive from our own tar reader (binary-safe PAX values,
+ * so a file capability survives), pulled as the extractor asks. */
+class Tokens {
+  private readonly reader = new TarReader();
+  private readonly it: AsyncIterator<Buffer>;
+
+  constructor(input: AsyncIterable<Buffer>) {
+    this.it = plain(input)[Symbol.asyncIterator]();
+  }
+
+  async next(): Promise<TarToken | undefined> {
+    for (;;) {
+      const tok = this.reader.next();
+      if (tok !== undefined) return tok;
+      if (this.reader.ended) return undefined;
+      const r = await this.it.next();
+      if (r.done) {
+        this.reader.finish();
+        return undefined;
+      }
+      this.reader.push(r.value);
+    }
+  }
+
+  /** The data of a large entry, up to its entry-end. */
+  async *data(): AsyncGenerator<Buffer> {
+    for (;;) {
+      const tok = await this.next();
+      if (tok === undefined || tok.kind === 'entry-end') return;
+      if (tok.kind === 'data') yield tok.data;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
+}
+
 /**
  * Extracts `input` into the directory `destPath` of `root` (a tree path that
  * the caller resolved and found to be a directory). Throws invalid for a
  * hostile or unfitting archive; what was extracted before stays.
  */
 export async function extractInto(root: ScopedRoot, destPath: string, input: AsyncIterable<Buffer> | Readable, opts: ExtractOptions = {}): Promise<void> {
-  const extract = tar.extract();
-  const feeding = (async () => {
-    for await (const c of plain(input as AsyncIterable<Buffer>)) if (!extract.write(c)) await once(extract, 'drain');
-    extract.end();
-  })();
-  feeding.catch((err: unknown) => extract.destroy(err as Error));
+  const tokens = new Tokens(input as AsyncIterable<Buffer>);
   const ex = new Extractor(root, destPath, opts);
   try {
-    for await (const entry of extract) {
-      const h = entry.header;
-      const data = entry as unknown as AsyncIterable<Buffer>;
-      try {
-        await ex.entry(h, data);
-      } finally {
-        entry.resume();
+    for (let tok = await tokens.next(); tok !== undefined && tok.kind !== 'end'; tok = await tokens.next()) {
+      if (tok.kind !== 'entry') continue;
+      if (tok.data !== undefined) {
+        await ex.entry(tok.entry, [tok.data]);
+        continue;
+      }
+      const data = tokens.data();
+      await ex.entry(tok.entry, data);
+      // What the extractor did not read (a skipped type) is read past here.
+      for await (const _ of data) {
+        // discarded
       }
     }
-    await feeding;
     await ex.finish();
   } catch (err) {
-    extract.destroy();
+    if (err instanceof JoeyError && err.kind === 'data-loss') throw invalid(`invalid tar archive: ${err.message.replace(/\blayer\b/g, 'archive')}`, err);
     if (err instanceof JoeyError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === undefined && /tar|header|checksum|unexpected end/i.test((err as Error).message)) throw invalid(`invalid tar archive: ${(err as Error).message}`, err);
     throw wrap(err, 'extracting archive');
+  } finally {
+    await tokens.close();
   }
 }
 
 class Extractor {
   private readonly dirTimes: Array<[string, Date]> = [];
   private readonly root0: boolean = process.geteuid?.() === 0;
+  /** File capabilities and user.* attributes, set once owners are (a chown
+   * drops a file's capability) and the data is written. */
+  private readonly xattrs: Array<{ path: string; attrs: Record<string, Buffer> }> = [];
 
   constructor(
     private readonly root: ScopedRoot,
@@ -151,9 +191,8 @@ class Extractor {
     private readonly opts: ExtractOptions,
   ) {}
 
-  async entry(h: Headers, data: AsyncIterable<Buffer>): Promise<void> {
-    const type = h.type ?? 'file';
-    if (type === 'pax-header' || type === 'pax-global-header' || type === 'gnu-long-path' || type === 'gnu-long-link-path') return;
+  async entry(h: TarEntry, data: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
+    const type = h.type;
     const parts = entryComponents(h.name);
     if (parts.length === 0) return; // "." or "/": the destination itself is left as it is
     const path = posix.join(this.dest, ...parts);
@@ -173,7 +212,7 @@ class Extractor {
     }
   }
 
-  private async apply(h: Headers, type: string, parts: string[], r: Resolved, data: AsyncIterable<Buffer>): Promise<void> {
+  private async apply(h: TarEntry, type: TarEntry['type'], parts: string[], r: Resolved, data: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
     const isDir = type === 'directory';
     const existing = r.stat;
     const at = ScopedRoot.at(r.dir, r.name);
@@ -186,9 +225,11 @@ class Extractor {
       }
       if (!(existing.isDirectory() && isDir)) await this.root.removeAll(r.dir, r.name);
     }
-    const mode = this.opts.chmod ?? (h.mode ?? (isDir ? 0o755 : 0o644)) & 0o7777;
-    const mtime = h.mtime ?? new Date();
-    const owner = this.opts.chown ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
+    const mode = this.opts.chmod ?? h.mode & 0o7777;
+    const mtime = new Date(h.mtime * 1000);
+    const owner = this.opts.chown ?? { uid: h.uid, gid: h.gid };
+    const xattrs = keptXattrs(h);
+    if (xattrs && (type === 'file' || type === 'directory')) this.xattrs.push({ path: r.path, attrs: xattrs });
     switch (type) {
       case 'directory': {
         if (!existing?.isDirectory()) await fsp.mkdir(at, 0o700);
@@ -201,8 +242,7 @@ class Extractor {
         this.dirTimes.push([r.path, mtime]);
         return;
       }
-      case 'file':
-      case 'contiguous-file': {
+      case 'file': {
         const fh = await fsp.open(at, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
         try {
           for await (const chunk of data) await fh.write(chunk);
@@ -214,7 +254,7 @@ class Extractor {
         return;
       }
       case 'symlink': {
-        const target = h.linkname ?? '';
+        const target = h.linkname;
         checkSymlinkTarget(parts, target);
         await fsp.symlink(target, at);
         await this.lchown(at, owner);
@@ -249,12 +289,33 @@ class Extractor {
         }
         return;
       }
-      case 'character-device':
-      case 'block-device':
+      case 'char':
+      case 'block':
         throw invalid(`archive entry ${q(h.name)}: device nodes cannot be copied into a container`);
       default:
         // Other types (sockets, vendor extensions) are skipped.
         return;
+    }
+  }
+
+  private async setXattrs(batch: Array<{ path: string; attrs: Record<string, Buffer> }>): Promise<void> {
+    const held: Resolved[] = [];
+    try {
+      const items = [];
+      for (const x of batch) {
+        const r = await this.root.resolve(x.path, { followLast: false }).catch(() => undefined);
+        if (!r) continue;
+        held.push(r);
+        // Only on what the archive made: a file or directory, not a symlink put there since.
+        if (r.stat && (r.stat.isFile() || r.stat.isDirectory())) items.push({ path: ScopedRoot.atForChild(r.dir, r.name), attrs: x.attrs });
+      }
+      if (items.length > 0) {
+        await setXattrsBatch(items).catch((err: unknown) => {
+          throw invalid(`cannot set the archive's extended attributes: ${(err as Error).message}`, err);
+        });
+      }
+    } finally {
+      for (const r of held) await r.release();
     }
   }
 
@@ -277,8 +338,9 @@ class Extractor {
     }
   }
 
-  /** Directory times last, once nothing more is written into them. */
+  /** Attributes, then directory times last, once nothing more is written into them. */
   async finish(): Promise<void> {
+    for (let i = 0; i < this.xattrs.length; i += 128) await this.setXattrs(this.xattrs.slice(i, i + 128));
     for (const [path, mtime] of this.dirTimes.reverse()) {
       const r = await this.root.resolve(path, { followLast: false }).catch(() => undefined);
       if (!r) continue;

@@ -466,7 +466,7 @@ function writeAll(fd: number, data: Buffer): void {
 }
 
 /** Only these xattrs come from a layer; trusted.* (overlay's own) and the rest are dropped. */
-function keptXattrs(e: TarEntry): Record<string, Buffer> | undefined {
+export function keptXattrs(e: TarEntry): Record<string, Buffer> | undefined {
   if (!e.xattrs) return undefined;
   let out: Record<string, Buffer> | undefined;
   for (const [k, v] of e.xattrs) {
