@@ -11,109 +11,13 @@
 //
 // Arguments: REPO TAR MOUNTPOINT… (REPO holds bin/joeyd and bin/joey, TAR is
 // a busybox rootfs tarball to import).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { readMountInfo } from '../../src/sys/mount.ts';
-import { run, type CmdResult } from '../lib/proc.ts';
+import { run } from '../lib/proc.ts';
+import { cgroupsUnder, joeyCli, readLog, startJoeyd, stopJoeyd, uptime } from './guest-joeyd.ts';
 
 const IMAGE = 'pq-busybox:latest';
-/** A step's outcome as the host checks it: the exit code and the output's tail. */
-interface Step {
-  code: number;
-  out: string;
-  ms: number;
-}
-
-const uptime = async (): Promise<number> => Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]);
-
-function step(r: CmdResult, started: number): Step {
-  return { code: r.code, out: `${r.stdout}\n${r.stderr}`.trim().slice(-600), ms: Date.now() - started };
-}
-
-interface Joeyd {
-  child: ChildProcess;
-  dataRoot: string;
-  cgroupParent: string;
-  logFile: string;
-  env: NodeJS.ProcessEnv;
-}
-
-function ping(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath: socket, path: '/_ping', timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
-
-/** joeyd with its data root on `mnt`, exec root and socket on the guest's
- * tmpfs, a cgroup parent of its own, and no networking beyond `none`. */
-async function startJoeyd(repo: string, mnt: string): Promise<Joeyd> {
-  const name = basename(mnt);
-  const scratch = join(process.env.TMPDIR ?? '/dev/shm', `joeyd-${name}`);
-  const dataRoot = join(mnt, 'data');
-  const execRoot = join(scratch, 'exec');
-  for (const d of [dataRoot, execRoot, join(scratch, 'cli')]) await mkdir(d, { recursive: true });
-  const config = join(scratch, 'daemon.json');
-  await writeFile(config, '{}');
-  const socket = join(scratch, 'joeyd.sock');
-  const logFile = join(scratch, 'joeyd.log');
-  const cgroupParent = `/joey-pq-${name}`;
-  const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [
-    join(repo, 'bin/joeyd'),
-    '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${socket}`,
-    '--pidfile', join(scratch, 'joeyd.pid'), '--config-file', config,
-    '--cgroup-parent', cgroupParent, '--bridge', 'none', '--iptables=false',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.pipe(log, { end: false });
-  child.stderr!.pipe(log, { end: false });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 60_000;
-  while (!(await ping(socket))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      await exited;
-      throw new Error(`joeyd did not answer /_ping:\n${await readFile(logFile, 'utf8')}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, dataRoot, cgroupParent, logFile, env: { ...process.env, JOEY_HOST: `unix://${socket}`, JOEY_CONFIG: join(scratch, 'cli') } };
-}
-
-/** SIGTERM by pid, as an init system stops it; the exit code or signal. */
-async function stopJoeyd(d: Joeyd): Promise<string> {
-  const exited = new Promise<string>((resolve) => d.child.once('exit', (code, signal) => resolve(String(code ?? signal))));
-  process.kill(d.child.pid!, 'SIGTERM');
-  const timer = setTimeout(() => d.child.kill('SIGKILL'), 30_000);
-  const how = await exited;
-  clearTimeout(timer);
-  return how;
-}
-
-/** The log lines at warn or error, and the backend line. */
-async function readLog(d: Joeyd): Promise<{ backend?: Record<string, unknown>; problems: string[] }> {
-  const out: { backend?: Record<string, unknown>; problems: string[] } = { problems: [] };
-  for (const line of (await readFile(d.logFile, 'utf8')).split('\n')) {
-    let j: Record<string, unknown>;
-    try {
-      j = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      if (line.trim()) out.problems.push(line);
-      continue;
-    }
-    if (j.msg === 'disk quota backend') out.backend = j;
-    else if (j.level === 'warn' || j.level === 'error') out.problems.push(line.slice(0, 600));
-  }
-  return out;
-}
 
 /** The owners with a project id recorded, and their ids. */
 async function recordedIds(dataRoot: string): Promise<Record<string, number>> {
@@ -143,12 +47,6 @@ async function hardLimitKiB(fstype: string, mnt: string, id: number): Promise<nu
   return line ? Number(line.split(',')[5]) : 0;
 }
 
-/** The cgroups (cgroup v2 here) below joeyd's --cgroup-parent. */
-async function cgroupsUnder(parent: string): Promise<string[]> {
-  const entries = await readdir(join('/sys/fs/cgroup', parent), { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name);
-}
-
 const dd = (path: string, mib: number): string => `dd if=/dev/zero of=${path} bs=1M count=${mib} && sync`;
 
 /** Never throws once joeyd is up: what was checked so far stays in the result. */
@@ -159,10 +57,7 @@ async function engineChecks(repo: string, tar: string, mnt: string): Promise<Rec
   let t = Date.now();
   const d = await startJoeyd(repo, mnt);
   out.startMs = Date.now() - t;
-  const joey = async (args: string[]): Promise<Step> => {
-    const started = Date.now();
-    return step(await run(process.execPath, [join(repo, 'bin/joey'), ...args], { env: d.env, timeoutMs: 120_000 }), started);
-  };
+  const joey = joeyCli(repo, d);
   try {
     out.import = await joey(['import', '--change', 'CMD ["sh"]', '--change', 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin', tar, IMAGE]);
     out.limited30 = await joey(['run', '--rm', '--network', 'none', '--disk-quota', '20m', IMAGE, 'sh', '-c', dd('/f', 30)]);
