@@ -105,6 +105,10 @@ test('the engine on a cgroup v2 host (guest running Debian\'s stock kernel, cgro
   assert.match(s.top!.out, /sleep 1d/, `top lists the container's processes from its cgroup: ${show(s.top)}`);
   ok('rm');
 
+  ok('lxcfs');
+  assert.deepEqual(values(s.lxcfs), { memtotal: 'MemTotal: 65536 kB', nproc: '1', online: '0', cpuinfo: '1' },
+    `with lxcfs, /proc/meminfo, /proc/cpuinfo, the CPU list and nproc show --memory 64m and --cpus 1 (the guest has 2 CPUs): ${show(s.lxcfs)}`);
+
   assert.equal(s.crun?.code, 0, `crun runs containers on cgroup v2: ${show(s.crun)}`);
   assert.equal(values(s.crun)['memory.max'], String(48 * MiB), `crun applies the limit: ${show(s.crun)}`);
 

@@ -9,6 +9,7 @@
 // Arguments: REPO TAR DIR (REPO holds bin/joeyd and bin/joey, TAR is a
 // busybox rootfs tarball to import, DIR the data root's parent).
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readMountInfo } from '../../src/sys/mount.ts';
 import { cgroupsUnder, joeyCli, readLog, startJoeyd, stopJoeyd, uptime, type Step } from './guest-joeyd.ts';
 
@@ -17,7 +18,7 @@ const [repo, tar, dir] = process.argv.slice(2) as [string, string, string];
 
 const result: Record<string, unknown> = { uptime: await uptime() };
 result.controllers = (await readFile('/sys/fs/cgroup/cgroup.controllers', 'utf8')).trim();
-const d = await startJoeyd(repo, dir);
+const d = await startJoeyd(repo, dir, ['--enable-lxcfs', '--lxcfs-home', join(dir, 'lxcfs')]);
 const joey = joeyCli(repo, d);
 const cat = (files: string[]): string[] => ['sh', '-c', files.map((f) => `echo "${f}=$(cat /sys/fs/cgroup/${f})"`).join('; ')];
 try {
@@ -46,6 +47,9 @@ try {
   steps.unpause = await joey(['unpause', 'live']);
   steps.top = await joey(['top', 'live']);
   steps.rm = await joey(['rm', '-f', 'live']);
+  // lxcfs on cgroup v2: /proc and the CPU list show the container's limits.
+  steps.lxcfs = await joey(['run', '--rm', '--network', 'none', '--enableLxcfs', '--memory', '64m', '--cpus', '1', IMAGE, 'sh', '-c',
+    'echo "memtotal=$(grep MemTotal /proc/meminfo | tr -s \' \')"; echo "nproc=$(nproc)"; echo "online=$(cat /sys/devices/system/cpu/online)"; echo "cpuinfo=$(grep -c ^processor /proc/cpuinfo)"']);
   // crun, which refuses this host's hybrid layout, on its home ground.
   steps.crun = await joey(['run', '--rm', '--network', 'none', '--runtime', 'crun', '--memory', '48m', IMAGE, ...cat(['memory.max'])]);
 } catch (e) {

@@ -19,7 +19,7 @@ import { removeDir, run, runOk } from './proc.ts';
 /** The modules the guest loads (their dependencies are added, in order).
  * crc32c_generic is only a soft dependency (libcrc32c and ext4 ask the crypto
  * API for "crc32c", which without modprobe in the guest must already be there). */
-export const GUEST_MODULES = ['crc32c_generic', 'virtio_pci', '9pnet_virtio', '9p', 'loop', 'overlay', 'quota_v2', 'ext4', 'xfs'];
+export const GUEST_MODULES = ['crc32c_generic', 'virtio_pci', '9pnet_virtio', '9p', 'loop', 'overlay', 'quota_v2', 'ext4', 'xfs', 'fuse'];
 
 export interface GuestKernel {
   version: string;
