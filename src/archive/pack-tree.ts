@@ -20,6 +20,8 @@ export interface PackOptions {
   opaque?: ReadonlySet<string>;
   /** Tree paths to leave out, with everything below them. */
   exclude?: (path: string) => boolean;
+  /** Extended attributes to write, by tree path ("/" for the root). */
+  xattrs?: ReadonlyMap<string, Record<string, Buffer>>;
 }
 
 const CHUNK = 256 * 1024;
@@ -88,18 +90,20 @@ class TreePacker {
   }
 
   private async *entry(dir: DirRef, name: string, st: Stats, treePath: string, entryName: string): AsyncGenerator<Buffer> {
+    const xattrs = this.opts.xattrs?.get(treePath);
     const base: Omit<TarHeader, 'name' | 'type'> = {
       mode: st.mode & 0o7777,
       uid: st.uid,
       gid: st.gid,
       size: 0,
       mtime: Math.floor(st.mtimeMs / 1000),
+      ...(xattrs ? { xattrs } : {}),
     };
     const layer = this.opts.format === 'layer';
     if (st.isDirectory()) {
       yield encodeHeader({ ...base, name: entryName + '/', type: 'dir' });
       if (layer && this.opts.opaque?.has(treePath)) {
-        yield encodeHeader({ ...base, mode: 0, name: `${entryName}/${OPAQUE}`, type: 'file' });
+        yield encodeHeader({ ...base, mode: 0, name: `${entryName}/${OPAQUE}`, type: 'file', xattrs: undefined });
       }
       yield* this.children(dir, name, treePath, entryName + '/');
       return;
@@ -107,14 +111,14 @@ class TreePacker {
     if (layer && isWhiteout(st)) {
       const slash = entryName.lastIndexOf('/');
       const wh = `${entryName.slice(0, slash + 1)}${WHITEOUT_PREFIX}${entryName.slice(slash + 1)}`;
-      yield encodeHeader({ ...base, mode: 0, name: wh, type: 'file' });
+      yield encodeHeader({ ...base, mode: 0, name: wh, type: 'file', xattrs: undefined });
       return;
     }
     if (st.nlink > 1) {
       const key = `${st.dev}:${st.ino}`;
       const first = this.links.get(key);
       if (first !== undefined) {
-        yield encodeHeader({ ...base, name: entryName, type: 'link', linkname: first });
+        yield encodeHeader({ ...base, name: entryName, type: 'link', linkname: first, xattrs: undefined });
         return;
       }
       this.links.set(key, entryName);

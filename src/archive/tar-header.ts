@@ -17,6 +17,8 @@ export interface TarHeader {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
+  /** Extended attributes, as SCHILY.xattr.NAME PAX records (values are bytes). */
+  xattrs?: Record<string, Buffer>;
 }
 
 export const BLOCK = 512;
@@ -38,11 +40,12 @@ function octal(b: Buffer, off: number, width: number, v: number): void {
   b.write(Math.floor(v).toString(8).padStart(width - 1, '0') + '\0', off, width, 'latin1');
 }
 
-function record(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  let len = Buffer.byteLength(body) + 1;
-  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
-  return `${len}${body}`;
+/** One PAX record, "LEN KEY=VALUE\n", its length counting itself. */
+function record(key: string, value: string | Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.isBuffer(value) ? value : Buffer.from(value), Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
 }
 
 function ustar(h: TarHeader, name: Buffer, prefix: Buffer, typeflag: string): Buffer {
@@ -80,15 +83,16 @@ function splitName(name: Buffer): { prefix: Buffer; name: Buffer } | undefined {
 export function encodeHeader(h: TarHeader): Buffer {
   const nameBytes = Buffer.from(h.name);
   const split = splitName(nameBytes);
-  const pax: string[] = [];
+  const pax: Buffer[] = [];
   if (!split) pax.push(record('path', h.name));
   if (h.linkname !== undefined && Buffer.byteLength(h.linkname) > 100) pax.push(record('linkpath', h.linkname));
   if (h.size > MAX_OCTAL_11) pax.push(record('size', String(h.size)));
   if (h.uid > MAX_OCTAL_7) pax.push(record('uid', String(h.uid)));
   if (h.gid > MAX_OCTAL_7) pax.push(record('gid', String(h.gid)));
+  for (const [k, v] of Object.entries(h.xattrs ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) pax.push(record(`SCHILY.xattr.${k}`, v));
   const main = ustar(h, split ? split.name : nameBytes.subarray(0, 100), split ? split.prefix : Buffer.alloc(0), TYPEFLAG[h.type]);
   if (pax.length === 0) return main;
-  const body = Buffer.from(pax.join(''));
+  const body = Buffer.concat(pax);
   const paxName = Buffer.from('PaxHeaders/' + (h.name.split('/').filter(Boolean).pop() ?? 'x')).subarray(0, 100);
   const paxHeader = ustar({ ...h, size: body.length, linkname: undefined }, paxName, Buffer.alloc(0), 'x');
   return Buffer.concat([paxHeader, body, padding(body.length), main]);

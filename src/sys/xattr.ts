@@ -14,20 +14,25 @@ export interface XattrItem {
 // rest; the exit status still reports it.
 const SET_LOOP =
   'st=0; while [ $# -ge 3 ]; do setfattr -h -n "$1" -v "$2" -- "$3" || st=1; shift 3; done; exit $st';
+/** The same, following the last component: for /proc/PID/fd/N paths, whose
+ * magic link leads to the open file itself. */
+const SET_LOOP_FOLLOW =
+  'st=0; while [ $# -ge 3 ]; do setfattr -n "$1" -v "$2" -- "$3" || st=1; shift 3; done; exit $st';
 
 function encode(value: Buffer): string {
   // setfattr reads "0s..." as base64; an empty value needs the quoted form.
   return value.length === 0 ? '""' : '0s' + value.toString('base64');
 }
 
-/** Sets attributes on many paths with one shell per ~256 KiB of arguments. */
-export async function setXattrsBatch(items: XattrItem[]): Promise<void> {
+/** Sets attributes on many paths with one shell per ~256 KiB of arguments.
+ * `followLast`: the paths are descriptors' /proc/PID/fd/N links. */
+export async function setXattrsBatch(items: XattrItem[], opts: { followLast?: boolean } = {}): Promise<void> {
   const triples: string[][] = [];
   for (const { path, attrs } of items) {
     for (const [name, value] of Object.entries(attrs)) triples.push([name, encode(value), path]);
   }
   for (const batch of groupArgs(triples)) {
-    const r = await run('sh', ['-c', SET_LOOP, 'sh', ...batch.flat()], { allowFailure: true });
+    const r = await run('sh', ['-c', opts.followLast ? SET_LOOP_FOLLOW : SET_LOOP, 'sh', ...batch.flat()], { allowFailure: true });
     // Not run()'s message: it would carry every base64 value.
     if (r.code !== 0) throw internal(`setfattr: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
@@ -120,5 +125,40 @@ export function parseGetfattr(out: string, root: string, name: string): Map<stri
     const rel = file === base ? '' : file.startsWith(base + '/') ? file.slice(base.length + 1) : undefined;
     if (rel !== undefined) found.set(rel, Buffer.from(hex, 'hex'));
   }
+  return found;
+}
+
+/** Every attribute whose name matches `pattern` (getfattr's -m regular
+ * expression) of every path under `root` (itself included; symlinks not
+ * followed), by path relative to `root` ("" for root itself). One getfattr
+ * walks the whole tree. A filesystem without xattrs has none. */
+export async function listXattrs(root: string, pattern: string): Promise<Map<string, Record<string, Buffer>>> {
+  const dir = root.length > 1 ? root.replace(/\/+$/, '') : root;
+  const r = await run('getfattr', ['-R', '-P', '-h', '-d', '--absolute-names', '-m', pattern, '-e', 'hex', '--', dir], { allowFailure: true });
+  if (r.code !== 0) {
+    const errors = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/Operation not supported/.test(l));
+    if (errors.length > 0) throw internal(`getfattr -R ${root}: ${errors.join('; ')}`);
+  }
+  return parseGetfattrAll(r.stdout, dir);
+}
+
+export function parseGetfattrAll(out: string, root: string): Map<string, Record<string, Buffer>> {
+  const found = new Map<string, Record<string, Buffer>>();
+  const base = root.replace(/\/+$/, '');
+  let attrs: Record<string, Buffer> | undefined;
+  for (const line of out.split('\n')) {
+    if (line.startsWith('# file: ')) {
+      const file = unescapeName(line.slice('# file: '.length));
+      const rel = file === base ? '' : file.startsWith(base + '/') ? file.slice(base.length + 1) : undefined;
+      attrs = undefined;
+      if (rel !== undefined) found.set(rel, (attrs = {}));
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (attrs === undefined || line.startsWith('#') || eq <= 0) continue;
+    const hex = line.slice(eq + 1).replace(/^0x/, '');
+    attrs[unescapeName(line.slice(0, eq))] = Buffer.from(hex, 'hex');
+  }
+  for (const [rel, a] of found) if (Object.keys(a).length === 0) found.delete(rel);
   return found;
 }
