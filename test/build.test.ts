@@ -15,8 +15,10 @@
 // an htpasswd registry on loopback with the X-Registry-Config credentials,
 // its progress relayed into the build's stream.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
 import { TEST_ENGINE, type Daemon } from './lib/daemon.ts';
@@ -249,6 +251,82 @@ describe('docker build (DOCKER_BUILDKIT=0)', () => {
     assert.notEqual(u.code, 0);
     assert.match(u.stderr, /adding from a URL is not supported/);
     assert.equal((await d.docker(['ps', '-aq'])).stdout.trim(), '');
+  });
+});
+
+describe('ADD of a compressed file, FROM scratch in the cache', () => {
+  it('ADD copies a gzip that is not a tar as it is, and still unpacks a tar.gz', async () => {
+    const dir = join(work, 'addgz');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'notes.txt.gz'), gzipSync('plain notes, gzipped\n'));
+    await writeFile(join(dir, 'bundle.tar.gz'), await tarGz([{ name: 'inside.txt', type: 'file', content: 'unpacked\n' }]));
+    await writeFile(join(dir, 'Dockerfile'), `FROM ${BASE}\nADD notes.txt.gz /n/\nADD bundle.tar.gz /b/\n`);
+    const r = await dockerBuild(['-t', `jbaddgz${tag}`, dir]);
+    assert.equal(r.code, 0, d.diagnose(r));
+    const out = await d.dockerOk(['run', '--rm', `jbaddgz${tag}`, 'sh', '-c', 'ls /n && ls /b && gunzip -c /n/notes.txt.gz && cat /b/inside.txt']);
+    assert.equal(out.stdout, 'notes.txt.gz\ninside.txt\nplain notes, gzipped\nunpacked\n');
+  });
+
+  it('ADD unpacks .tar.xz, .tar.bz2 and .tar.zst archives, and copies an xz of a plain file as it is', async () => {
+    const dir = join(work, 'addxz');
+    await mkdir(dir, { recursive: true });
+    const tar = (name: string): Promise<Buffer> => tarBuffer([{ name, type: 'file', content: `${name} unpacked\n` }]);
+    await writeFile(join(dir, 'a.tar.xz'), execFileSync('xz', ['-c'], { input: await tar('from-xz.txt') }));
+    await writeFile(join(dir, 'b.tar.bz2'), execFileSync('bzip2', ['-c'], { input: await tar('from-bz2.txt') }));
+    await writeFile(join(dir, 'c.tar.zst'), execFileSync('zstd', ['-q', '-c'], { input: await tar('from-zst.txt') }));
+    await writeFile(join(dir, 'notes.xz'), execFileSync('xz', ['-c'], { input: 'plain notes\n' }));
+    await writeFile(join(dir, 'Dockerfile'), `FROM ${BASE}\nADD a.tar.xz b.tar.bz2 /x/\nADD notes.xz /n/\n${TEST_ENGINE === 'dockerd' ? '' : 'ADD c.tar.zst /x/\n'}`);
+    const r = await dockerBuild(['-t', `jbaddxz${tag}`, dir]);
+    assert.equal(r.code, 0, d.diagnose(r));
+    const out = await d.dockerOk(['run', '--rm', `jbaddxz${tag}`, 'sh', '-c', 'cat /x/*.txt; ls /n']);
+    const want = TEST_ENGINE === 'dockerd' ? 'from-bz2.txt unpacked\nfrom-xz.txt unpacked\nnotes.xz\n' : 'from-bz2.txt unpacked\nfrom-xz.txt unpacked\nfrom-zst.txt unpacked\nnotes.xz\n';
+    assert.equal(out.stdout, want);
+  });
+
+  it('a FROM scratch stage comes from the cache on a second build, with the same image id', async () => {
+    const dir = join(work, 'scratchcache');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'data.txt'), `scratch data ${tag}\n`);
+    await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY data.txt /data.txt\nENV WHERE=scratch\nCMD ["/nothing"]\n');
+    const first = await dockerBuild(['-t', `jbscratch${tag}`, dir]);
+    assert.equal(first.code, 0, d.diagnose(first));
+    const id1 = /Successfully built ([0-9a-f]{12})\n/.exec(first.stdout)?.[1];
+    assert.ok(id1, first.stdout);
+    const second = await dockerBuild(['-t', `jbscratch${tag}`, dir]);
+    assert.equal(second.code, 0, d.diagnose(second));
+    assert.equal(second.stdout.match(/ ---> Using cache\n/g)?.length, 3, second.stdout);
+    assert.match(second.stdout, new RegExp(`Successfully built ${id1}\\n`));
+  });
+
+  it('COPY --from keeps a file\'s user.* xattrs and capabilities, and so does the image', async () => {
+    if (TEST_ENGINE === 'dockerd') return; // dockerd's classic builder keeps security.capability only
+    // The earlier stage: an image whose layer has the attributes (GNU tar writes them).
+    const src = join(work, 'xattr-src');
+    await mkdir(join(src, 'bin'), { recursive: true });
+    await writeFile(join(src, 'bin/tool'), 'not really a program\n', { mode: 0o755 });
+    await run('setfattr', ['-n', 'user.joey', '-v', 'from-the-stage', join(src, 'bin/tool')]);
+    const caps = (await run('setcap', ['cap_net_raw+ep', join(src, 'bin/tool')])).code === 0;
+    const srcTar = join(work, 'xattr-src.tar');
+    const t = await run('tar', ['--xattrs', '--xattrs-include=*', '-C', src, '-cf', srcTar, '.']);
+    assert.equal(t.code, 0, t.stderr);
+    await d.dockerOk(['import', srcTar, `jbxsrc${tag}`]);
+    const dir = join(work, 'xattr');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'Dockerfile'), `FROM jbxsrc${tag} AS stage\nFROM ${BASE}\nCOPY --from=stage /bin/tool /usr/local/bin/tool\nCOPY --from=stage /bin /copied/\n`);
+    const r = await dockerBuild(['-t', `jbxattr${tag}`, dir]);
+    assert.equal(r.code, 0, d.diagnose(r));
+    const cid = (await d.dockerOk(['run', '-d', `jbxattr${tag}`, 'sleep', '60'])).stdout.trim();
+    try {
+      const [info] = await d.dockerJson<any[]>(['inspect', cid]);
+      const root = `/proc/${info.State.Pid}/root`;
+      for (const p of ['/usr/local/bin/tool', '/copied/tool']) {
+        const x = await run('getfattr', ['--absolute-names', '-n', 'user.joey', '--only-values', root + p]);
+        assert.equal(x.stdout, 'from-the-stage', `${p}: ${x.stderr}`);
+        if (caps) assert.match((await run('getcap', [root + p])).stdout, /cap_net_raw[=+]ep/, p);
+      }
+    } finally {
+      await d.docker(['rm', '-f', cid]);
+    }
   });
 });
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { removeContainersAndNetworks, removeBridgeRules, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
-import type { Daemon } from './lib/daemon.ts';
+import { JOEYD_BIN, type Daemon } from './lib/daemon.ts';
 import { pushImage } from './lib/images.ts';
 import { run, type CmdResult } from './lib/proc.ts';
 import { startRegistry, type Registry } from './lib/registry.ts';
@@ -166,6 +166,28 @@ describe('dual-stack networks', () => {
     assert.equal((await inspect('off')).NetworkSettings.Networks.v6off.GlobalIPv6Address, '');
     await dkOk(['rm', '-f', 'off']);
     await dkOk(['network', 'rm', 'first', 'v6off']);
+  });
+
+  test('the daemon refuses to start with a --fixed-cidr-v6 that overlaps a network\'s IPv6 subnet, naming both', { timeout: 90_000 }, async () => {
+    await dkOk(['network', 'create', '--ipv6', '--subnet', `${P}:d::/64`, 'clash']);
+    const [n] = await d.dockerJson<any[]>(['network', 'inspect', 'clash']);
+    made.push(`jbr-${n.Id.slice(0, 11)}`);
+    await d.stop();
+    try {
+      // The same daemon (dirs, bridge) with the default bridge moved onto the network's subnet.
+      const r = await run(process.execPath, [
+        JOEYD_BIN, '--data-root', d.dataRoot, '--exec-root', d.execRoot, '-H', d.host, '--pidfile', d.pidfile, '--config-file', join(d.dir, 'daemon.json'),
+        '--bridge', BRIDGE, '--bip', `10.${octet}.0.1/24`, '--ipv6', '--fixed-cidr-v6', `${P}:d::/80`,
+      ], { timeoutMs: 30_000 });
+      assert.notEqual(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`--fixed-cidr-v6 ${P}:d::/80 overlaps the IPv6 subnet ${P}:d::/64 of network \\\\?"clash\\\\?"`), r.stderr);
+    } finally {
+      await d.restart();
+    }
+    // Started again as it was: the default bridge kept its own subnet.
+    const [bridge] = await d.dockerJson<any[]>(['network', 'inspect', 'bridge']);
+    assert.equal(bridge.IPAM.Config.find((c: { Subnet: string }) => c.Subnet.includes(':'))?.Subnet, `${P}:ff::/64`);
+    await dkOk(['network', 'rm', 'clash']);
   });
 
   test('isolation over IPv6: another network cannot reach in by address; a published port answers over IPv6', { timeout: 120_000 }, async () => {

@@ -143,6 +143,7 @@ describe('joey upgrade', () => {
   let exits: string;
   let v2vol: string;
   let v2volExits: string;
+  let brokenVol: string;
   before(async () => {
     const { d } = cd();
     v1 = await buildApp(d, 'v1', '1', ['/app/start']);
@@ -153,6 +154,7 @@ describe('joey upgrade', () => {
     const vol = { files: { 'cache/seed': 'from the v2 image' }, changes: ['VOLUME ["/cache", "/data"]'] };
     v2vol = await buildApp(d, 'v2-vol', '2', ['/app/start', 'v2cmd'], vol);
     v2volExits = await buildApp(d, 'v2-vol-exits', '2', ['sh', '-c', 'echo v2 was here > /cache/note; sleep 2; exit 3'], vol);
+    brokenVol = await buildApp(d, 'v2-vol-broken', '2', ['/app/missing'], vol);
   });
 
   const volumeNames = async (d: Daemon): Promise<string[]> => lines((await dkOk(d, ['volume', 'ls', '-q'])).stdout).sort();
@@ -211,6 +213,26 @@ describe('joey upgrade', () => {
     const made = ev.filter((l) => l.startsWith('create ')).map((l) => l.split(' ')[1]);
     assert.equal(made.length, 1, ev.join('\n'));
     assert.ok(ev.includes(`destroy ${made[0]}`), ev.join('\n'));
+  });
+
+  it('a v2 with a VOLUME whose command is missing fails to start: rolled back, the volume made for it gone', async () => {
+    const { d } = cd();
+    const n = nm('vol-broken');
+    await runApp(d, n, v1);
+    const before = await inspect(d, n);
+    const vols = await volumeNames(d);
+    const dirs = await volumeDirs(d);
+    const r = await d.joey(['upgrade', '--image', brokenVol, n], { timeoutMs: 60_000 });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /rolled back/);
+    const now = await inspect(d, n);
+    assert.equal(now.State.Running, true);
+    assert.equal(now.Config.Image, v1);
+    assert.deepEqual(now.Mounts, before.Mounts);
+    assert.deepEqual(await volumeNames(d), vols, '`volume ls` as before');
+    assert.deepEqual(await volumeDirs(d), dirs, 'no volume directory left');
+    await dkOk(d, ['rm', '-f', n]);
+    await dkOk(d, ['volume', 'rm', `${n}-data`]);
   });
 
   it('v1 to v2 keeps id, name, volume, address, ports, labels and restart policy, on a fresh rootfs', async () => {
@@ -392,10 +414,12 @@ describe('an upgrade interrupted by kill -9 of joeyd', () => {
   const cd = useContainerDaemon('upgrade-crash', () => image, { env: { JOEY_TEST_UPGRADE_PAUSE_DIR: pauseDir } });
   let v1: string;
   let v2: string;
+  let v2vol: string;
   before(async () => {
     const { d } = cd();
     v1 = await buildApp(d, 'v1', '1', ['/app/start']);
     v2 = await buildApp(d, 'v2', '2', ['/app/start', 'v2cmd']);
+    v2vol = await buildApp(d, 'v2-vol', '2', ['/app/start', 'v2cmd'], { files: { 'cache/seed': 'from the v2 image' }, changes: ['VOLUME ["/cache", "/logs"]'] });
   });
 
   /** Starts an upgrade through the API without waiting for it. */
@@ -434,6 +458,38 @@ describe('an upgrade interrupted by kill -9 of joeyd', () => {
       // And it can be upgraded afterwards.
       await d.joeyOk(['upgrade', '--image', v2, n], { timeoutMs: 60_000 });
       assert.equal(await httpVersion((await inspect(d, n)).NetworkSettings.IPAddress), '2');
+    });
+  }
+
+  for (const phase of ['volumes', 'swapped'] as const) {
+    it(`killed after the volumes for v2 were made (${phase}): the next start rolls back and removes them`, async () => {
+      const { d } = cd();
+      const n = nm(`crash-vol-${phase}`);
+      await runApp(d, n, v1);
+      const before = await inspect(d, n);
+      const vols = lines((await dkOk(d, ['volume', 'ls', '-q'])).stdout).sort();
+      const volDirs = (await readdir(join(d.dataRoot, 'volumes'))).sort();
+      await writeFile(join(pauseDir, phase), '');
+      try {
+        startUpgrade(d, n, { Image: v2vol });
+        await waitFor(`the upgrade to reach ${phase}`, () => readdir(pauseDir).then((f) => f.includes(`${phase}.reached`)), 30_000);
+        // Both volumes' directories are there when joeyd dies.
+        assert.equal((await readdir(join(d.dataRoot, 'volumes'))).length, volDirs.length + 2);
+        await d.kill9();
+      } finally {
+        await rm(join(pauseDir, phase), { force: true });
+        await rm(join(pauseDir, `${phase}.reached`), { force: true });
+      }
+      await d.restart();
+      const now = await waitFor('the container to run again', async () => {
+        const c = await inspect(d, n);
+        return c.State.Running ? c : undefined;
+      }, 30_000);
+      assert.equal(now.Config.Image, v1);
+      assert.deepEqual(identity(now), identity(before));
+      assert.equal(now.UpgradeHistory.at(-1).Outcome, 'rolled-back');
+      assert.deepEqual(lines((await dkOk(d, ['volume', 'ls', '-q'])).stdout).sort(), vols, '`volume ls` as before');
+      assert.deepEqual((await readdir(join(d.dataRoot, 'volumes'))).sort(), volDirs, 'no volume directory left');
     });
   }
 

@@ -11,6 +11,7 @@ import { extractInto } from './extract-tree.ts';
 import { packTree } from './pack-tree.ts';
 import { terminateWorkers } from './pool.ts';
 import { ScopedRoot } from './scoped-root.ts';
+import { getXattr } from '../sys/xattr.ts';
 
 const isRoot = process.geteuid?.() === 0;
 let dirs: string[] = [];
@@ -187,5 +188,45 @@ describe('copyTree', () => {
       await s.close();
     }
     assert.deepEqual(await listing(b), await listing(a));
+  });
+
+  test('extended attributes go with the copy: user.* and file capabilities, through --chown, in the worker too', async () => {
+    const src = await tmp();
+    await fsp.mkdir(join(src, 'stage/bin'), { recursive: true });
+    await fsp.writeFile(join(src, 'stage/bin/tool'), 'ELF');
+    await fsp.writeFile(join(src, 'stage/bin/plain'), 'x');
+    execFileSync('setfattr', ['-n', 'user.joey', '-v', 'from-the-stage', join(src, 'stage/bin/tool')]);
+    execFileSync('setfattr', ['-n', 'user.dir', '-v', 'd', join(src, 'stage/bin')]);
+    const withCaps = isRoot && (await fsp.access('/usr/sbin/setcap').then(() => true, () => false));
+    if (withCaps) {
+      execFileSync('/usr/sbin/setcap', ['cap_net_raw+ep', join(src, 'stage/bin/tool')]);
+      execFileSync('setfattr', ['-n', 'trusted.joey', '-v', 'no', join(src, 'stage/bin/tool')]);
+    }
+    const cap = withCaps ? await getXattr(join(src, 'stage/bin/tool'), 'security.capability') : undefined;
+    const check = async (dest: string, file: string, dir: string): Promise<void> => {
+      assert.deepEqual(await getXattr(join(dest, file), 'user.joey'), Buffer.from('from-the-stage'));
+      assert.deepEqual(await getXattr(join(dest, dir), 'user.dir'), Buffer.from('d'));
+      assert.equal(await getXattr(join(dest, dir, 'plain'), 'user.joey'), undefined);
+      if (withCaps) {
+        assert.deepEqual(await getXattr(join(dest, file), 'security.capability'), cap, 'the capability survives the chown');
+        assert.equal(await getXattr(join(dest, file), 'trusted.joey'), undefined, 'trusted.* stays behind');
+      }
+    };
+    const a = await tmp();
+    await copyTree({ srcRoot: src, destRoot: a, src: '/stage/bin', entryName: 'usr/bin', chown: { uid: 1, gid: 1 } });
+    await check(a, 'usr/bin/tool', 'usr/bin');
+    // One file on its own, and a directory's content into the root, through the daemon's side.
+    const b = await tmp();
+    const s = await ScopedRoot.open(src);
+    const d = await ScopedRoot.open(b);
+    try {
+      await copyBetween(s, d, { src: '/stage/bin/tool', entryName: 'one/tool' });
+      await copyBetween(s, d, { src: '/stage', entryName: '' });
+    } finally {
+      await d.close();
+      await s.close();
+    }
+    await check(b, 'one/tool', 'bin');
+    await check(b, 'bin/tool', 'bin');
   });
 });

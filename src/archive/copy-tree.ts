@@ -5,13 +5,18 @@
 // calls per file that cost more than the copy itself. Both trees are walked
 // as ScopedRoot walks them (sync-scope.ts): the destination's symlinks are
 // followed inside it, never out, and files are changed only through
-// descriptors opened with O_NOFOLLOW.
+// descriptors opened with O_NOFOLLOW. Extended attributes (file
+// capabilities, user.*) go with the files, as through a layer: one getfattr
+// reads the source's, one setfattr writes them through the copies'
+// descriptors once everything else (chown clears capabilities) is done.
 import * as fs from 'node:fs';
 import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { JoeyError, invalid, wrap } from '../errdefs/index.ts';
 import { makeFifo } from '../sys/mknod.ts';
+import { listXattrs, setXattrsBatch, type XattrItem } from '../sys/xattr.ts';
 import { checkSymlinkTarget, entryComponents } from './extract-tree.ts';
+import { KEPT_XATTRS_PATTERN, keptXattrs } from './names.ts';
 import { SyncScope, at, type SyncDir, type SyncResolved } from './sync-scope.ts';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = fs.constants;
@@ -41,6 +46,7 @@ interface Entry {
   gid: number;
   /** Whole seconds, as a tar header has them. */
   mtime: number;
+  xattrs?: Record<string, Buffer> | undefined;
 }
 
 const q = (s: string): string => JSON.stringify(s);
@@ -70,6 +76,10 @@ class Copier {
   /** First entry name of each inode with several links. */
   private readonly links = new Map<string, string>();
   private readonly dirTimes: Array<[string, number]> = [];
+  /** Kept xattrs of the source, by path below spec.src ("" for itself). */
+  private srcXattrs = new Map<string, Record<string, Buffer>>();
+  /** Destination tree paths and the xattrs to give them. */
+  private readonly destXattrs: Array<[string, Record<string, Buffer>]> = [];
   private readonly root0 = process.geteuid?.() === 0;
 
   constructor(
@@ -83,18 +93,21 @@ class Copier {
     try {
       const st = this.src.lstat(r.dir, r.name);
       if (st) {
-        if (this.spec.entryName === '' && st.isDirectory()) await this.children(r.dir, r.name, '');
-        else await this.entry(r.dir, r.name, st, this.spec.entryName);
+        if (st.isDirectory() || st.isFile()) this.srcXattrs = await readXattrs(`/proc/${process.pid}/fd/${r.dir.fd}/${r.name}`);
+        if (this.spec.entryName === '' && st.isDirectory()) await this.children(r.dir, r.name, '', '');
+        else await this.entry(r.dir, r.name, st, this.spec.entryName, '');
       }
     } finally {
       r.release();
     }
     this.finish();
+    await this.setXattrs();
   }
 
   // ---- the source side: packTree's walk ----
 
-  private async children(dir: SyncDir, name: string, prefix: string): Promise<void> {
+  /** `rel`: the path below spec.src, which names the source's xattrs. */
+  private async children(dir: SyncDir, name: string, prefix: string, relPrefix: string): Promise<void> {
     let sub: SyncDir;
     try {
       sub = this.src.openDir(dir, name);
@@ -106,18 +119,18 @@ class Copier {
       for (const child of this.src.readdir(sub).sort()) {
         const st = this.src.lstat(sub, child);
         if (!st) continue;
-        await this.entry(sub, child, st, prefix + child);
+        await this.entry(sub, child, st, prefix + child, relPrefix + child);
       }
     } finally {
       fs.closeSync(sub.fd);
     }
   }
 
-  private async entry(dir: SyncDir, name: string, st: Stats, entryName: string): Promise<void> {
-    const e: Entry = { name: entryName, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
+  private async entry(dir: SyncDir, name: string, st: Stats, entryName: string, rel: string): Promise<void> {
+    const e: Entry = { name: entryName, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), xattrs: this.srcXattrs.get(rel) };
     if (st.isDirectory()) {
       await this.write({ ...e, name: entryName + '/' }, 'dir');
-      await this.children(dir, name, entryName + '/');
+      await this.children(dir, name, entryName + '/', rel === '' ? '' : rel + '/');
       return;
     }
     if (st.nlink > 1) {
@@ -170,6 +183,7 @@ class Copier {
     }
     try {
       await this.apply(e, type, parts, r, extra);
+      if (e.xattrs && (type === 'file' || type === 'dir')) this.destXattrs.push([r.path, e.xattrs]);
     } catch (err) {
       if (err instanceof JoeyError) throw err;
       throw invalid(`archive entry ${q(e.name)}: ${(err as Error).message}`, err);
@@ -268,6 +282,39 @@ class Copier {
     fs.fchmodSync(fd, mode);
   }
 
+  /** The sources' xattrs onto the copies, through descriptors opened
+   * without following a link, a batch at a time. */
+  private async setXattrs(): Promise<void> {
+    for (let i = 0; i < this.destXattrs.length; i += 256) {
+      const fds: number[] = [];
+      const items: XattrItem[] = [];
+      try {
+        for (const [path, attrs] of this.destXattrs.slice(i, i + 256)) {
+          let r: SyncResolved;
+          try {
+            r = this.dest.resolve(path, { followLast: false });
+          } catch {
+            continue;
+          }
+          try {
+            if (!r.stat?.isFile() && !r.stat?.isDirectory()) continue;
+            const fd = fs.openSync(at(r.dir.fd, r.name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (r.stat.isDirectory() ? O_DIRECTORY : 0));
+            fds.push(fd);
+            items.push({ path: `/proc/${process.pid}/fd/${fd}`, attrs });
+          } finally {
+            r.release();
+          }
+        }
+        await setXattrsBatch(items, { followLast: true }).catch((err: unknown) => {
+          // As Docker: a filesystem without xattrs loses them.
+          if (!/Operation not supported/.test((err as Error).message)) throw invalid(`copying extended attributes: ${(err as Error).message}`, err);
+        });
+      } finally {
+        for (const fd of fds) fs.closeSync(fd);
+      }
+    }
+  }
+
   /** Directory times last, once nothing more is written into them. */
   private finish(): void {
     for (const [path, mtime] of this.dirTimes.reverse()) {
@@ -318,6 +365,17 @@ function copyBytes(from: number, to: number, size: number): void {
 
 function writeAll(fd: number, buf: Buffer, n: number): void {
   for (let off = 0; off < n; ) off += fs.writeSync(fd, buf, off, n - off);
+}
+
+/** The kept xattrs (isKeptXattr) of `path` and everything below it, by
+ * path below it; `path` reaches the source through a descriptor. */
+async function readXattrs(path: string): Promise<Map<string, Record<string, Buffer>>> {
+  const out = new Map<string, Record<string, Buffer>>();
+  for (const [rel, attrs] of await listXattrs(path, KEPT_XATTRS_PATTERN)) {
+    const kept = keptXattrs(Object.entries(attrs));
+    if (kept) out.set(rel, kept);
+  }
+  return out;
 }
 
 function gone(err: unknown): boolean {

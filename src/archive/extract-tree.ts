@@ -22,7 +22,7 @@ import { setXattrsBatch } from '../sys/xattr.ts';
 import { decompressor, detectCompression, MAGIC_LENGTH } from './decompress.ts';
 import { ScopedRoot, type Resolved } from './scoped-root.ts';
 import { TarReader, type TarEntry, type TarToken } from './tar-reader.ts';
-import { keptXattrs } from './writer.ts';
+import { keptXattrs } from './names.ts';
 
 const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 
@@ -228,7 +228,7 @@ class Extractor {
     const mode = this.opts.chmod ?? h.mode & 0o7777;
     const mtime = new Date(h.mtime * 1000);
     const owner = this.opts.chown ?? { uid: h.uid, gid: h.gid };
-    const xattrs = keptXattrs(h);
+    const xattrs = keptXattrs(h.xattrs);
     if (xattrs && (type === 'file' || type === 'directory')) this.xattrs.push({ path: r.path, attrs: xattrs });
     switch (type) {
       case 'directory': {

@@ -69,3 +69,21 @@ export function classify(name: string): Target {
   }
   return { kind: 'whiteout', path: dir === '' ? victim : `${dir}/${victim}` };
 }
+
+/** The extended attributes layers, commits and a build's COPY carry: file
+ * capabilities and the user.* namespace, as Docker keeps them. trusted.*
+ * (overlayfs's own), overlayfs's user.overlay.* and the rest stay behind. */
+export function isKeptXattr(name: string): boolean {
+  return name === 'security.capability' || (name.startsWith('user.') && !name.startsWith('user.overlay.'));
+}
+
+/** A getfattr -m pattern for a superset of what isKeptXattr keeps. */
+export const KEPT_XATTRS_PATTERN = '^(user\\..*|security\\.capability)$';
+
+/** The kept ones of a path's attributes, or undefined when none is. */
+export function keptXattrs(attrs: Iterable<[string, Buffer]> | undefined): Record<string, Buffer> | undefined {
+  if (!attrs) return undefined;
+  let out: Record<string, Buffer> | undefined;
+  for (const [k, v] of attrs) if (isKeptXattr(k)) (out ??= {})[k] = v;
+  return out;
+}

@@ -10,6 +10,7 @@ import { applyLayer } from './apply.ts';
 import { packTree, splitDev } from './pack-tree.ts';
 import { ScopedRoot } from './scoped-root.ts';
 import { encodeHeader } from './tar-header.ts';
+import { TarReader } from './tar-reader.ts';
 import { sandbox, type Sandbox } from './test-fixtures.ts';
 
 let sb: Sandbox | undefined;
@@ -170,6 +171,37 @@ describe('packTree', () => {
           ['opq/new', 'file', 1],
         ],
       );
+    } finally {
+      await root.close();
+    }
+  });
+
+  test('layer format carries the xattrs it is given (a commit keeps file capabilities), binary values intact', async () => {
+    const cap = Buffer.from('0100000280000000000000000000000000000000', 'hex');
+    const dir = await tree(async (d) => {
+      await fsp.mkdir(join(d, 'bin'));
+      await fsp.writeFile(join(d, 'bin/ping'), 'ELF');
+      await fsp.writeFile(join(d, 'bin/plain'), 'x');
+    });
+    const xattrs = new Map<string, Record<string, Buffer>>([
+      ['/bin', { 'user.dir': Buffer.from('d') }],
+      ['/bin/ping', { 'security.capability': cap, 'user.note': Buffer.from('hi') }],
+    ]);
+    const root = await ScopedRoot.open(dir);
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of packTree(root, root.root, '.', '', { format: 'layer', xattrs })) chunks.push(c as Buffer);
+      const r = new TarReader();
+      r.push(Buffer.concat(chunks));
+      const seen: Record<string, Record<string, string>> = {};
+      for (let t = r.next(); t; t = r.next()) {
+        if (t.kind === 'entry') seen[t.entry.name] = Object.fromEntries([...(t.entry.xattrs ?? [])].map(([k, v]) => [k, v.toString('hex')]));
+      }
+      assert.deepEqual(seen, {
+        'bin/': { 'user.dir': '64' },
+        'bin/ping': { 'security.capability': cap.toString('hex'), 'user.note': '6869' },
+        'bin/plain': {},
+      });
     } finally {
       await root.close();
     }

@@ -9,8 +9,8 @@
 import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { OPAQUE, WHITEOUT_PREFIX } from './names.ts';
-import { readXattrTree } from '../sys/xattr.ts';
+import { listXattrs } from '../sys/xattr.ts';
+import { KEPT_XATTRS_PATTERN, OPAQUE, WHITEOUT_PREFIX, keptXattrs } from './names.ts';
 import { ScopedRoot, joinTree } from './scoped-root.ts';
 import type { DirRef } from './scoped-root.ts';
 import { encodeHeader, endOfArchive, padding, type TarHeader } from './tar-header.ts';
@@ -21,16 +21,12 @@ export interface PackOptions {
   opaque?: ReadonlySet<string>;
   /** Tree paths to leave out, with everything below them. */
   exclude?: (path: string) => boolean;
-  /** Leave extended attributes out (default: file capabilities and user.*
-   * attributes go into PAX records). */
+  /** Extended attributes to write, by tree path ("/" for the root). Without
+   * them, the packer reads the kept ones (names.ts) in one walk of the tree
+   * first, unless `noXattrs`. */
+  xattrs?: ReadonlyMap<string, Record<string, Buffer>>;
   noXattrs?: boolean;
 }
-
-/** What an archive carries: file capabilities (as Docker's archives do)
- * and user attributes, but not overlayfs' own (user.overlay.*). Others
- * (trusted.*, security.selinux, ACLs) belong to the host. */
-const XATTR_PATTERN = '^(security\\.capability|user\\..*)$';
-const keepXattr = (name: string): boolean => !name.startsWith('user.overlay.');
 
 const CHUNK = 256 * 1024;
 
@@ -59,33 +55,34 @@ export function packTree(root: ScopedRoot, dir: DirRef, name: string, entryName:
 class TreePacker {
   /** First archive name of each inode with several links. */
   private readonly links = new Map<string, string>();
-  /** Extended attributes by tree path, read in one walk before packing. */
-  private xattrs = new Map<string, Map<string, Buffer>>();
+  private xattrs: ReadonlyMap<string, Record<string, Buffer>>;
 
   constructor(
     private readonly root: ScopedRoot,
     private readonly opts: PackOptions,
-  ) {}
+  ) {
+    this.xattrs = opts.xattrs ?? new Map();
+  }
 
   async *run(dir: DirRef, name: string, entryName: string): AsyncGenerator<Buffer> {
     const st = await this.root.lstat(dir, name);
     if (st) {
       const treePath = joinTree(dir.path, name);
-      if (!this.opts.noXattrs) this.xattrs = await this.readXattrs(dir, name, treePath);
+      if (!this.opts.xattrs && !this.opts.noXattrs) this.xattrs = await this.readXattrs(dir, name, treePath);
       if (entryName === '' && st.isDirectory()) yield* this.children(dir, name, treePath, '');
       else yield* this.entry(dir, name, st, treePath, entryName);
     }
     yield endOfArchive();
   }
 
-  private async readXattrs(dir: DirRef, name: string, treePath: string): Promise<Map<string, Map<string, Buffer>>> {
-    // getfattr walks the tree through this process's open directory, so it
-    // sees what the packer sees and follows no symlink.
-    const found = await readXattrTree(ScopedRoot.atForChild(dir, name), XATTR_PATTERN);
-    const out = new Map<string, Map<string, Buffer>>();
-    for (const [rel, attrs] of found) {
-      for (const k of [...attrs.keys()]) if (!keepXattr(k)) attrs.delete(k);
-      if (attrs.size > 0) out.set(rel === '' ? treePath : joinTree(treePath, rel), attrs);
+  /** The kept attributes under `name`, by tree path. getfattr walks the
+   * tree through this process's open directory, so it sees what the packer
+   * sees and follows no symlink. */
+  private async readXattrs(dir: DirRef, name: string, treePath: string): Promise<Map<string, Record<string, Buffer>>> {
+    const out = new Map<string, Record<string, Buffer>>();
+    for (const [rel, attrs] of await listXattrs(ScopedRoot.atForChild(dir, name), KEPT_XATTRS_PATTERN)) {
+      const kept = keptXattrs(Object.entries(attrs));
+      if (kept) out.set(rel === '' ? treePath : joinTree(treePath, rel), kept);
     }
     return out;
   }
@@ -141,7 +138,7 @@ class TreePacker {
       const key = `${st.dev}:${st.ino}`;
       const first = this.links.get(key);
       if (first !== undefined) {
-        yield encodeHeader({ ...base, name: entryName, type: 'link', linkname: first });
+        yield encodeHeader({ ...base, name: entryName, type: 'link', linkname: first, xattrs: undefined });
         return;
       }
       this.links.set(key, entryName);

@@ -17,9 +17,8 @@ export interface TarHeader {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
-  /** Extended attributes, written as PAX `SCHILY.xattr.NAME` records (the
-   * form GNU tar, Docker and containerd read). */
-  xattrs?: ReadonlyMap<string, Buffer>;
+  /** Extended attributes, as SCHILY.xattr.NAME PAX records (values are bytes). */
+  xattrs?: Record<string, Buffer>;
 }
 
 export const BLOCK = 512;
@@ -41,9 +40,9 @@ function octal(b: Buffer, off: number, width: number, v: number): void {
   b.write(Math.floor(v).toString(8).padStart(width - 1, '0') + '\0', off, width, 'latin1');
 }
 
-/** One PAX record, "LEN KEY=VALUE\n", LEN counting itself; values may be binary. */
+/** One PAX record, "LEN KEY=VALUE\n", its length counting itself. */
 function record(key: string, value: string | Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(` ${key}=`), typeof value === 'string' ? Buffer.from(value) : value, Buffer.from('\n')]);
+  const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.isBuffer(value) ? value : Buffer.from(value), Buffer.from('\n')]);
   let len = body.length + 1;
   while (String(len).length + body.length !== len) len = String(len).length + body.length;
   return Buffer.concat([Buffer.from(String(len)), body]);
@@ -90,7 +89,7 @@ export function encodeHeader(h: TarHeader): Buffer {
   if (h.size > MAX_OCTAL_11) pax.push(record('size', String(h.size)));
   if (h.uid > MAX_OCTAL_7) pax.push(record('uid', String(h.uid)));
   if (h.gid > MAX_OCTAL_7) pax.push(record('gid', String(h.gid)));
-  for (const [key, value] of h.xattrs ?? []) pax.push(record(`SCHILY.xattr.${key}`, value));
+  for (const [k, v] of Object.entries(h.xattrs ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) pax.push(record(`SCHILY.xattr.${k}`, v));
   const main = ustar(h, split ? split.name : nameBytes.subarray(0, 100), split ? split.prefix : Buffer.alloc(0), TYPEFLAG[h.type]);
   if (pax.length === 0) return main;
   const body = Buffer.concat(pax);

@@ -10,7 +10,8 @@ import { after, afterEach, describe, test } from 'node:test';
 import { JoeyError } from '../errdefs/index.ts';
 import { unpackPlainTree } from './apply.ts';
 import { terminateWorkers } from './pool.ts';
-import { gzip, makeTar, sandbox, type Sandbox, type TestEntry } from './test-fixtures.ts';
+import { getXattr } from '../sys/xattr.ts';
+import { gzip, makeTar, paxEntry, sandbox, type Sandbox, type TestEntry } from './test-fixtures.ts';
 
 let sb: Sandbox | undefined;
 afterEach(async () => {
@@ -20,6 +21,7 @@ afterEach(async () => {
 after(() => terminateWorkers());
 
 async function unpack(entries: TestEntry[] | Buffer): Promise<{ s: Sandbox; digests: Awaited<ReturnType<typeof unpackPlainTree>>; before: Record<string, string> }> {
+  await sb?.cleanup(); // several in one test: only the last waits for afterEach
   sb = await sandbox();
   const s = sb;
   const before = await s.snapshot();
@@ -90,5 +92,23 @@ describe('unpackPlainTree (a build context)', () => {
     await refused([{ name: 'sda', type: 'block-device', devmajor: 8, devminor: 0 }], /device nodes/);
     await refused([{ name: 'null', type: 'character-device', devmajor: 0, devminor: 0 }], /device nodes/);
     await refused(Buffer.alloc(1024, 7), /tar|header|checksum/i);
+  });
+
+  test('keeps file capabilities and user.* xattrs of the context (the docker CLI sends them), not others', async () => {
+    const cap = Buffer.from('0100000200200000000000000000000000000000', 'hex');
+    const tar = await makeTar([
+      paxEntry([
+        ['path', 'bin/tool'],
+        ['SCHILY.xattr.security.capability', cap],
+        ['SCHILY.xattr.user.note', 'hi'],
+        ['SCHILY.xattr.trusted.overlay.opaque', 'y'],
+      ]),
+      { name: 'bin/tool', type: 'file', data: 'ELF', mode: 0o755 },
+    ]);
+    const { s } = await unpack(tar);
+    const at = join(s.layer, 'bin/tool');
+    assert.deepEqual(await getXattr(at, 'security.capability'), cap);
+    assert.deepEqual(await getXattr(at, 'user.note'), Buffer.from('hi'));
+    assert.equal(await getXattr(at, 'trusted.overlay.opaque'), undefined);
   });
 });

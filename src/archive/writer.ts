@@ -21,7 +21,7 @@ import { checkSymlinkTarget, entryComponents } from './extract-tree.ts';
 import { makeFifo, mknodWhiteouts } from '../sys/mknod.ts';
 import { setOpaque, setXattrsBatch } from '../sys/xattr.ts';
 import type { XattrItem } from '../sys/xattr.ts';
-import { OPAQUE, classify, cleanPath, entryLabel, q } from './names.ts';
+import { OPAQUE, classify, cleanPath, entryLabel, keptXattrs, q } from './names.ts';
 import type { TarEntry, TarToken } from './tar-reader.ts';
 
 const S_ISGID = 0o2000;
@@ -62,8 +62,8 @@ interface OpenFile {
 export interface WriterOptions {
   /** A plain tree (a build context), not a layer: `.wh.` names are ordinary
    * files, a leading "/" is dropped, ".." may not climb out, relative
-   * symlinks must stay inside, devices are refused, xattrs and the root's
-   * own entry are left out, and errors are `invalid`. */
+   * symlinks must stay inside, devices are refused, the root's own entry
+   * is left out, and errors are `invalid`. */
   plain?: boolean;
 }
 
@@ -441,7 +441,8 @@ export class LayerWriter {
   }
 
   private xattrsOf(e: TarEntry): Record<string, Buffer> | undefined {
-    return this.opts.plain ? undefined : keptXattrs(e);
+    // A build context keeps them too: the docker CLI sends file capabilities.
+    return keptXattrs(e.xattrs);
   }
 
   private needsChown(e: TarEntry, parent: PathNode): boolean {
@@ -463,16 +464,6 @@ function finishFile(fd: number, e: TarEntry, chown: boolean, chmod: boolean): vo
 function writeAll(fd: number, data: Buffer): void {
   let off = 0;
   while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-}
-
-/** Only these xattrs come from a layer; trusted.* (overlay's own) and the rest are dropped. */
-export function keptXattrs(e: TarEntry): Record<string, Buffer> | undefined {
-  if (!e.xattrs) return undefined;
-  let out: Record<string, Buffer> | undefined;
-  for (const [k, v] of e.xattrs) {
-    if (k.startsWith('user.') || k === 'security.capability') (out ??= {})[k] = v;
-  }
-  return out;
 }
 
 /** Times outside what the kernel takes become the epoch, as in Docker. */

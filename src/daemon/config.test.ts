@@ -178,6 +178,24 @@ test('network flags as dockerd names them', () => {
   assert.throws(() => run(['--ipv6', '--fixed-cidr-v6', 'fd00:zz::/64']), /invalid --fixed-cidr-v6 "fd00:zz::\/64"/);
 });
 
+test('--fixed-cidr-v6 must be an IPv6 network with room for containers', () => {
+  const refused = (v: string, why: RegExp): void => {
+    assert.throws(() => run(['--ipv6', '--fixed-cidr-v6', v]), (err: Error) => {
+      assert.match(err.message, new RegExp(`invalid --fixed-cidr-v6 "${v.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}"`));
+      assert.match(err.message, why);
+      return true;
+    }, v);
+  };
+  for (const v of ['fd00::', 'fd00::/129', '10.0.0.0/8', '1.2.3.4::/64', 'fd00::/x', '/64', 'fd00:1::2::/64']) refused(v, /expected an IPv6 CIDR/);
+  refused('fd00:1::5/64', /host bits are set; the network is fd00:1::\/64/);
+  refused('fd00:1:0:0:1::/63', /host bits are set; the network is fd00:1::\/63/);
+  refused('fd00::/125', /a \/125 leaves no room for containers; the prefix can be at most \/124/);
+  refused('fd00::/128', /at most \/124/);
+  assert.equal(run(['--ipv6', '--fixed-cidr-v6', 'fd00::10/124']).engine.network?.fixedCidrV6, 'fd00::10/124');
+  assert.equal(run(['--ipv6', '--fixed-cidr-v6', '2001:db8:1::/80']).engine.network?.fixedCidrV6, '2001:db8:1::/80');
+  assert.throws(() => run(['--fixed-cidr-v6', 'fd00::5/64']), /host bits are set/, 'checked without --ipv6 too');
+});
+
 test('lxcfs: off unless --enable-lxcfs; its home and binary from flags or daemon.json', () => {
   assert.equal(run([]).engine.lxcfs, undefined);
   assert.equal(run(['--lxcfs-home', '/x']).engine.lxcfs, undefined, 'a home alone does not turn it on');

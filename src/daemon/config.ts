@@ -8,7 +8,8 @@ import type { EngineConfig } from '../engine/types.ts';
 import { RESERVED_RUNTIME_NAMES, RUNTIME_NAME_RE, STOCK_RUNTIME, builtinRuntimes, type RuntimeSpec } from '../engine/runtimes.ts';
 import { invalid, messageOf } from '../errdefs/index.ts';
 import { isLogLevel, type LogLevel } from '../util/log.ts';
-import { formatCidr6, parseCidr6 } from '../engine/networks/ipnet.ts';
+import { parseFixedCidrV6 } from '../engine/networks/fixed-cidr-v6.ts';
+import { formatCidr6 } from '../engine/networks/ipnet.ts';
 
 export const DEFAULTS = {
   dataRoot: '/var/lib/joey',
@@ -399,14 +400,7 @@ function validateNetwork(bridge: string, bip: string | undefined, fixedCidr: str
   if (fixedCidr !== undefined && !CIDR_RE.test(fixedCidr)) throw invalid(`invalid --fixed-cidr ${JSON.stringify(fixedCidr)}: expected a CIDR, e.g. 172.30.5.0/24`);
   if (bridge === 'none' && (bip || fixedCidr)) throw invalid('--bip and --fixed-cidr need a bridge: not with --bridge none');
   let v6: string | undefined;
-  if (fixedCidrV6 !== undefined) {
-    try {
-      v6 = formatCidr6(parseCidr6(fixedCidrV6));
-    } catch {
-      throw invalid(`invalid --fixed-cidr-v6 ${JSON.stringify(fixedCidrV6)}: expected an IPv6 CIDR, e.g. fd00:1::/64`);
-    }
-    if (parseCidr6(v6).prefix > 126) throw invalid(`invalid --fixed-cidr-v6 ${JSON.stringify(fixedCidrV6)}: the subnet is too small`);
-  }
+  if (fixedCidrV6 !== undefined) v6 = formatCidr6(parseFixedCidrV6(fixedCidrV6));
   // dockerd 20.10 gives docker0 only a link-local address without
   // --fixed-cidr-v6; joey has no such half-way mode.
   if (ipv6 && !v6) throw invalid('--ipv6 needs --fixed-cidr-v6: the default bridge\'s IPv6 subnet');

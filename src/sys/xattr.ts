@@ -14,20 +14,25 @@ export interface XattrItem {
 // rest; the exit status still reports it.
 const SET_LOOP =
   'st=0; while [ $# -ge 3 ]; do setfattr -h -n "$1" -v "$2" -- "$3" || st=1; shift 3; done; exit $st';
+/** The same, following the last component: for /proc/PID/fd/N paths, whose
+ * magic link leads to the open file itself. */
+const SET_LOOP_FOLLOW =
+  'st=0; while [ $# -ge 3 ]; do setfattr -n "$1" -v "$2" -- "$3" || st=1; shift 3; done; exit $st';
 
 function encode(value: Buffer): string {
   // setfattr reads "0s..." as base64; an empty value needs the quoted form.
   return value.length === 0 ? '""' : '0s' + value.toString('base64');
 }
 
-/** Sets attributes on many paths with one shell per ~256 KiB of arguments. */
-export async function setXattrsBatch(items: XattrItem[]): Promise<void> {
+/** Sets attributes on many paths with one shell per ~256 KiB of arguments.
+ * `followLast`: the paths are descriptors' /proc/PID/fd/N links. */
+export async function setXattrsBatch(items: XattrItem[], opts: { followLast?: boolean } = {}): Promise<void> {
   const triples: string[][] = [];
   for (const { path, attrs } of items) {
     for (const [name, value] of Object.entries(attrs)) triples.push([name, encode(value), path]);
   }
   for (const batch of groupArgs(triples)) {
-    const r = await run('sh', ['-c', SET_LOOP, 'sh', ...batch.flat()], { allowFailure: true });
+    const r = await run('sh', ['-c', opts.followLast ? SET_LOOP_FOLLOW : SET_LOOP, 'sh', ...batch.flat()], { allowFailure: true });
     // Not run()'s message: it would carry every base64 value.
     if (r.code !== 0) throw internal(`setfattr: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
@@ -108,45 +113,46 @@ export async function findXattr(root: string, name: string): Promise<Map<string,
 
 export function parseGetfattr(out: string, root: string, name: string): Map<string, Buffer> {
   const found = new Map<string, Buffer>();
-  for (const [rel, attrs] of parseGetfattrDump(out, root)) {
-    const v = attrs.get(name);
+  for (const [rel, attrs] of parseGetfattrAll(out, root)) {
+    const v = attrs[name];
     if (v !== undefined) found.set(rel, v);
   }
   return found;
 }
 
-/** The attributes whose names match `pattern` (a getfattr -m regular
- * expression) of every path under `root` (symlinks not followed), by path
- * relative to `root` ("" for root itself). One getfattr walks the tree. */
-export async function readXattrTree(root: string, pattern: string): Promise<Map<string, Map<string, Buffer>>> {
+/** Every attribute whose name matches `pattern` (getfattr's -m regular
+ * expression) of every path under `root` (itself included; symlinks not
+ * followed), by path relative to `root` ("" for root itself). One getfattr
+ * walks the whole tree. A filesystem without xattrs has none. */
+export async function listXattrs(root: string, pattern: string): Promise<Map<string, Record<string, Buffer>>> {
   const dir = root.length > 1 ? root.replace(/\/+$/, '') : root;
   const r = await run('getfattr', ['-R', '-P', '-h', '-d', '--absolute-names', '-m', pattern, '-e', 'hex', '--', dir], { allowFailure: true });
-  // Exit 1 with output: some entry went away during the walk; what was read stands.
-  if (r.code !== 0 && !(r.code === 1 && r.stdout.length > 0)) throw internal(`getfattr -R ${root}: ${r.stderr.trim() || `exit ${r.code}`}`);
-  return parseGetfattrDump(r.stdout, dir);
+  if (r.code !== 0) {
+    // A filesystem without xattrs, or an entry gone during the walk (a
+    // running container's tree), is not a failure: what was read stands.
+    const errors = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/Operation not supported|No such file or directory/.test(l));
+    if (errors.length > 0) throw internal(`getfattr -R ${root}: ${errors.join('; ')}`);
+  }
+  return parseGetfattrAll(r.stdout, dir);
 }
 
-/** getfattr -d -e hex output: per file, its attributes by name. */
-export function parseGetfattrDump(out: string, root: string): Map<string, Map<string, Buffer>> {
-  const found = new Map<string, Map<string, Buffer>>();
+export function parseGetfattrAll(out: string, root: string): Map<string, Record<string, Buffer>> {
+  const found = new Map<string, Record<string, Buffer>>();
   const base = root.replace(/\/+$/, '');
-  let attrs: Map<string, Buffer> | undefined;
+  let attrs: Record<string, Buffer> | undefined;
   for (const line of out.split('\n')) {
     if (line.startsWith('# file: ')) {
       const file = unescapeName(line.slice('# file: '.length));
       const rel = file === base ? '' : file.startsWith(base + '/') ? file.slice(base.length + 1) : undefined;
       attrs = undefined;
-      if (rel !== undefined) {
-        attrs = new Map();
-        found.set(rel, attrs);
-      }
+      if (rel !== undefined) found.set(rel, (attrs = {}));
       continue;
     }
     const eq = line.indexOf('=');
-    if (attrs === undefined || eq <= 0) continue;
-    const value = line.slice(eq + 1);
-    const empty = value === '' || value === '0x' || value === '""';
-    attrs.set(unescapeName(line.slice(0, eq)), empty ? Buffer.alloc(0) : Buffer.from(value.replace(/^0x/, ''), 'hex'));
+    if (attrs === undefined || line.startsWith('#') || eq <= 0) continue;
+    const hex = line.slice(eq + 1).replace(/^0x/, '');
+    attrs[unescapeName(line.slice(0, eq))] = Buffer.from(hex, 'hex');
   }
+  for (const [rel, a] of found) if (Object.keys(a).length === 0) found.delete(rel);
   return found;
 }

@@ -25,6 +25,7 @@ import { commitUpperDir } from '../containers/commit.ts';
 import type { ContainerContext } from '../containers/context.ts';
 import { openReadView, openWriteView } from '../containers/fs-view.ts';
 import type { ContainerService, CreateRequest } from '../containers/types.ts';
+import { ARCHIVE_HEAD_BYTES, externalCompression, isCompressedTar, isTarArchive } from './archive-kind.ts';
 import { BuildCache } from './cache.ts';
 import { pruneBuildCache, type BuildCachePruneOptions, type BuildCachePruneReport } from './prune.ts';
 import { authForImage } from './registry-auth.ts';
@@ -316,7 +317,8 @@ class BuildRun {
     return r.id;
   }
 
-  /** The stage's image, made (empty) for a scratch stage with nothing yet. */
+  /** The stage's image, made (empty) for a scratch stage with nothing yet:
+   * only when a step has to run (the cache knows such a stage as ''). */
   private async ensureImage(stage: Stage): Promise<string> {
     if (!stage.imageId) stage.imageId = await commitImage(this.deps.imageCtx, { config: stage.config, createdBy: '', tags: [] });
     return stage.imageId;
@@ -478,12 +480,13 @@ class BuildRun {
     const stage = this.stage;
     const next = structuredClone(stage.config);
     change(next);
-    const parent = await this.ensureImage(stage);
+    const parent = cacheParent(stage);
     const createdBy = `${(stage.config.Shell ?? DEFAULT_SHELL).join(' ')} #(nop)  ${comment}`;
     const key = JSON.stringify({ kind: 'meta', createdBy, config: next, args: [...stage.args] });
     stage.config = next;
     if (await this.fromCache(parent, key)) return;
-    const id = await commitImage(this.deps.imageCtx, { baseImageId: parent, config: next, createdBy, author: stage.author, tags: [] });
+    const base = await this.ensureImage(stage);
+    const id = await commitImage(this.deps.imageCtx, { baseImageId: base, config: next, createdBy, author: stage.author, tags: [] });
     await this.finishStep(parent, key, id);
   }
 
@@ -520,17 +523,18 @@ class BuildRun {
     // History and the cache see declared args, not the proxy ones (Docker's rule).
     const shownArgs = [...stage.args].map(([k, v]) => `${k}=${v}`);
     const createdBy = (shownArgs.length ? `|${shownArgs.length} ${shownArgs.join(' ')} ` : '') + cmd.join(' ');
-    const parent = await this.ensureImage(stage);
+    const parent = cacheParent(stage);
     const network = this.opts.networkMode;
     // The command as an array: `RUN echo hi` and `RUN ["/bin/sh","-c","echo","hi"]` differ.
     const key = JSON.stringify({ kind: 'run', cmd, args: shownArgs, network: network ?? '' });
     if (await this.fromCache(parent, key)) return;
+    const base = await this.ensureImage(stage);
 
     const envNames = new Set((stage.config.Env ?? []).map((e) => e.split('=')[0]));
     const env = [...(stage.config.Env ?? []), ...args.filter((a) => !envNames.has(a.split('=')[0]))];
     const { Id: cid } = await this.createContainer({
       ...stage.config,
-      Image: parent,
+      Image: base,
       Cmd: cmd,
       Entrypoint: [],
       Env: env,
@@ -644,7 +648,7 @@ class BuildRun {
     const stage = this.stage;
     const dir = posix.resolve('/', stage.config.WorkingDir || '/', this.word(inst.args));
     const next = { ...structuredClone(stage.config), WorkingDir: dir };
-    const parent = await this.ensureImage(stage);
+    const parent = cacheParent(stage);
     const createdBy = `${(stage.config.Shell ?? DEFAULT_SHELL).join(' ')} #(nop) WORKDIR ${dir}`;
     const key = JSON.stringify({ kind: 'workdir', createdBy, config: next });
     stage.config = next;
@@ -663,7 +667,7 @@ class BuildRun {
     try {
       const id = made
         ? await this.commitContainer(cid, next, createdBy, stage.author)
-        : await commitImage(this.deps.imageCtx, { baseImageId: parent, config: next, createdBy, author: stage.author, tags: [] });
+        : await commitImage(this.deps.imageCtx, { baseImageId: await this.ensureImage(stage), config: next, createdBy, author: stage.author, tags: [] });
       await this.finishStep(parent, key, id);
     } finally {
       await this.removeContainer(cid);
@@ -716,7 +720,7 @@ class BuildRun {
       const kind = sources.length > 1 ? 'multi' : (await isDirectory(srcRoot, sources[0]!)) ? 'dir' : 'file';
       // As dockerd writes it: the destination as written, --chown shown.
       const createdBy = `${(stage.config.Shell ?? DEFAULT_SHELL).join(' ')} #(nop) ${inst.cmd} ${chownSpec ? `--chown=${chownSpec} ` : ''}${kind}:${sum} in ${words.at(-1)!} `;
-      const parent = await this.ensureImage(stage);
+      const parent = cacheParent(stage);
       const key = JSON.stringify({ kind: 'copy', createdBy, from: srcImage ?? '', chownSpec, chmod, isAdd, dest });
       if (await this.fromCache(parent, key)) return;
       const { cid } = await this.withScratchContainer(`${inst.cmd} ${kind}:${sum} in ${dest.path}`, async (root) => {
@@ -756,6 +760,13 @@ class BuildRun {
       throw err;
     }
   }
+}
+
+/** The parent a step is cached under: the stage's image, or '' for a FROM
+ * scratch stage with nothing yet, whose empty image is made anew (a new id)
+ * by every build that needs it. */
+function cacheParent(stage: Stage): string {
+  return stage.imageId ?? '';
 }
 
 function stageName(inst: Instruction): string | undefined {
@@ -933,16 +944,16 @@ async function resolveChown(root: ScopedRoot, spec: string | undefined): Promise
   }
 }
 
-/** Whether the file starts like a tar archive (plain or gzip) ADD unpacks. */
-async function archiveKind(root: ScopedRoot, dir: DirRef, name: string): Promise<'tar' | undefined> {
+/** Whether the file is a tar archive (plain or compressed) that ADD unpacks. */
+async function isArchive(root: ScopedRoot, dir: DirRef, name: string): Promise<boolean> {
   const f = await root.openFile(dir, name);
-  if (!f) return undefined;
+  if (!f) return false;
   try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await f.fh.read(head, 0, 512, 0);
-    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'tar';
-    if (bytesRead >= 262 && head.toString('latin1', 257, 262) === 'ustar') return 'tar';
-    return undefined;
+    const head = Buffer.alloc(ARCHIVE_HEAD_BYTES);
+    const { bytesRead } = await f.fh.read(head, 0, head.length, 0);
+    const external = externalCompression(head.subarray(0, bytesRead));
+    if (external) return await isCompressedTar(f.fh.createReadStream({ start: 0, autoClose: false }), external);
+    return isTarArchive(head.subarray(0, bytesRead));
   } finally {
     await f.fh.close();
   }
@@ -959,7 +970,7 @@ async function copyOne(
   try {
     if (!r.stat) throw invalid(`stat ${src}: file does not exist`);
     const isDir = r.stat.isDirectory();
-    if (opts.unpack && r.stat.isFile() && (await archiveKind(srcRoot, r.dir, r.name))) {
+    if (opts.unpack && r.stat.isFile() && (await isArchive(srcRoot, r.dir, r.name))) {
       await mkdirAll(root, dest.path);
       const f = await srcRoot.openFile(r.dir, r.name);
       if (!f) throw invalid(`ADD ${src}: cannot read the archive`);

@@ -7,7 +7,8 @@
 import { isWhiteout } from '../../archive/pack-tree.ts';
 import { ScopedRoot, joinTree, type DirRef } from '../../archive/scoped-root.ts';
 import { INIT_PATH_IN_CONTAINER } from '../../runtime/spec/process.ts';
-import { findXattr } from '../../sys/xattr.ts';
+import { isKeptXattr } from '../../archive/names.ts';
+import { findXattr, listXattrs } from '../../sys/xattr.ts';
 import type { ContainerContext } from './context.ts';
 import { openImageView } from './fs-view.ts';
 import { findContainer } from './lookup.ts';
@@ -95,6 +96,21 @@ async function walk(upper: ScopedRoot, lower: ScopedRoot | undefined, up: DirRef
     }
   }
   return any;
+}
+
+/** An upper dir's opaque directories and the extended attributes a commit
+ * carries (names as isKeptXattr), by tree path ("/x/y"), from one walk. */
+export async function upperDirAttrs(upperDir: string): Promise<{ opaque: Set<string>; xattrs: Map<string, Record<string, Buffer>> }> {
+  const found = await listXattrs(upperDir, '^(trusted\\.overlay\\.opaque|user\\..*|security\\.capability)$');
+  const opaque = new Set<string>();
+  const xattrs = new Map<string, Record<string, Buffer>>();
+  for (const [rel, attrs] of found) {
+    const path = '/' + rel;
+    if (attrs['trusted.overlay.opaque']?.toString() === 'y') opaque.add(path);
+    const kept = Object.entries(attrs).filter(([k]) => isKeptXattr(k));
+    if (kept.length > 0) xattrs.set(path, Object.fromEntries(kept));
+  }
+  return { opaque, xattrs };
 }
 
 /** Tree paths ("/x/y") of the opaque directories of an upper dir. */

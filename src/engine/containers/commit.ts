@@ -9,7 +9,7 @@ import { commitImage } from '../../images/commit.ts';
 import type { ImageConfig } from '../../images/types.ts';
 import { formatReference, parseReference, withDefaultTag } from '../../reference/index.ts';
 import { log } from '../../util/log.ts';
-import { isEngineManaged, opaqueDirs } from './changes.ts';
+import { isEngineManaged, upperDirAttrs } from './changes.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainer } from './lookup.ts';
 import type { ContainerConfig } from './types.ts';
@@ -69,10 +69,11 @@ export async function commitUpperDir(
   input: { config: ImageConfig; createdBy: string; comment?: string; author?: string; tags: string[] },
 ): Promise<string> {
   const upperDir = await cx.deps.snapshots.upperDir(c.id);
-  const opaque = await opaqueDirs(upperDir);
+  // File capabilities and user.* attributes go into the layer, as Docker's do.
+  const { opaque, xattrs } = await upperDirAttrs(upperDir);
   const upper = await ScopedRoot.open(upperDir);
   try {
-    const layer = packTree(upper, upper.root, '.', '', { format: 'layer', opaque, exclude: isEngineManaged });
+    const layer = packTree(upper, upper.root, '.', '', { format: 'layer', opaque, exclude: isEngineManaged, xattrs });
     return await commitImage(cx.deps.images, { baseImageId: c.imageId, layer, containerId: c.id, ...input });
   } finally {
     await upper.close();

@@ -199,6 +199,9 @@ async function runUpgrade(cx: ContainerContext, upgrades: UpgradeStore, found: C
       // volumes, as a container made from the new image would have. Its
       // own mounts stay as they are.
       const mounts = await cx.deps.volumes.prepareAdded(config.Volumes, cx.deps.volumes.mountsOf(id));
+      // A crash from here to the swap leaves their directories without a
+      // record: start-up removes them (Volumes.reconcile).
+      await testPause('volumes');
       cur.config = config;
       cur.imageId = img.id;
       cur.imageRef = ref;

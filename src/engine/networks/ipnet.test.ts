@@ -39,6 +39,43 @@ test('IPv6 addresses parse and print in the canonical form', () => {
   for (const bad of ['1::2::3', 'g::', '1:2:3:4:5:6:7:8:9', ':1', '1:2:3:4:5:6:7::8', '10.1.2.3', '']) assert.throws(() => parseIp6(bad), /invalid IPv6 address/, bad);
 });
 
+test('IPv6 forms that Go\'s net.ParseIP refuses are refused', () => {
+  for (const bad of [
+    '1.2.3.4::', // an IPv4 part is only the last 32 bits
+    '1.2.3.4::1',
+    '::1.2.3.4:1',
+    'fd00::1.2.3.4:5',
+    '1::2::3', // one "::" at most
+    '::1::',
+    ':::',
+    '1:::2',
+    '12345::', // a group is at most 4 hex digits
+    'fd00::00001',
+    '1:2:3:4:5:6:7:8::', // "::" stands for one group at least
+    '::1:2:3:4:5:6:7:8',
+    '1:2:3:4::5:6:7:8',
+    '1:2:3:4:5:6:7:1.2.3.4', // 7 groups and an IPv4 part: 144 bits
+    '1:2:3:4:5:6:7',
+    '::ffff:1.2.3.256', // bad IPv4 tails
+    '::ffff:1.2.3',
+    '::ffff:1.2.3.4.5',
+    '::ffff:01.2.3.4',
+    '::ffff:1.2.3.004',
+    '::1.2..3',
+    '1:2:',
+    ':1:2::',
+    '::ffff:1.2.3.4%eth0',
+  ]) assert.throws(() => parseIp6(bad), /invalid IPv6 address/, bad);
+  for (const [text, canon] of [
+    ['::1.2.3.4', '::102:304'],
+    ['1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:102:304'],
+    ['1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:0'],
+    ['::2:3:4:5:6:7:8', '0:2:3:4:5:6:7:8'],
+    ['0001:00::0.0.0.0', '1::'],
+  ]) assert.equal(formatIp6(parseIp6(text!)), canon, text);
+  assert.throws(() => parseCidr6('1.2.3.4::/64'), /invalid CIDR address/);
+});
+
 test('IPv6 prefixes: network address, last address, containment, overlap', () => {
   const a = parseCidr6('fd00:1:2::/64');
   assert.equal(formatCidr6(parseCidr6('fd00:1:2::5/64')), 'fd00:1:2::/64');

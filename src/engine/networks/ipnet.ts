@@ -87,18 +87,24 @@ export interface Cidr6 {
 
 const ALL6 = (1n << 128n) - 1n;
 
-/** "fd00:1::2" (also "::", an embedded IPv4 tail and a zone-less form only). */
+/** "fd00:1::2" (also "::", an embedded IPv4 tail and a zone-less form only),
+ * refusing what Go's net.ParseIP refuses: more than one "::", a "::" that
+ * stands for no group, groups of more than 4 hex digits, an IPv4 part
+ * anywhere but in the last 32 bits, and IPv4 octets over 255 or with a
+ * leading zero. */
 export function parseIp6(s: string): bigint {
   const text = s.trim();
   const bad = () => invalid(`invalid IPv6 address: ${s}`);
   if (!/^[0-9a-fA-F:.]+$/.test(text) || text.split('::').length > 2) throw bad();
   let groups: number[] = [];
-  const half = (part: string): number[] => {
+  /** `last`: the part ends the address, so its last field may be IPv4. */
+  const half = (part: string, last: boolean): number[] => {
     if (part === '') return [];
     const out: number[] = [];
     const fields = part.split(':');
     fields.forEach((f, i) => {
-      if (i === fields.length - 1 && f.includes('.')) {
+      if (last && i === fields.length - 1 && f.includes('.')) {
+        if (f.split('.').some((octet) => octet.length > 1 && octet.startsWith('0'))) throw bad();
         const v4 = parseIp(f);
         out.push(v4 >>> 16, v4 & 0xffff);
       } else {
@@ -111,12 +117,12 @@ export function parseIp6(s: string): bigint {
   try {
     if (text.includes('::')) {
       const [l = '', r = ''] = text.split('::');
-      const left = half(l);
-      const right = half(r);
+      const left = half(l, false);
+      const right = half(r, true);
       if (left.length + right.length > 7) throw bad();
       groups = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
     } else {
-      groups = half(text);
+      groups = half(text, true);
     }
   } catch {
     throw bad();

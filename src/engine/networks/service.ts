@@ -20,6 +20,7 @@ import type { ContainerConfig, HostConfig } from '../containers/types.ts';
 import type { EventBus } from '../types.ts';
 import { cniName, dualStack, loopbackConfig, pluginChain, readResult, rulesSpec } from './conflist.ts';
 import { DnsServer } from './dns-server.ts';
+import { checkFixedCidrV6Overlap } from './fixed-cidr-v6.ts';
 import { contains, contains6, formatCidr, formatCidr6, formatIp, formatIp6, isIpv4, isIpv6, overlaps6, parseCidr, parseCidr6, parseIp, parseIp6, pickSubnet, type Cidr } from './ipnet.ts';
 import { allocatePorts, EPHEMERAL, portsView, wantedPorts } from './ports.ts';
 import { NetworkStore } from './store.ts';
@@ -198,6 +199,7 @@ export class Networks implements NetworkService {
     if (this.cfg.fixedCidrV6) {
       // As dockerd: the bridge's IPv6 gateway is the first address of --fixed-cidr-v6.
       const c6 = parseCidr6(this.cfg.fixedCidrV6);
+      checkFixedCidrV6Overlap(c6, this.store.all());
       subnet6 = formatCidr6(c6);
       gateway6 = formatIp6(c6.base + 1n);
     }
