@@ -8,6 +8,9 @@ test('addresses and prefixes round-trip', () => {
   assert.equal(formatCidr(parseCidr('10.1.2.3/16')), '10.1.0.0/16');
   assert.throws(() => parseIp('10.1.2'), /invalid IPv4/);
   assert.throws(() => parseIp('10.1.2.256'), /invalid IPv4/);
+  assert.throws(() => parseIp('010.1.2.3'), /invalid IPv4/, 'leading zeros are refused, as Go refuses them');
+  assert.throws(() => parseIp('10.1.2.03'), /invalid IPv4/);
+  assert.equal(formatIp(parseIp('0.0.0.0')), '0.0.0.0');
   assert.throws(() => parseCidr('10.1.0.0/33'), /invalid CIDR/);
   assert.throws(() => parseCidr('10.1.2.3/16', { strict: true }), /network address is 10.1.0.0\/16/);
 });

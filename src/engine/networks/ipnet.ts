@@ -9,7 +9,9 @@ export interface Cidr {
 }
 
 export function parseIp(s: string): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
+  // Decimal octets without leading zeros, as Go's net.ParseIP (since 1.17)
+  // takes them: "010" could be read as octal 8 by other tools.
+  const m = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/.exec(s.trim());
   if (!m) throw invalid(`invalid IPv4 address: ${s}`);
   const parts = m.slice(1).map(Number);
   if (parts.some((p) => p > 255)) throw invalid(`invalid IPv4 address: ${s}`);
@@ -104,7 +106,6 @@ export function parseIp6(s: string): bigint {
     const fields = part.split(':');
     fields.forEach((f, i) => {
       if (last && i === fields.length - 1 && f.includes('.')) {
-        if (f.split('.').some((octet) => octet.length > 1 && octet.startsWith('0'))) throw bad();
         const v4 = parseIp(f);
         out.push(v4 >>> 16, v4 & 0xffff);
       } else {
