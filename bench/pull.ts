@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINES, isPeer, unavailable as whyUnavailable, type Engine } from './lib/engines.ts';
 import { mountsUnder, removeTree } from './lib/fsutil.ts';
-import { ensureImage, IMAGES, cacheRoot, type BuiltImage } from './lib/images.ts';
+import { ensureImage, IMAGES, cacheRoot, zstdLayout, type BuiltImage } from './lib/images.ts';
 import { cpuOf, excerpt, installSignalCleanup, onCleanup, onceAsync, run, runCleanups } from './lib/proc.ts';
 import { pushLayout, startRegistry } from './lib/registry.ts';
 import { describeMachine, engineVersions, median } from './lib/stats.ts';
@@ -19,20 +19,23 @@ interface Options {
   rounds: number;
   images: string[];
   engines: string[];
+  /** Layer compression pushed to the registry: the layouts' gzip, or zstd (OCI). */
+  compression: 'gzip' | 'zstd';
   out?: string;
 }
 
-const USAGE = `usage: bench/pull [--rounds N] [--images p1,p5,p10] [--engines ${ENGINES.map((e) => e.name).join(',')}] [--out FILE]
+const USAGE = `usage: bench/pull [--rounds N] [--images p1,p5,p10] [--engines ${ENGINES.map((e) => e.name).join(',')}] [--compression gzip|zstd] [--out FILE]
 
 Times pulling each image from a private loopback registry into an empty store,
 for each engine, after one untimed warm-up pull per engine, in N round-robin
-rounds (default 5). Prints medians, min, max and the ratio to the fastest
+rounds (default 5); --compression zstd pushes the layers recompressed with
+zstd (an OCI manifest). Prints medians, min, max and the ratio to the fastest
 peer (dockerd, ctr, podman); writes JSON to bench/results/. Needs root.
 Environment: JOEY_BENCH_CACHE (image cache, default /var/cache/joey-bench),
 JOEY_BENCH_TMP (where the registry and the engines' stores go, default /tmp).`;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rounds: 5, images: ['p5', 'p1', 'p10'], engines: ENGINES.map((e) => e.name) };
+  const o: Options = { rounds: 5, images: ['p5', 'p1', 'p10'], engines: ENGINES.map((e) => e.name), compression: 'gzip' };
   const list = (v: string | undefined, flag: string) => {
     if (!v) throw new Error(`${flag} needs a value`);
     return v
@@ -60,6 +63,12 @@ function parseArgs(argv: string[]): Options {
       case '--out':
         o.out = value();
         break;
+      case '--compression': {
+        const c = value();
+        if (c !== 'gzip' && c !== 'zstd') throw new Error('--compression is gzip or zstd');
+        o.compression = c;
+        break;
+      }
       case '-h':
       case '--help':
         process.stdout.write(USAGE + '\n');
@@ -109,13 +118,19 @@ async function main(): Promise<void> {
     const spec = IMAGES[name];
     if (spec) built[name] = await ensureImage(spec, log);
   }
+  if (opts.compression === 'zstd') {
+    for (const name of opts.images) {
+      const b = built[name];
+      if (b) built[name] = await zstdLayout(b, join(T, `zstd-${name}`), log);
+    }
+  }
   const registry = await startRegistry(join(T, 'registry'));
   onCleanup('registry', () => registry.stop());
   for (const name of opts.images) {
     const b = built[name];
     if (!b) continue;
     const started = Date.now();
-    await pushLayout(b.dir, b.tag, `${registry.host}/bench/${name}:latest`, T);
+    await pushLayout(b.dir, b.tag, `${registry.host}/bench/${name}:latest`, T, opts.compression === 'zstd' ? 'oci' : 'v2s2');
     log(
       `pushed ${name}: ${b.layers.length} layers, ${mb(b.compressedBytes)} MB compressed, ${mb(b.uncompressedBytes)} MB uncompressed, ${b.files} files (${((Date.now() - started) / 1000).toFixed(1)}s)`,
     );

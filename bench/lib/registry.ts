@@ -90,7 +90,9 @@ export async function startRegistry(dir: string): Promise<Registry> {
  * runs here in a private mount namespace with a tmpfs over /var/lib, so that
  * nothing on the host is touched.
  */
-export async function pushLayout(layoutDir: string, tag: string, dest: string, workDir: string): Promise<void> {
+/** Pushes an OCI layout's image. `format` 'v2s2' converts it to Docker
+ * schema 2 (gzip layers only); 'oci' keeps its media types (zstd too). */
+export async function pushLayout(layoutDir: string, tag: string, dest: string, workDir: string, format: 'v2s2' | 'oci' = 'v2s2'): Promise<void> {
   const policy = join(workDir, 'policy.json');
   await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
   await runOk(
@@ -104,7 +106,7 @@ export async function pushLayout(layoutDir: string, tag: string, dest: string, w
         '--quiet',
         '--dest-tls-verify=false',
         '--format',
-        'v2s2',
+        format,
         `oci:${layoutDir}:${tag}`,
         `docker://${dest}`,
       ],
