@@ -5,7 +5,7 @@
 // file that bin/joey loads with V8's code cache (see below and
 // docs/notes/cli-startup.md). Native and optional modules stay external.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -31,7 +31,9 @@ const common = {
   target: 'node20',
   format: 'esm',
   sourcemap: 'linked',
-  external: ['better-sqlite3', 'node-unix-socket'],
+  // grpc-js and proto-loader stay external: joeyd loads them only with --cri,
+  // and protobufjs finds its optional modules (long) at run time.
+  external: ['better-sqlite3', 'node-unix-socket', '@grpc/grpc-js', '@grpc/proto-loader'],
   banner: {
     js: "import { createRequire as __joeyCreateRequire } from 'node:module'; const require = __joeyCreateRequire(import.meta.url);",
   },
@@ -66,6 +68,8 @@ for (const f of readdirSync('dist/chunks')) {
   const builds = [
     { out: 'dist/native/joey-sys.node', args: ['-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=joey_sys', `-I${nodedir}/include/node`, 'src/sys/native/joey-sys.c'], without: 'joeyd will spawn mount(8) and umount(8)' },
     { out: 'dist/native/joey-nsmount', args: ['src/sys/native/joey-nsmount.c'], without: 'joeyd cannot give running containers a restarted lxcfs' },
+    // The pod sandboxes' process (CRI): static, the only file of its image.
+    { out: 'dist/native/joey-pause', args: ['-static', 'src/engine/pods/pause.c'], without: 'the CRI needs --pod-infra-image to run pod sandboxes' },
   ];
   for (const b of builds) {
     const cc = spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', ...b.args.slice(0, -1), '-o', b.out, b.args.at(-1)], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -75,6 +79,11 @@ for (const f of readdirSync('dist/chunks')) {
     }
   }
 }
+
+// The CRI's protocol description, read by proto-loader at run time
+// (src/api/cri/proto.ts looks for it beside the bundle).
+mkdirSync('dist/cri', { recursive: true });
+copyFileSync('src/api/cri/runtime-v1.proto', 'dist/cri/runtime-v1.proto');
 
 // The CLI is one CommonJS file, started often and briefly: no module
 // resolution per chunk, and bin/joey can compile it with V8's code cache

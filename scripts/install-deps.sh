@@ -11,7 +11,7 @@ APT_PACKAGES=(
   golang-github-containers-common
   attr libcap2-bin tar openssl ca-certificates curl zstd xz-utils bzip2
   python3-docker docker-compose tmux
-  build-essential python3
+  build-essential libc6-dev python3   # libc6-dev: libc.a, for the static joey-pause (CRI sandboxes)
   btrfs-progs xfsprogs quota e2fsprogs util-linux
   qemu-system-x86
 )

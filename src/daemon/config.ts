@@ -51,6 +51,8 @@ export interface DaemonConfig {
   tls?: TlsSettings;
   /** The config file that was read, if any. */
   configFile?: string;
+  /** --cri: serve the Kubernetes CRI on this unix socket. */
+  cri?: { socket: string };
 }
 
 export type ParsedArgs = { kind: 'run'; config: DaemonConfig } | { kind: 'version' } | { kind: 'help'; text: string };
@@ -99,6 +101,10 @@ const SETTINGS: Setting[] = [
   { key: 'runtimes', attr: 'addRuntime', type: 'runtimes' },
   { key: 'default-runtime', attr: 'defaultRuntime', type: 'string' },
   { key: 'hooks-dir', attr: 'hooksDir', type: 'string[]' },
+  { key: 'cri', attr: 'cri', type: 'boolean' },
+  { key: 'cri-socket', attr: 'criSocket', type: 'string' },
+  { key: 'cri-network', attr: 'criNetwork', type: 'string' },
+  { key: 'pod-infra-image', attr: 'podInfraImage', type: 'string' },
 ];
 
 const boolValue = (v: string | undefined): boolean => {
@@ -148,6 +154,10 @@ function program(out: { text: string }): Command {
     .option('--default-runtime <name>', `Default OCI runtime for containers (default "${STOCK_RUNTIME}")`)
     .option('--hooks-dir <dir>', 'Directory of OCI hook files (oci-hooks JSON, version 1.0.0), repeatable; later ones win by file name', collect)
     .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" where it exists)`)
+    .option('--cri [bool]', 'Serve the Kubernetes CRI (runtime.v1) on --cri-socket', boolValue)
+    .option('--cri-socket <path>', 'The CRI\'s unix socket (default "<exec-root>/cri.sock")')
+    .option('--cri-network <name>', 'The network pod sandboxes join (default "bridge", the default bridge)')
+    .option('--pod-infra-image <ref>', 'The image of pod sandboxes (default: joey\'s own pause image, made locally)')
     .option('-v, --version', 'Print version information and quit')
     .exitOverride()
     .configureOutput({ writeOut: (s) => (out.text += s), writeErr: (s) => (out.text += s) });
@@ -236,6 +246,7 @@ export function parseDaemonArgs(argv: string[], io: ConfigIO = {}): ParsedArgs {
     ...(get<boolean>('enable-lxcfs') ? { lxcfs: validateLxcfs(get<string>('lxcfs-home') ?? DEFAULTS.lxcfsHome, get<string>('lxcfs') ?? DEFAULTS.lxcfs, get<boolean>('lxcfs-pin-cpus') ?? true) } : {}),
     runtimes,
     defaultRuntime,
+    ...podsConfig(get<string>('cri-network'), get<string>('pod-infra-image')),
     hooksDirs: (get<string[]>('hooks-dir') ?? []).map((d) => {
       if (d.trim() === '') throw invalid('--hooks-dir must not be empty');
       return resolve(d);
@@ -252,8 +263,23 @@ export function parseDaemonArgs(argv: string[], io: ConfigIO = {}): ParsedArgs {
       groupExplicit: group !== undefined && group !== '',
       ...(tls ? { tls } : {}),
       ...(file ? { configFile } : {}),
+      ...(get<boolean>('cri') ? { cri: { socket: criSocket(get<string>('cri-socket'), execRoot) } } : {}),
     },
   };
+}
+
+function criSocket(path: string | undefined, execRoot: string): string {
+  if (path === undefined) return join(execRoot, 'cri.sock');
+  const p = path.startsWith('unix://') ? path.slice('unix://'.length) : path;
+  if (!isAbsolute(p)) throw invalid(`--cri-socket must be an absolute path, got ${JSON.stringify(path)}`);
+  return resolve(p);
+}
+
+function podsConfig(network: string | undefined, image: string | undefined): Pick<EngineConfig, 'pods'> {
+  if (network !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(network)) throw invalid(`invalid --cri-network ${JSON.stringify(network)}: a network name`);
+  if (image !== undefined && image.trim() === '') throw invalid('--pod-infra-image must not be empty');
+  if (network === undefined && image === undefined) return {};
+  return { pods: { ...(network !== undefined ? { network } : {}), ...(image !== undefined ? { podInfraImage: image } : {}) } };
 }
 
 function validateLxcfs(home: string, binary: string, pinCpus: boolean): { home: string; binary: string; pinCpus: boolean } {

@@ -1,6 +1,6 @@
 // Starting and stopping joeyd: lock the data root, write the pid file, create
 // the engine, serve the API on every listener; and the reverse on shutdown.
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Engine, EngineConfig } from '../engine/types.ts';
 import { conflict, messageOf } from '../errdefs/index.ts';
@@ -60,6 +60,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         throw conflict(`another daemon is already listening on ${spec.path}`);
       }
     }
+    if (config.cri) await clearCriSocket(config.cri.socket);
     const engine = await deps.createEngine(ec);
     undo.push(() => engine.close());
     const handler = createApiHandler(engine, { serverVersion: deps.version });
@@ -75,6 +76,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       const l = await listen(spec, handler, { tls: config.tls, group: config.group, groupExplicit: config.groupExplicit, groupFile: deps.groupFile });
       listeners.push(l);
       log.info(`API listening on ${l.addr}`);
+    }
+    if (config.cri) {
+      // Loaded only here: without --cri joeyd never reads grpc-js.
+      const { startCriServer } = await import('../api/cri/server.ts');
+      const cri = await startCriServer(engine, config.cri.socket);
+      undo.push(() => cri.close(deps.graceMs));
+      log.info(`CRI listening on ${cri.addr}`);
     }
     log.info('daemon started', { version: deps.version, dataRoot: ec.dataRoot, execRoot: ec.execRoot, pid: process.pid });
 
@@ -95,6 +103,17 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   } catch (err) {
     await unwind();
     throw err;
+  }
+}
+
+/** A CRI socket left by a daemon that died goes; one a live server answers on stops us. */
+async function clearCriSocket(path: string): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o711 });
+  const state = await probeUnixSocket(path).catch(() => 'stale' as const);
+  if (state === 'alive') throw conflict(`another daemon is already serving the CRI on ${path}`);
+  if (state === 'stale') {
+    if (!lstatSync(path).isSocket()) throw conflict(`${path} exists and is not a socket; remove it or choose another --cri-socket`);
+    unlinkSync(path);
   }
 }
 

@@ -34,6 +34,7 @@ import { diskUsageSources } from './disk-usage.ts';
 import { System } from './system.ts';
 import type { Engine, EngineConfig } from './types.ts';
 import { createBuilder } from './build/index.ts';
+import { Pods } from './pods/index.ts';
 import { STOCK_RUNTIME, builtinRuntimes, runtimeRoot } from './runtimes.ts';
 
 export type { Engine, EngineConfig } from './types.ts';
@@ -145,6 +146,13 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   const images = new Images(ctx);
   const system = new System({ ...config, runtimes: runtimeTable, defaultRuntime }, ctx, cx, diskUsageSources(ctx, cx, volumes));
   const build = await createBuilder({ dataRoot: config.dataRoot, db, cx, containers, images, imageCtx: ctx });
+  const pods = new Pods({
+    containers,
+    images,
+    networks,
+    system,
+    config: { network: config.pods?.network ?? 'bridge', ...(config.pods?.podInfraImage ? { podInfraImage: config.pods.podInfraImage } : {}), imageFsPath: snapshotRoot },
+  });
   return {
     images,
     containers,
@@ -152,6 +160,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     networks,
     system,
     build,
+    pods,
     events,
     async close() {
       lxcfs?.close();

@@ -5,6 +5,7 @@ import type { Volume, VolumeService } from './volumes/types.ts';
 import type { NetworkService } from './networks/types.ts';
 import type { RuntimeSpec } from './runtimes.ts';
 import type { BuildService } from './build/types.ts';
+import type { PodService } from './pods/types.ts';
 
 /** An event as the Docker API's GET /events sends it. */
 export interface EngineEvent {
@@ -85,6 +86,8 @@ export interface Engine {
   readonly system: SystemService;
   /** POST /build: the classic Dockerfile builder. */
   readonly build: BuildService;
+  /** Kubernetes pods, for the CRI adapter. */
+  readonly pods: PodService;
   readonly events: EventBus;
   close(): Promise<void>;
 }
@@ -120,4 +123,7 @@ export interface EngineConfig {
   lxcfs?: { home: string; binary: string; pinCpus: boolean };
   /** --hooks-dir: directories of oci-hooks JSON files (later ones win by file name). */
   hooksDirs?: string[];
+  /** Kubernetes pods (--cri-network, --pod-infra-image): the network pods
+   * join (default "bridge") and the sandboxes' image (default joey's own). */
+  pods?: { network?: string; podInfraImage?: string };
 }

@@ -465,6 +465,10 @@ export function createFakeContainers(hasImage: (ref: string) => boolean): FakeCo
       else session.end();
       return session;
     },
+    async reopenLog(id) {
+      const c = find(id);
+      if (c.status !== 'running') throw notRunning(c);
+    },
     async resize(id, h, w) {
       const c = find(id);
       if (c.status !== 'running') throw notRunning(c);

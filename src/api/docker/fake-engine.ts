@@ -9,6 +9,7 @@ import { notFound } from '../../errdefs/index.ts';
 import type { VolumeService } from '../../engine/volumes/types.ts';
 import type { NetworkService } from '../../engine/networks/types.ts';
 import { createFakeContainers, type FakeContainers } from './fake-containers.ts';
+import { Pods } from '../../engine/pods/index.ts';
 
 export const FAKE_IMAGE_ID = 'sha256:' + 'ab'.repeat(32);
 export const FAKE_DIGEST = 'sha256:' + 'cd'.repeat(32);
@@ -247,6 +248,7 @@ export function createFakeEngine(
     if (typeof fn === 'function' && name !== 'find') containers[name] = rec(`containers.${name}`, fn as (...args: unknown[]) => unknown);
   }
 
+  const networks = fakeNetworks();
   const engine: FakeEngine = {
     calls,
     images,
@@ -254,7 +256,9 @@ export function createFakeEngine(
     events,
     containers: containers as unknown as ContainerService,
     volumes: fakeVolumes(),
-    networks: fakeNetworks(),
+    networks,
+    // The real pod service over the fakes: the CRI adapter's tests drive it.
+    pods: new Pods({ containers: containers as unknown as ContainerService, images, networks, system, config: { network: 'bridge', podInfraImage: 'busybox', imageFsPath: '/fake/snapshots' } }),
     build: {
       build: rec('build.build', over.build?.build ?? (async (input, opts) => {
         for await (const chunk of input) void chunk;

@@ -2,7 +2,7 @@
 // managed files, record the container. Nothing runs yet.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import os from 'node:os';
 import { conflict, invalid } from '../../errdefs/index.ts';
 import { imageConfig, resolveImage } from '../../images/query.ts';
@@ -103,6 +103,11 @@ const JSON_FILE_OPTS = new Set(['max-size', 'max-file', 'compress', 'labels', 'l
 
 function validateLogOptions(driver: string, opts: Record<string, string>): void {
   for (const k of Object.keys(opts)) {
+    // k8s-file may name its file (the CRI's log_path): absolute, not a directory.
+    if (driver === 'k8s-file' && k === 'path') {
+      if (!isAbsolute(opts[k]!) || opts[k]!.endsWith('/')) throw invalid(`log opt 'path' must be an absolute file path, got ${JSON.stringify(opts[k])}`);
+      continue;
+    }
     if (driver === 'none' || !JSON_FILE_OPTS.has(k)) throw invalid(`unknown log opt '${k}' for ${driver} log driver`);
   }
   if (opts['max-size'] !== undefined && opts['max-size'] !== '-1') parseSize(opts['max-size']);

@@ -9,8 +9,9 @@
 import { rename, rm, stat } from 'node:fs/promises';
 import { log } from '../../util/log.ts';
 import type { ContainerContext } from './context.ts';
-import type { ContainerRecord } from './record.ts';
-import { invalid } from '../../errdefs/index.ts';
+import { logPathOf, type ContainerRecord } from './record.ts';
+import { conflict, invalid } from '../../errdefs/index.ts';
+import { findContainer } from './lookup.ts';
 
 export interface RotationPolicy {
   maxSize: number;
@@ -35,21 +36,22 @@ export async function rotateIfFull(cx: ContainerContext, c: ContainerRecord): Pr
   const policy = rotationPolicy(c);
   if (!policy || policy.maxFiles === 1 || !c.state.Running) return false;
   const paths = cx.paths(c.id);
+  const logPath = logPathOf(c, paths);
   let size: number;
   try {
-    size = (await stat(paths.logPath)).size;
+    size = (await stat(logPath)).size;
   } catch {
     return false;
   }
   if (size < policy.maxSize) return false;
-  const files = logFiles(paths.logPath, policy.maxFiles);
+  const files = logFiles(logPath, policy.maxFiles);
   await rm(files[files.length - 1]!, { force: true });
   for (let k = files.length - 2; k >= 0; k--) {
     await rename(files[k]!, files[k + 1]!).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;
     });
   }
-  await cx.runtimeOf(c).reopenLog({ bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath });
+  await cx.runtimeOf(c).reopenLog({ bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath });
   return true;
 }
 
@@ -79,4 +81,13 @@ export function parseSize(s: string | undefined): number | undefined {
   if (!m) throw invalid(`invalid size: '${s}'`);
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
   return Math.floor(Number(m[1]) * mult);
+}
+
+/** Tells conmon to reopen the log file (the CRI's ReopenContainerLog: a
+ * log rotator, such as kubelet, has renamed it). */
+export async function reopenContainerLog(cx: ContainerContext, idOrName: string): Promise<void> {
+  const c = findContainer(cx, idOrName);
+  if (!c.state.Running) throw conflict(`container ${c.id} is not running`);
+  const paths = cx.paths(c.id);
+  await cx.runtimeOf(c).reopenLog({ bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: logPathOf(c, paths) });
 }

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { ContainerContext } from './context.ts';
 import { findContainer } from './lookup.ts';
+import { logPathOf } from './record.ts';
 import { logFiles, rotateIfFull, rotationPolicy } from './logrotate.ts';
 import type { LogEntry, LogOptions } from './types.ts';
 
@@ -101,7 +102,7 @@ async function sizeOf(path: string): Promise<number> {
 
 export async function containerLogs(cx: ContainerContext, idOrName: string, opts: LogOptions & { signal?: AbortSignal }): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }> {
   const c = findContainer(cx, idOrName);
-  const logPath = cx.paths(c.id).logPath;
+  const logPath = logPathOf(c, cx.paths(c.id));
   const wantStdout = opts.stdout ?? true;
   const wantStderr = opts.stderr ?? true;
   const wanted = (e: LogEntry) => {

@@ -35,7 +35,11 @@ export async function handleExit(cx: ContainerContext, id: string, hooks: { remo
       rm(join(paths.exitDir, id), { force: true }),
       cx.deps.networks?.detach(c).catch((e) => log.warn('releasing the network after exit failed', { container: id, err: e })),
     ]);
-    c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, Error: error, FinishedAt: exitedAt.toISOString() };
+    // The exit file's time has the file system's coarse clock: a process that
+    // ran for less than a tick could seem to end before it started.
+    const started = Date.parse(c.state.StartedAt);
+    const finished = Number.isNaN(started) || exitedAt.getTime() >= started ? exitedAt : new Date(started);
+    c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, Error: error, FinishedAt: finished.toISOString() };
     if (c.state.Health) c.state.Health = { ...c.state.Health, Status: 'unhealthy' };
     c.monitorPid = null;
     c.monitorStart = null;

@@ -7,7 +7,7 @@ import { humanDuration } from '../../util/duration.ts';
 import { checkFilterKeys, labelMatches } from '../../util/filters.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainer } from './lookup.ts';
-import { ZERO_TIME, type ContainerRecord } from './record.ts';
+import { ZERO_TIME, logPathOf, type ContainerRecord } from './record.ts';
 import type { ContainerInspect, ContainerSummary } from './types.ts';
 import { mountPointOf } from '../volumes/index.ts';
 import { networkSettings, summaryNetworks } from './network-settings.ts';
@@ -114,7 +114,7 @@ export async function inspectContainer(cx: ContainerContext, idOrName: string, o
     ResolvConfPath: paths.resolvConfPath,
     HostnamePath: paths.hostnamePath,
     HostsPath: paths.hostsPath,
-    LogPath: paths.logPath,
+    LogPath: logPathOf(c, paths),
     Name: `/${c.name}`,
     RestartCount: c.restartCount,
     Driver: 'overlayfs',

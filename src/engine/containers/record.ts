@@ -56,6 +56,13 @@ export function pathsOf(roots: Roots, id: string): Paths {
   };
 }
 
+/** Where conmon writes the container's log: its own file, or the one a
+ * k8s-file log config names (the CRI's log_path, read by kubelet). */
+export function logPathOf(c: Pick<ContainerRecord, 'hostConfig'>, paths: Paths): string {
+  const lc = c.hostConfig.LogConfig;
+  return lc?.Type === 'k8s-file' && lc.Config?.['path'] ? lc.Config['path'] : paths.logPath;
+}
+
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export function initialState(): ContainerState {

@@ -11,7 +11,7 @@ import type { ContainerContext } from './context.ts';
 import { createContainer } from './create.ts';
 import { execCreate, execInspect, execResize, execStart } from './exec.ts';
 import { containerLogs } from './logs.ts';
-import { startLogRotation } from './logrotate.ts';
+import { reopenContainerLog, startLogRotation } from './logrotate.ts';
 import { pauseContainer, renameContainer, resizeContainer, topContainer, unpauseContainer, updateContainer } from './manage.ts';
 import { HealthMonitor, realClock } from './health-monitor.ts';
 import { execProbe } from './health-probe.ts';
@@ -190,5 +190,8 @@ export class Containers implements ContainerService {
   }
   execResize(execId: string, height: number, width: number) {
     return execResize(this.cx, execId, height, width);
+  }
+  reopenLog(idOrName: string) {
+    return reopenContainerLog(this.cx, idOrName);
   }
 }

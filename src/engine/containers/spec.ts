@@ -45,19 +45,20 @@ export function cgroupsPathOf(cx: ContainerContext, c: ContainerRecord): string 
   return join(parent.startsWith('/') ? parent : `/${parent}`, c.id);
 }
 
-type NsKind = 'net' | 'pid' | 'ipc';
+type NsKind = 'net' | 'pid' | 'ipc' | 'uts';
 
 /** The namespace files of the containers that "container:<name|id>" modes
  * name. At create a stopped peer is fine (Docker checks at start); at start
  * it must run. */
-function peerNamespaces(cx: ContainerContext, c: ContainerRecord, creating: boolean): { netnsPath?: string; pidnsPath?: string; ipcnsPath?: string; shmPath?: string } {
+function peerNamespaces(cx: ContainerContext, c: ContainerRecord, creating: boolean): { netnsPath?: string; pidnsPath?: string; ipcnsPath?: string; utsnsPath?: string; shmPath?: string } {
   const hc = c.hostConfig;
-  const out: { netnsPath?: string; pidnsPath?: string; ipcnsPath?: string; shmPath?: string } = {};
+  const out: { netnsPath?: string; pidnsPath?: string; ipcnsPath?: string; utsnsPath?: string; shmPath?: string } = {};
   if (hc.IpcMode === 'shareable') out.shmPath = shmPathOf(cx, c.id);
-  const modes: Array<[string | undefined, NsKind, 'netnsPath' | 'pidnsPath' | 'ipcnsPath', string]> = [
+  const modes: Array<[string | undefined, NsKind, 'netnsPath' | 'pidnsPath' | 'ipcnsPath' | 'utsnsPath', string]> = [
     [hc.NetworkMode, 'net', 'netnsPath', 'network namespace'],
     [hc.PidMode, 'pid', 'pidnsPath', 'PID namespace'],
     [hc.IpcMode, 'ipc', 'ipcnsPath', 'IPC namespace'],
+    [hc.UTSMode, 'uts', 'utsnsPath', 'UTS namespace'],
   ];
   for (const [mode, kind, key, what] of modes) {
     if (!mode?.startsWith('container:')) continue;

@@ -1,6 +1,6 @@
 // docker start: mount, build the spec, hand the bundle to the runtime, start.
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { conflict, forbidden, internal, invalid, messageOf } from '../../errdefs/index.ts';
 import { processStartTime } from '../../sys/proc.ts';
 import type { ContainerContext } from './context.ts';
@@ -9,7 +9,7 @@ import type { ContainerRecord } from './record.ts';
 import { mountRootfs, unmountRootfs } from './rootfs.ts';
 import { buildContainerSpec } from './spec.ts';
 import { runInitScript } from './rich.ts';
-import { ZERO_TIME } from './record.ts';
+import { ZERO_TIME, logPathOf } from './record.ts';
 import { rotationPolicy } from './logrotate.ts';
 import { initialHealth } from './health.ts';
 import { writeNetworkFiles } from './files.ts';
@@ -72,11 +72,13 @@ export async function startLocked(cx: ContainerContext, c: ContainerRecord, opts
     if (net) await writeNetworkFiles(paths, c.config.Hostname || c.id.slice(0, 12), c.hostConfig, { ...net, links: links?.hosts });
     if (c.hostConfig.EnableLxcfs) await cx.deps.lxcfs?.ensure();
     const { spec } = await buildContainerSpec(cx, c, { mounts, netnsPath: net?.netnsPath, linkEnv: links?.env });
+    const logPath = logPathOf(c, paths);
+    if (logPath !== paths.logPath) await mkdir(dirname(logPath), { recursive: true, mode: 0o755 });
     const created = await rt.create({
       id: c.id,
       name: c.name,
       spec,
-      paths: { bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath: paths.logPath },
+      paths: { bundle: paths.bundle, persistDir: paths.persistDir, exitDir: paths.exitDir, logPath },
       stdin: !!c.config.OpenStdin,
       leaveStdinOpen: !c.config.StdinOnce,
       tty: !!c.config.Tty,

@@ -323,4 +323,6 @@ export interface ContainerService {
   execStart(execId: string, opts: { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }): Promise<AttachSession | undefined>;
   execInspect(execId: string): Promise<ExecInspect>;
   execResize(execId: string, height: number, width: number): Promise<void>;
+  /** conmon reopens the container's log file (after a rotator renamed it). */
+  reopenLog(idOrName: string): Promise<void>;
 }

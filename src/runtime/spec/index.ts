@@ -59,6 +59,7 @@ export async function buildSpec(input: SpecInput): Promise<BuiltSpec> {
     netnsPath: input.netnsPath,
     pidnsPath: input.pidnsPath,
     ipcnsPath: input.ipcnsPath,
+    utsnsPath: input.utsnsPath,
     shmPath: input.shmPath,
   });
   // Host UTS shows the host's name; so does host networking unless the user named one (dockerd fills it at create).
@@ -112,7 +113,7 @@ export async function buildSpec(input: SpecInput): Promise<BuiltSpec> {
   };
   const propagation = rootfsPropagationOf(spec.mounts ?? []);
   if (propagation) linux.rootfsPropagation = propagation;
-  if (!plan.hostUts) {
+  if (!plan.hostUts && !plan.sharedUts) {
     spec.hostname = hostname;
     if (config.Domainname) spec.domainname = config.Domainname;
   }

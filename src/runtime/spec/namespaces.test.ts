@@ -24,6 +24,7 @@ describe('namespaces', () => {
       ['ipc none', { IpcMode: 'none' }, {}, ['mount', 'network', 'uts', 'pid', 'ipc']],
       ['ipc container:', { IpcMode: 'container:abc' }, { ipcnsPath: '/proc/42/ns/ipc' }, ['mount', 'network', 'uts', 'pid', 'ipc=/proc/42/ns/ipc']],
       ['uts host', { UTSMode: 'host' }, {}, ['mount', 'network', 'pid', 'ipc']],
+      ['uts container: (a pod\'s containers)', { UTSMode: 'container:abc' }, { utsnsPath: '/proc/42/ns/uts' }, ['mount', 'network', 'uts=/proc/42/ns/uts', 'pid', 'ipc']],
       ['userns host is the default', { UsernsMode: 'host' }, {}, ['mount', 'network', 'uts', 'pid', 'ipc']],
     ];
     for (const [name, hc, extra, want] of cases) assert.deepEqual(types(hc, extra), want, name);

@@ -15,6 +15,8 @@ export interface NamespacePlan {
   sharedNetwork: boolean;
   hostIpc: boolean;
   hostUts: boolean;
+  /** Joins another container's UTS namespace (a pod's containers, the CRI): its hostname is that one's. */
+  sharedUts: boolean;
   /** What goes at /dev/shm. */
   shm: { kind: 'tmpfs' } | { kind: 'bind'; source: string } | { kind: 'none' };
 }
@@ -26,6 +28,7 @@ export interface NamespaceInput {
   netnsPath?: string;
   pidnsPath?: string;
   ipcnsPath?: string;
+  utsnsPath?: string;
   shmPath?: string;
 }
 
@@ -58,10 +61,13 @@ export function buildNamespaces(input: NamespaceInput): NamespacePlan {
   }
 
   // UTS
+  // UTS ("container:<id>" is joey's, for pods: Docker has no such mode)
   const uts = hc.UTSMode ?? '';
-  if (uts !== '' && uts !== 'host') throw invalid(`invalid UTS mode: ${uts}`);
+  const utsPeer = containerOf(uts, 'UTSMode');
+  if (utsPeer === undefined && uts !== '' && uts !== 'host') throw invalid(`invalid UTS mode: ${uts}`);
   const hostUts = uts === 'host';
-  if (!hostUts) namespaces.push({ type: 'uts' });
+  if (utsPeer !== undefined) namespaces.push(joined('uts', input.utsnsPath, utsPeer, 'UTS namespace'));
+  else if (!hostUts) namespaces.push({ type: 'uts' });
 
   // PID
   const pid = hc.PidMode ?? '';
@@ -90,5 +96,5 @@ export function buildNamespaces(input: NamespaceInput): NamespacePlan {
   const userns = hc.UsernsMode ?? '';
   if (userns !== '' && userns !== 'host') throw invalid(`UsernsMode ${JSON.stringify(userns)} is not supported: joey runs containers without user namespaces`);
 
-  return { namespaces, hostNetwork, sharedNetwork: netPeer !== undefined, hostIpc, hostUts, shm };
+  return { namespaces, hostNetwork, sharedNetwork: netPeer !== undefined, hostIpc, hostUts, sharedUts: utsPeer !== undefined, shm };
 }

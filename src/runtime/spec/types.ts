@@ -95,6 +95,7 @@ export interface SpecInput {
   netnsPath?: string;
   pidnsPath?: string;
   ipcnsPath?: string;
+  utsnsPath?: string;
   /** Host path to bind at /dev/shm (IpcMode shareable or container:<id>). */
   shmPath?: string;
   /** Shown in annotations. */
