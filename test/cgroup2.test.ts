@@ -6,11 +6,8 @@
 // driven by the real joey CLI. The guest prints one JSON line; each check
 // here reads a part of it.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { build } from 'esbuild';
-import { guestUnavailable, runInGuest } from './lib/guest-vm.ts';
+import { guestUnavailable, runGuestDriver } from './lib/guest-vm.ts';
 import { makeTempDir, removeDir } from './lib/proc.ts';
 import { busyboxInitTar } from './lib/rich-images.ts';
 
@@ -54,15 +51,8 @@ const skip = guestUnavailable();
 test('the engine on a cgroup v2 host (guest running Debian\'s stock kernel, cgroup2 alone)', { skip, timeout: 400_000 }, async (t) => {
   work = await makeTempDir('joey-it-cg2-');
   const tar = await busyboxInitTar(work);
-  const driver = join(work, 'driver.mjs');
-  await build({ entryPoints: [DRIVER], outfile: driver, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' });
-  const wrapper = join(work, 'run.sh');
-  await writeFile(wrapper, `exec /bin/sh ${SCRIPT} ${driver} ${tar}\n`);
-  const r = await runInGuest(wrapper, { timeoutMs: 360_000, cpus: 2 });
-  const line = r.console.split(/\r?\n/).find((l) => l.startsWith('JOEY-RESULT '));
-  assert.ok(line, `the guest printed no result (exit ${r.code}, ${r.ms} ms):\n${r.console.slice(-4000)}`);
-  const res = JSON.parse(line.slice('JOEY-RESULT '.length)) as Result;
-  t.diagnostic(`guest: ${r.ms} ms from boot to power-off; steps: ${Object.entries(res.steps ?? {}).map(([k, v]) => `${k} ${v.ms}`).join(', ')} ms`);
+  const { result: res, ms } = await runGuestDriver<Result>(SCRIPT, DRIVER, work, [tar]);
+  t.diagnostic(`guest: ${ms} ms from boot to power-off; steps: ${Object.entries(res.steps ?? {}).map(([k, v]) => `${k} ${v.ms}`).join(', ')} ms`);
   assert.ok(!res.error, `the driver failed: ${res.error}\n${JSON.stringify(res, null, 1)}`);
   const s = res.steps;
   const ok = (name: string): void => assert.equal(s[name]?.code, 0, `${name}: ${show(s[name])}`);

@@ -9,11 +9,8 @@
 // XFS reports a full project as "No space left on device"; ext4, like every
 // filesystem on the VFS quota code, as "Disk quota exceeded".
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { build } from 'esbuild';
-import { guestUnavailable, runInGuest } from './lib/guest-vm.ts';
+import { guestUnavailable, runGuestDriver } from './lib/guest-vm.ts';
 import { makeTempDir, removeDir } from './lib/proc.ts';
 import { busyboxInitTar } from './lib/rich-images.ts';
 
@@ -81,15 +78,8 @@ test('the engine on a project-quota data root (XFS and ext4), in a guest running
   // line) goes in a temp dir here.
   work = await makeTempDir('joey-it-pqe-');
   const tar = await busyboxInitTar(work);
-  const driver = join(work, 'driver.mjs');
-  await build({ entryPoints: [DRIVER], outfile: driver, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' });
-  const wrapper = join(work, 'run.sh');
-  await writeFile(wrapper, `exec /bin/sh ${SCRIPT} ${driver} ${tar}\n`);
-  const r = await runInGuest(wrapper, { timeoutMs: 360_000, cpus: 2 });
-  const line = r.console.split(/\r?\n/).find((l) => l.startsWith('JOEY-RESULT '));
-  assert.ok(line, `the guest printed no result (exit ${r.code}, ${r.ms} ms):\n${r.console.slice(-4000)}`);
-  const result = JSON.parse(line.slice('JOEY-RESULT '.length)) as Record<string, Checks | number>;
-  t.diagnostic(`guest: ${r.ms} ms from boot to power-off; the driver's node started at ${String(result.uptime)} s of guest uptime, finished at ${String(result.done)} s`);
+  const { result, ms } = await runGuestDriver<Record<string, Checks | number>>(SCRIPT, DRIVER, work, [tar]);
+  t.diagnostic(`guest: ${ms} ms from boot to power-off; the driver's node started at ${String(result.uptime)} s of guest uptime, finished at ${String(result.done)} s`);
 
   for (const fs of ['xfs', 'ext4']) {
     await t.test(fs, () => {

@@ -427,6 +427,27 @@ describe('an upgrade interrupted by kill -9 of joeyd', () => {
     void d.api('POST', `/containers/${name}/upgrade`, body).catch(() => undefined);
   };
 
+  /** Arms the pause at `phase`, starts an upgrade, kills joeyd -9 once the
+   * upgrade is there (after `atPause`), restarts it, and waits for the
+   * container to run again; returns its inspect. */
+  async function killAtPhase(d: Daemon, name: string, phase: string, body: Record<string, unknown>, atPause?: () => Promise<void>): Promise<any> {
+    await writeFile(join(pauseDir, phase), '');
+    try {
+      startUpgrade(d, name, body);
+      await waitFor(`the upgrade to reach ${phase}`, () => readdir(pauseDir).then((f) => f.includes(`${phase}.reached`)), 30_000);
+      await atPause?.();
+      await d.kill9();
+    } finally {
+      await rm(join(pauseDir, phase), { force: true });
+      await rm(join(pauseDir, `${phase}.reached`), { force: true });
+    }
+    await d.restart();
+    return waitFor('the container to run again', async () => {
+      const c = await inspect(d, name);
+      return c.State.Running ? c : undefined;
+    }, 30_000);
+  }
+
   for (const phase of ['stopped', 'swapped'] as const) {
     it(`killed at phase ${phase}: the next start rolls back to v1 running, nothing leaked`, async () => {
       const { d } = cd();
@@ -434,20 +455,7 @@ describe('an upgrade interrupted by kill -9 of joeyd', () => {
       await runApp(d, n, v1);
       const before = await inspect(d, n);
       const dirs = await snapshotDirs(d);
-      await writeFile(join(pauseDir, phase), '');
-      try {
-        startUpgrade(d, n, { Image: v2, KeepRootfs: true });
-        await waitFor(`the upgrade to reach ${phase}`, () => readdir(pauseDir).then((f) => f.includes(`${phase}.reached`)), 30_000);
-        await d.kill9();
-      } finally {
-        await rm(join(pauseDir, phase), { force: true });
-        await rm(join(pauseDir, `${phase}.reached`), { force: true });
-      }
-      await d.restart();
-      const now = await waitFor('the container to run again', async () => {
-        const c = await inspect(d, n);
-        return c.State.Running ? c : undefined;
-      }, 30_000);
+      const now = await killAtPhase(d, n, phase, { Image: v2, KeepRootfs: true });
       assert.equal(now.Image, before.Image);
       assert.equal(now.Config.Image, v1);
       assert.deepEqual(identity(now), identity(before));
@@ -469,22 +477,10 @@ describe('an upgrade interrupted by kill -9 of joeyd', () => {
       const before = await inspect(d, n);
       const vols = lines((await dkOk(d, ['volume', 'ls', '-q'])).stdout).sort();
       const volDirs = (await readdir(join(d.dataRoot, 'volumes'))).sort();
-      await writeFile(join(pauseDir, phase), '');
-      try {
-        startUpgrade(d, n, { Image: v2vol });
-        await waitFor(`the upgrade to reach ${phase}`, () => readdir(pauseDir).then((f) => f.includes(`${phase}.reached`)), 30_000);
+      const now = await killAtPhase(d, n, phase, { Image: v2vol }, async () => {
         // Both volumes' directories are there when joeyd dies.
         assert.equal((await readdir(join(d.dataRoot, 'volumes'))).length, volDirs.length + 2);
-        await d.kill9();
-      } finally {
-        await rm(join(pauseDir, phase), { force: true });
-        await rm(join(pauseDir, `${phase}.reached`), { force: true });
-      }
-      await d.restart();
-      const now = await waitFor('the container to run again', async () => {
-        const c = await inspect(d, n);
-        return c.State.Running ? c : undefined;
-      }, 30_000);
+      });
       assert.equal(now.Config.Image, v1);
       assert.deepEqual(identity(now), identity(before));
       assert.equal(now.UpgradeHistory.at(-1).Outcome, 'rolled-back');

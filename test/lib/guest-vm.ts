@@ -213,3 +213,21 @@ export async function runInGuest(script: string, opts: { timeoutMs?: number; mem
   ], { timeoutMs: opts.timeoutMs ?? 240_000 });
   return { console: r.stdout + r.stderr, code: r.code, ms: Date.now() - started };
 }
+
+/**
+ * Bundles `driver` (a test/guest/*-guest.ts, so the guest's node loads one
+ * plain .mjs: tsx under TCG costs seconds), boots the guest running
+ * `script DRIVER.mjs ARGS…`, and returns the JSON the driver printed on its
+ * `JOEY-RESULT ` line; throws with the console's tail when there is none.
+ */
+export async function runGuestDriver<T>(script: string, driver: string, work: string, args: string[], opts: { timeoutMs?: number; cpus?: number } = {}): Promise<{ result: T; ms: number }> {
+  const { build } = await import('esbuild');
+  const bundle = join(work, 'driver.mjs');
+  await build({ entryPoints: [driver], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' });
+  const wrapper = join(work, 'run.sh');
+  await writeFile(wrapper, `exec /bin/sh ${script} ${bundle} ${args.join(' ')}\n`);
+  const r = await runInGuest(wrapper, { timeoutMs: opts.timeoutMs ?? 360_000, cpus: opts.cpus ?? 2 });
+  const line = r.console.split(/\r?\n/).find((l) => l.startsWith('JOEY-RESULT '));
+  if (!line) throw new Error(`the guest printed no result (exit ${r.code}, ${r.ms} ms):\n${r.console.slice(-4000)}`);
+  return { result: JSON.parse(line.slice('JOEY-RESULT '.length)) as T, ms: r.ms };
+}
