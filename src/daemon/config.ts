@@ -9,6 +9,7 @@ import { RESERVED_RUNTIME_NAMES, RUNTIME_NAME_RE, STOCK_RUNTIME, builtinRuntimes
 import { invalid, messageOf } from '../errdefs/index.ts';
 import { isLogLevel, type LogLevel } from '../util/log.ts';
 import { formatCidr6, parseCidr6 } from '../engine/networks/ipnet.ts';
+import { parseP2PSettings } from '../p2p/config.ts';
 
 export const DEFAULTS = {
   dataRoot: '/var/lib/joey',
@@ -98,6 +99,12 @@ const SETTINGS: Setting[] = [
   { key: 'runtimes', attr: 'addRuntime', type: 'runtimes' },
   { key: 'default-runtime', attr: 'defaultRuntime', type: 'string' },
   { key: 'hooks-dir', attr: 'hooksDir', type: 'string[]' },
+  // p2p layer distribution
+  { key: 'p2p-listen', attr: 'p2pListen', type: 'string' },
+  { key: 'p2p-advertise', attr: 'p2pAdvertise', type: 'string' },
+  { key: 'p2p-tracker', attr: 'p2pTracker', type: 'string' },
+  { key: 'p2p-tracker-listen', attr: 'p2pTrackerListen', type: 'string' },
+  { key: 'p2p-secret', attr: 'p2pSecret', type: 'string' },
 ];
 
 const boolValue = (v: string | undefined): boolean => {
@@ -147,6 +154,12 @@ function program(out: { text: string }): Command {
     .option('--default-runtime <name>', `Default OCI runtime for containers (default "${STOCK_RUNTIME}")`)
     .option('--hooks-dir <dir>', 'Directory of OCI hook files (oci-hooks JSON, version 1.0.0), repeatable; later ones win by file name', collect)
     .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" where it exists)`)
+    // p2p layer distribution
+    .option('--p2p-listen <addr:port>', 'Serve this daemon\'s layer blobs to peers on ADDR:PORT (needs --p2p-tracker and --p2p-secret)')
+    .option('--p2p-advertise <url>', 'The URL peers reach the blob server at (default http://<p2p-listen>)')
+    .option('--p2p-tracker <url>', 'Tracker that finds peers holding a layer (http://HOST:PORT); pulls then take layers from peers')
+    .option('--p2p-tracker-listen <addr:port>', 'Run a p2p tracker on ADDR:PORT')
+    .option('--p2p-secret <secret>', 'Shared secret of the p2p fleet (at least 16 characters); better in daemon.json')
     .option('-v, --version', 'Print version information and quit')
     .exitOverride()
     .configureOutput({ writeOut: (s) => (out.text += s), writeErr: (s) => (out.text += s) });
@@ -240,6 +253,14 @@ export function parseDaemonArgs(argv: string[], io: ConfigIO = {}): ParsedArgs {
       return resolve(d);
     }),
   };
+  const p2p = parseP2PSettings({
+    listen: get<string>('p2p-listen'),
+    advertise: get<string>('p2p-advertise'),
+    tracker: get<string>('p2p-tracker'),
+    trackerListen: get<string>('p2p-tracker-listen'),
+    secret: get<string>('p2p-secret'),
+  });
+  if (p2p) engine.p2p = p2p;
   return {
     kind: 'run',
     config: {

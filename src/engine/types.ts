@@ -1,4 +1,5 @@
 // The engine: the one thing the API adapters and the daemon wiring call.
+import type { P2PConfig } from '../p2p/config.ts';
 import type { ImageService, ImageSummary } from '../images/types.ts';
 import type { ContainerService, ContainerSummary } from './containers/types.ts';
 import type { Volume, VolumeService } from './volumes/types.ts';
@@ -120,4 +121,6 @@ export interface EngineConfig {
   lxcfs?: { home: string; binary: string; pinCpus: boolean };
   /** --hooks-dir: directories of oci-hooks JSON files (later ones win by file name). */
   hooksDirs?: string[];
+  /** --p2p-*: peer-to-peer layer distribution (blob server, tracker, fetcher). */
+  p2p?: P2PConfig;
 }
