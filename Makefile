@@ -24,7 +24,7 @@ test-unit:
 	node --import tsx --test --test-concurrency=2 $$(find src -name '*.test.ts' | sort)
 
 # The integration suites (root, real runc/conmon/overlayfs, registry, clients).
-INTEGRATION := test/fixtures.test.ts test/images.test.ts test/containers.test.ts test/volumes.test.ts test/networks.test.ts test/ipv6.test.ts test/links.test.ts test/compose.test.ts test/rich.test.ts test/lxcfs.test.ts test/hooks.test.ts test/runtimes.test.ts test/system.test.ts test/upgrade.test.ts test/quota.test.ts test/project-quota.test.ts test/project-quota-engine.test.ts test/cgroup2.test.ts test/dockerode.test.ts test/build.test.ts test/cri.test.ts
+INTEGRATION := test/fixtures.test.ts test/images.test.ts test/containers.test.ts test/volumes.test.ts test/networks.test.ts test/ipv6.test.ts test/links.test.ts test/compose.test.ts test/rich.test.ts test/lxcfs.test.ts test/hooks.test.ts test/runtimes.test.ts test/system.test.ts test/upgrade.test.ts test/quota.test.ts test/project-quota.test.ts test/project-quota-engine.test.ts test/cgroup2.test.ts test/dockerode.test.ts test/build.test.ts test/cri.test.ts test/p2p.test.ts
 
 test-integration:
 	node --import tsx --test --test-concurrency=1 $(INTEGRATION)

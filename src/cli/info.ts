@@ -57,6 +57,8 @@ export interface SystemInfo {
   } | null;
   Warnings?: string[] | null;
   CDISpecDirs?: string[] | null;
+  /** joey-only: peer-to-peer layer distribution, when on. */
+  P2P?: { Listen?: string; Advertise?: string; Tracker?: string; TrackerListen?: string } | null;
   [k: string]: unknown;
 }
 
@@ -157,6 +159,13 @@ export function serverReport(info: SystemInfo, opts: { debug?: boolean; username
   if (reg?.Mirrors?.length) {
     lines.push(' Registry Mirrors:');
     for (const m of reg.Mirrors) lines.push(`  ${m}`);
+  }
+  if (info.P2P) {
+    lines.push(' P2P:');
+    addNonEmpty('  Blob Server:', info.P2P.Listen);
+    addNonEmpty('  Advertised As:', info.P2P.Advertise);
+    addNonEmpty('  Tracker:', info.P2P.Tracker);
+    addNonEmpty('  Tracker Listening On:', info.P2P.TrackerListen);
   }
   add(' Live Restore Enabled:', !!info.LiveRestoreEnabled);
   return { out: lines.join('\n') + '\n\n', warnings: info.Warnings ?? [] };

@@ -269,3 +269,20 @@ test('--hooks-dir repeats and resolves; daemon.json "hooks-dir" is a list; both 
   fails(['--config-file', '/c.json', '--hooks-dir', '/x'], /hooks-dir/, files);
   fails(['--config-file', '/bad.json'], /hooks-dir must be a list of strings/, { '/bad.json': JSON.stringify({ 'hooks-dir': '/x' }) });
 });
+
+test('p2p flags and daemon.json keys; p2p without a secret refuses to start', () => {
+  const c = run(['--p2p-listen', '127.0.0.1:7070', '--p2p-tracker', 'http://127.0.0.1:7071', '--p2p-tracker-listen', '127.0.0.1:7071', '--p2p-secret', 'sixteen-chars-or-more']);
+  assert.deepEqual(c.engine.p2p, {
+    listen: { host: '127.0.0.1', port: 7070 },
+    advertise: 'http://127.0.0.1:7070',
+    tracker: 'http://127.0.0.1:7071',
+    trackerListen: { host: '127.0.0.1', port: 7071 },
+    secret: 'sixteen-chars-or-more',
+  });
+  const f = run(['--config-file', '/etc/d.json', '--p2p-tracker', 'http://10.0.0.1:7071'], { '/etc/d.json': JSON.stringify({ 'p2p-secret': 'sixteen-chars-or-more' }) });
+  assert.equal(f.engine.p2p?.tracker, 'http://10.0.0.1:7071');
+  assert.equal(run([]).engine.p2p, undefined);
+  fails(['--p2p-listen', '127.0.0.1:7070', '--p2p-tracker', 'http://127.0.0.1:7071'], /--p2p-secret/);
+  fails(['--p2p-tracker', 'tcp://127.0.0.1:7071', '--p2p-secret', 'sixteen-chars-or-more'], /--p2p-tracker/);
+  fails(['--p2p-listen', 'nowhere', '--p2p-tracker', 'http://t:1', '--p2p-secret', 'sixteen-chars-or-more'], /--p2p-listen/);
+});

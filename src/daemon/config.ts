@@ -10,6 +10,7 @@ import { invalid, messageOf } from '../errdefs/index.ts';
 import { isLogLevel, type LogLevel } from '../util/log.ts';
 import { parseFixedCidrV6 } from '../engine/networks/fixed-cidr-v6.ts';
 import { formatCidr6 } from '../engine/networks/ipnet.ts';
+import { parseP2PSettings } from '../p2p/config.ts';
 
 export const DEFAULTS = {
   dataRoot: '/var/lib/joey',
@@ -105,6 +106,12 @@ const SETTINGS: Setting[] = [
   { key: 'cri-socket', attr: 'criSocket', type: 'string' },
   { key: 'cri-network', attr: 'criNetwork', type: 'string' },
   { key: 'pod-infra-image', attr: 'podInfraImage', type: 'string' },
+  // p2p layer distribution
+  { key: 'p2p-listen', attr: 'p2pListen', type: 'string' },
+  { key: 'p2p-advertise', attr: 'p2pAdvertise', type: 'string' },
+  { key: 'p2p-tracker', attr: 'p2pTracker', type: 'string' },
+  { key: 'p2p-tracker-listen', attr: 'p2pTrackerListen', type: 'string' },
+  { key: 'p2p-secret', attr: 'p2pSecret', type: 'string' },
 ];
 
 const boolValue = (v: string | undefined): boolean => {
@@ -158,6 +165,12 @@ function program(out: { text: string }): Command {
     .option('--cri-socket <path>', 'The CRI\'s unix socket (default "<exec-root>/cri.sock")')
     .option('--cri-network <name>', 'The network pod sandboxes join (default "bridge", the default bridge)')
     .option('--pod-infra-image <ref>', 'The image of pod sandboxes (default: joey\'s own pause image, made locally)')
+    // p2p layer distribution
+    .option('--p2p-listen <addr:port>', 'Serve this daemon\'s layer blobs to peers on ADDR:PORT (needs --p2p-tracker and --p2p-secret)')
+    .option('--p2p-advertise <url>', 'The URL peers reach the blob server at (default http://<p2p-listen>)')
+    .option('--p2p-tracker <url>', 'Tracker that finds peers holding a layer (http://HOST:PORT); pulls then take layers from peers')
+    .option('--p2p-tracker-listen <addr:port>', 'Run a p2p tracker on ADDR:PORT')
+    .option('--p2p-secret <secret>', 'Shared secret of the p2p fleet (at least 16 characters); better in daemon.json')
     .option('-v, --version', 'Print version information and quit')
     .exitOverride()
     .configureOutput({ writeOut: (s) => (out.text += s), writeErr: (s) => (out.text += s) });
@@ -252,6 +265,14 @@ export function parseDaemonArgs(argv: string[], io: ConfigIO = {}): ParsedArgs {
       return resolve(d);
     }),
   };
+  const p2p = parseP2PSettings({
+    listen: get<string>('p2p-listen'),
+    advertise: get<string>('p2p-advertise'),
+    tracker: get<string>('p2p-tracker'),
+    trackerListen: get<string>('p2p-tracker-listen'),
+    secret: get<string>('p2p-secret'),
+  });
+  if (p2p) engine.p2p = p2p;
   return {
     kind: 'run',
     config: {

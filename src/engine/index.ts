@@ -9,6 +9,7 @@ import { collectGarbage, dropBrokenImages } from '../images/gc.ts';
 import { Images } from '../images/service.ts';
 import { openDatabase } from '../metadata/db.ts';
 import { createRegistry } from '../remotes/index.ts';
+import { P2PService } from '../p2p/index.ts';
 import { ConmonRuntime, watchExits } from '../runtime/conmon/index.ts';
 import { HookDirs } from './hook-dirs.ts';
 import type { OciRuntime } from '../runtime/types.ts';
@@ -51,11 +52,14 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   const snapshotRoot = join(config.dataRoot, 'snapshots');
   const snapshots = await openOverlaySnapshotter(snapshotRoot, db);
   const events = new Events();
-  const registry = createRegistry({
+  // P2P: layer blobs from peers, through a tracker; everything else as before.
+  const p2p = config.p2p ? new P2PService(config.p2p) : undefined;
+  const baseRegistry = createRegistry({
     insecureRegistries: config.insecureRegistries,
     mirrors: config.registryMirrors,
     userAgent: `joey/${VERSION}`,
   });
+  const registry = p2p ? p2p.wrap(baseRegistry) : baseRegistry;
   const ctx = new ImageContext({
     db,
     content,
@@ -80,6 +84,13 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   if (dropped.length || gc.blobsRemoved || gc.snapshotsRemoved) {
     log.info('start-up reconciliation', { droppedImages: dropped.length, blobsRemoved: gc.blobsRemoved, snapshotsRemoved: gc.snapshotsRemoved });
   }
+
+  // After the reconciliation: only blobs that survived it are served and announced.
+  await p2p?.start({
+    content,
+    layerDigests: () => ctx.store.all().flatMap((img) => ctx.store.layers(img.id).map((l) => l.blobDigest)),
+    onImageChange: (fn) => events.subscribe({ filters: { type: ['image'] }, since: Date.now() / 1000 }, fn),
+  });
 
   const runtimeTable = config.runtimes ?? builtinRuntimes(existsSync);
   const defaultRuntime = config.defaultRuntime ?? STOCK_RUNTIME;
@@ -144,7 +155,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   await volumes.reconcile();
 
   const images = new Images(ctx);
-  const system = new System({ ...config, runtimes: runtimeTable, defaultRuntime }, ctx, cx, diskUsageSources(ctx, cx, volumes));
+  const system = new System({ ...config, runtimes: runtimeTable, defaultRuntime }, ctx, cx, diskUsageSources(ctx, cx, volumes), p2p);
   const build = await createBuilder({ dataRoot: config.dataRoot, db, cx, containers, images, imageCtx: ctx });
   const pods = new Pods({
     containers,
@@ -163,6 +174,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     pods,
     events,
     async close() {
+      await p2p?.close();
       lxcfs?.close();
       containers.close();
       await networks.close();

@@ -34,6 +34,7 @@ export class System implements SystemService {
     private readonly images: ImageContext,
     private readonly containers?: ContainerContext,
     private readonly usage?: DiskUsageSources,
+    private readonly p2p?: { info(): Record<string, unknown>; metrics(): string[] },
   ) {}
 
   async diskUsage(opts: { types?: string[] } = {}): Promise<DiskUsage> {
@@ -132,6 +133,8 @@ export class System implements SystemService {
       InitBinary: '',
       SecurityOptions: ['name=seccomp,profile=builtin'],
       Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      // joey-only: peer-to-peer distribution (the docker CLI ignores it; `joey info` shows it).
+      ...(this.p2p ? { P2P: this.p2p.info() } : {}),
       Warnings: [],
     };
   }
@@ -170,6 +173,7 @@ export class System implements SystemService {
       '# HELP joey_engine_uptime_seconds Seconds since the engine started.',
       '# TYPE joey_engine_uptime_seconds gauge',
       `joey_engine_uptime_seconds ${((Date.now() - this.started) / 1000).toFixed(3)}`,
+      ...(this.p2p?.metrics() ?? []),
     ];
     return lines.join('\n') + '\n';
   }

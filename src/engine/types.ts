@@ -1,4 +1,5 @@
 // The engine: the one thing the API adapters and the daemon wiring call.
+import type { P2PConfig } from '../p2p/config.ts';
 import type { ImageService, ImageSummary } from '../images/types.ts';
 import type { ContainerService, ContainerSummary } from './containers/types.ts';
 import type { Volume, VolumeService } from './volumes/types.ts';
@@ -126,4 +127,6 @@ export interface EngineConfig {
   /** Kubernetes pods (--cri-network, --pod-infra-image): the network pods
    * join (default "bridge") and the sandboxes' image (default joey's own). */
   pods?: { network?: string; podInfraImage?: string };
+  /** --p2p-*: peer-to-peer layer distribution (blob server, tracker, fetcher). */
+  p2p?: P2PConfig;
 }

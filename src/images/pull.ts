@@ -139,6 +139,7 @@ async function fetchLayers(
       onProgress: progress,
       signal: opts.signal,
       open: (offset, signal) => repo.fetchBlob(layer, { offset, signal }),
+      ...(repo.blobCorrupt ? { retryCorrupt: () => repo.blobCorrupt!(layer) } : {}),
       limit: (fn) => limiter.run(fn),
     });
     done.push(p);

@@ -51,6 +51,10 @@ export interface LayerJob {
   signal?: AbortSignal;
   /** Attempts on network failures, resuming from what was written. */
   attempts?: number;
+  /** Called when the bytes `open` gave were bad (digest mismatch, a broken
+   * layer) and the blob is not stored: true when another try may get good
+   * bytes (a source with several origins, p2p). Such tries start afresh. */
+  retryCorrupt?: () => boolean;
   /** Bounds concurrent transfers; the wait for the parent's commit is outside it. */
   limit?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
@@ -60,6 +64,8 @@ export function shortId(digest: string): string {
 }
 
 const RETRYABLE = new Set(['unavailable', 'internal', 'deadline-exceeded']);
+/** Fresh tries of a layer whose bytes did not verify (see LayerJob.retryCorrupt). */
+const MAX_CORRUPT_RETRIES = 4;
 
 export class Unpacker {
   private readonly flights = new SingleFlight<'exists' | 'done'>();
@@ -92,6 +98,7 @@ export class Unpacker {
     job.onProgress?.({ kind: 'layer', id, phase: 'waiting' });
 
     const attempts = job.attempts ?? 4;
+    let corruptRetries = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         const limit = job.limit ?? ((fn) => fn());
@@ -112,6 +119,14 @@ export class Unpacker {
         job.onProgress?.({ kind: 'layer', id, phase: 'pull-complete' });
         return 'done';
       } catch (e) {
+        // Bounded, so that a tracker naming ever new bad peers cannot keep a pull going.
+        if ((is(e, 'data-loss') || is(e, 'invalid')) && job.retryCorrupt && corruptRetries < MAX_CORRUPT_RETRIES && !job.signal?.aborted && (await content.info(job.blob.digest)) === undefined && job.retryCorrupt()) {
+          corruptRetries++;
+          log.warn('layer bytes did not verify, fetching them again from another source', { layer: job.blob.digest, err: e });
+          await content.abortIngest(job.blob.digest).catch(() => undefined);
+          attempt--;
+          continue;
+        }
         if (attempt >= attempts || !RETRYABLE.has(kindOf(e)) || job.signal?.aborted || !job.open) throw e;
         log.warn('layer download failed, resuming', { layer: job.blob.digest, attempt, err: e });
         job.onProgress?.({ kind: 'layer', id, phase: 'retrying' });

@@ -58,6 +58,10 @@ export interface Repository {
   fetchManifest(desc: Descriptor): Promise<Buffer>;
   /** Streams a blob from `offset` (resumes with a Range request). Does not verify. */
   fetchBlob(desc: Descriptor, opts?: { offset?: number; signal?: AbortSignal }): Promise<Readable>;
+  /** The bytes last given for `desc` did not verify. A fetcher with several
+   * sources (p2p) drops the ones that gave them and returns true when a new
+   * try is worth it; the registry alone has nothing else to offer. */
+  blobCorrupt?(desc: Descriptor): boolean;
   blobExists(desc: Descriptor): Promise<boolean>;
   /** Cross-repository mount; false when the registry declines (then push the blob). */
   mountBlob(desc: Descriptor, fromPath: string): Promise<boolean>;

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { openContentStore } from '../content/store.ts';
+import type { ContentStore } from '../content/types.ts';
+import { P2PClient } from './client.ts';
+import { blobHandler, parseRange, serve, trackerHandler, type P2PServer } from './server.ts';
+import { newStats } from './stats.ts';
+import { PeerTable } from './tracker.ts';
+
+const SECRET = 'a-secret-of-the-fleet-0123';
+let dir: string;
+let content: ContentStore;
+let server: P2PServer;
+let base: string;
+const blob = randomBytes(300_000);
+const digest = 'sha256:' + createHash('sha256').update(blob).digest('hex');
+const client = new P2PClient({ secret: SECRET, timeoutMs: 5000 });
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'joey-p2p-'));
+  content = await openContentStore(dir);
+  await content.writeBytes(blob, digest);
+  server = await serve({ host: '127.0.0.1', port: 0 }, SECRET, [blobHandler(content, newStats()), trackerHandler(new PeerTable())], 'test');
+  base = `http://127.0.0.1:${server.port}`;
+});
+after(async () => {
+  client.close();
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function raw(method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(base + path, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+const auth = { authorization: `Bearer ${SECRET}` };
+
+test('without the secret, or with a wrong one: 401, before anything else', async () => {
+  assert.equal((await raw('GET', `/p2p/v1/blobs/${digest}`)).status, 401);
+  assert.equal((await raw('GET', `/p2p/v1/blobs/${digest}`, { authorization: `Bearer ${SECRET}x` })).status, 401);
+  assert.equal((await raw('GET', '/p2p/v1/blobs/nonsense', { authorization: 'Basic Zm9vOmJhcg==' })).status, 401);
+  assert.equal((await raw('GET', `/p2p/v1/peers?digest=${digest}`)).status, 401);
+});
+
+test('a whole blob, a range, HEAD, a missing blob, a malformed digest, an unsatisfiable range', async () => {
+  const whole = await raw('GET', `/p2p/v1/blobs/${digest}`, auth);
+  assert.equal(whole.status, 200);
+  assert.ok(whole.body.equals(blob));
+  const part = await raw('GET', `/p2p/v1/blobs/${digest}`, { ...auth, range: 'bytes=1000-1999' });
+  assert.equal(part.status, 206);
+  assert.equal(part.headers['content-range'], `bytes 1000-1999/${blob.length}`);
+  assert.ok(part.body.equals(blob.subarray(1000, 2000)));
+  const tail = await raw('GET', `/p2p/v1/blobs/${digest}`, { ...auth, range: 'bytes=299990-' });
+  assert.ok(tail.body.equals(blob.subarray(299990)));
+  const head = await raw('HEAD', `/p2p/v1/blobs/${digest}`, auth);
+  assert.equal(head.status, 200);
+  assert.equal(head.headers['content-length'], String(blob.length));
+  assert.equal((await raw('GET', `/p2p/v1/blobs/sha256:${'0'.repeat(64)}`, auth)).status, 404);
+  assert.equal((await raw('GET', '/p2p/v1/blobs/sha256:XYZ', auth)).status, 400);
+  assert.equal((await raw('GET', '/p2p/v1/blobs/..%2f..%2fetc%2fpasswd', auth)).status, 400);
+  assert.equal((await raw('GET', `/p2p/v1/blobs/${digest}`, { ...auth, range: 'bytes=300000-' })).status, 416);
+});
+
+test('a partial download (an ingest) is never served', async () => {
+  const partial = randomBytes(1000);
+  const d = 'sha256:' + createHash('sha256').update(partial).digest('hex');
+  const w = await content.writer(d);
+  const s = w.stream();
+  s.end(partial.subarray(0, 500));
+  await new Promise((r) => s.on('finish', r));
+  await w.close();
+  assert.equal((await raw('GET', `/p2p/v1/blobs/${d}`, auth)).status, 404);
+  await content.abortIngest(d);
+});
+
+test('the client checks what a peer answers', async () => {
+  const body = await client.blob(base, digest, blob.length, 100, 199);
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c as Buffer);
+  assert.ok(Buffer.concat(chunks).equals(blob.subarray(100, 200)));
+  // The peer's idea of the size differs from the manifest's: refused before any byte.
+  await assert.rejects(client.blob(base, digest, blob.length + 1, 0), /announced|Content-Range/);
+  await assert.rejects(client.blob(base, digest, blob.length + 1, 10), /Content-Range/);
+  await assert.rejects(client.blob(base, `sha256:${'0'.repeat(64)}`, 10, 0), /answered 404/);
+  const wrong = new P2PClient({ secret: 'not-the-secret-of-the-fleet' });
+  await assert.rejects(wrong.blob(base, digest, blob.length, 0), /answered 401/);
+  wrong.close();
+});
+
+test('the tracker over HTTP: announce, peers (not the asker), bad announces refused', async () => {
+  await client.announce(base, { peer: 'http://10.0.0.1:7070', digests: [digest], replace: true });
+  await client.announce(base, { peer: 'http://10.0.0.2:7070', digests: [digest], replace: true });
+  assert.deepEqual((await client.peers(base, digest, 'http://10.0.0.1:7070')), ['http://10.0.0.2:7070']);
+  await assert.rejects(client.announce(base, { peer: 'file:///etc', digests: [digest] }), /400/);
+  await assert.rejects(client.announce(base, { peer: 'http://x:1', digests: ['sha256:short'] }), /400/);
+  await assert.rejects(client.peers(base, 'md5:abc', undefined), /400/);
+});
+
+test('Range parsing', () => {
+  assert.deepEqual(parseRange('bytes=0-9', 100), { start: 0, end: 9 });
+  assert.deepEqual(parseRange('bytes=90-', 100), { start: 90, end: 99 });
+  assert.deepEqual(parseRange('bytes=90-1000', 100), { start: 90, end: 99 });
+  assert.equal(parseRange('bytes=100-', 100), 'unsatisfiable');
+  assert.equal(parseRange('bytes=5-4', 100), 'unsatisfiable');
+  assert.equal(parseRange('bytes=0-1,5-6', 100), undefined);
+  assert.equal(parseRange(undefined, 100), undefined);
+});
