@@ -40,3 +40,30 @@ export function isDecompressError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ERR_ZSTD') || code === 'ERR_ZLIB_INITIALIZATION_FAILED');
 }
+
+/** The first `n` bytes of `input` (fewer if it is shorter), and all of its
+ * bytes again, those first, as one iterable: a stream told by its start. */
+export async function peekHead(input: AsyncIterable<Buffer>, n: number): Promise<{ head: Buffer; all: AsyncIterable<Buffer> }> {
+  const it = input[Symbol.asyncIterator]();
+  const parts: Buffer[] = [];
+  let len = 0;
+  let done = false;
+  while (len < n && !done) {
+    const r = await it.next();
+    if (r.done) done = true;
+    else {
+      parts.push(r.value);
+      len += r.value.length;
+    }
+  }
+  const first = Buffer.concat(parts);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (first.length > 0) yield first;
+    while (!done) {
+      const r = await it.next();
+      if (r.done) break;
+      yield r.value;
+    }
+  }
+  return { head: first.subarray(0, n), all: all() };
+}

@@ -19,7 +19,7 @@ import type { Readable } from 'node:stream';
 import { JoeyError, invalid, wrap } from '../errdefs/index.ts';
 import { makeFifo } from '../sys/mknod.ts';
 import { setXattrsBatch } from '../sys/xattr.ts';
-import { decompressor, detectCompression, MAGIC_LENGTH } from './decompress.ts';
+import { decompressor, detectCompression, MAGIC_LENGTH, peekHead } from './decompress.ts';
 import { ScopedRoot, type Resolved } from './scoped-root.ts';
 import { TarReader, type TarEntry, type TarToken } from './tar-reader.ts';
 import { keptXattrs } from './names.ts';
@@ -69,38 +69,17 @@ export function checkSymlinkTarget(entry: string[], linkname: string): void {
   }
 }
 
-/** The archive's bytes, decompressed when they are gzip. */
+/** The archive's bytes, decompressed when they are compressed. */
 async function* plain(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const it = input[Symbol.asyncIterator]();
-  const head: Buffer[] = [];
-  let len = 0;
-  let done = false;
-  while (len < MAGIC_LENGTH) {
-    const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
-    }
-    head.push(r.value);
-    len += r.value.length;
-  }
-  const first = Buffer.concat(head);
-  const compression = detectCompression(first);
-  async function* raw(): AsyncGenerator<Buffer> {
-    if (first.length > 0) yield first;
-    while (!done) {
-      const r = await it.next();
-      if (r.done) break;
-      yield r.value;
-    }
-  }
+  const { head, all } = await peekHead(input, MAGIC_LENGTH);
+  const compression = detectCompression(head);
   if (compression === 'none') {
-    yield* raw();
+    yield* all;
     return;
   }
   const d = decompressor(compression);
   const feeding = (async () => {
-    for await (const c of raw()) if (!d.write(c)) await once(d, 'drain');
+    for await (const c of all) if (!d.write(c)) await once(d, 'drain');
     d.end();
   })();
   feeding.catch((err: unknown) => d.destroy(err as Error));

@@ -345,7 +345,7 @@ function isZero(b: Buffer): boolean {
 }
 
 /** Sums with the checksum field counted as spaces; some old tars summed signed bytes. */
-function checksums(b: Buffer): [number, number] {
+export function checksums(b: Buffer): [number, number] {
   let u = 0;
   let s = 0;
   for (let i = 0; i < BLOCK; i++) {

@@ -2,7 +2,7 @@
 // stored: plain or gzip as given; xz, bzip2 or zstd (which a Docker image
 // manifest has no layer type for) stored gzip-compressed instead.
 import { Readable, pipeline } from 'node:stream';
-import { MAGIC_LENGTH, decompressor, detectCompression } from '../archive/decompress.ts';
+import { MAGIC_LENGTH, decompressor, detectCompression, peekHead } from '../archive/decompress.ts';
 import { formatReference, parseReference, withDefaultTag } from '../reference/index.ts';
 import type { ImageContext } from './context.ts';
 import { applyChanges } from './changes.ts';
@@ -19,7 +19,8 @@ export async function importImage(ctx: ImageContext, input: Readable, opts: Impo
   const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
   const cfg = applyChanges({}, opts.changes ?? []);
 
-  const { head, rest } = await peek(input, MAGIC_LENGTH);
+  const { head, all } = await peekHead(input, MAGIC_LENGTH);
+  const rest = Readable.from(all, { objectMode: false });
   const compression = detectCompression(head);
   const recompress = compression === 'xz' || compression === 'bzip2' || compression === 'zstd';
   let source: Readable = rest;
@@ -67,31 +68,4 @@ export async function importImage(ctx: ImageContext, input: Readable, opts: Impo
   } finally {
     layer.release();
   }
-}
-
-/** The first `n` bytes of `input` (fewer if it is shorter), and a stream
- * that yields them and then the rest. */
-async function peek(input: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
-  const it: AsyncIterator<Buffer> = input[Symbol.asyncIterator]();
-  const parts: Buffer[] = [];
-  let len = 0;
-  let done = false;
-  while (len < n && !done) {
-    const r = await it.next();
-    if (r.done) done = true;
-    else {
-      parts.push(r.value);
-      len += r.value.length;
-    }
-  }
-  const first = Buffer.concat(parts);
-  async function* all(): AsyncGenerator<Buffer> {
-    if (first.length > 0) yield first;
-    while (!done) {
-      const r = await it.next();
-      if (r.done) break;
-      yield r.value;
-    }
-  }
-  return { head: first.subarray(0, n), rest: Readable.from(all(), { objectMode: false }) };
 }

@@ -38,10 +38,18 @@ export interface CriTargetOptions {
   octet: number;
   /** Registries reachable over plain HTTP (host:port). */
   insecureRegistries: string[];
+  /** Which server (default: CRI_TARGET); bench/cri starts both side by side. */
+  target?: CriTargetName;
+  /**
+   * containerd's CNI chain (default: bridge + host-local, then portmap).
+   * bench/cri asks for joeyd's chain instead: no portmap (its pods publish
+   * nothing; joeyd adds portmap only for a pod that does) and hairpin mode on.
+   */
+  cni?: { portmap?: boolean; hairpinMode?: boolean };
 }
 
 export async function startCriTarget(opts: CriTargetOptions): Promise<CriTarget> {
-  return CRI_TARGET === 'containerd' ? startContainerd(opts) : startJoeydCri(opts);
+  return (opts.target ?? CRI_TARGET) === 'containerd' ? startContainerd(opts) : startJoeydCri(opts);
 }
 
 async function startJoeydCri(opts: CriTargetOptions): Promise<CriTarget> {
@@ -84,8 +92,8 @@ async function startContainerd(opts: CriTargetOptions): Promise<CriTarget> {
     cniVersion: '0.4.0',
     name: `joey-it-${opts.tag}`,
     plugins: [
-      { type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: `10.${opts.octet}.0.0/24` }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'ipam') } },
-      { type: 'portmap', capabilities: { portMappings: true } },
+      { type: 'bridge', bridge, isGateway: true, ipMasq: false, ...(opts.cni?.hairpinMode ? { hairpinMode: true } : {}), ipam: { type: 'host-local', ranges: [[{ subnet: `10.${opts.octet}.0.0/24` }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'ipam') } },
+      ...(opts.cni?.portmap === false ? [] : [{ type: 'portmap', capabilities: { portMappings: true } }]),
     ],
   }));
   const mirrors = opts.insecureRegistries.map((r) => `[plugins."io.containerd.grpc.v1.cri".registry.mirrors."${r}"]\n  endpoint = ["http://${r}"]\n`).join('');

@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import { constants, gunzipSync } from 'node:zlib';
 import { decompressor, detectCompression } from '../../archive/decompress.ts';
+import { checksums } from '../../archive/tar-reader.ts';
 import type { Compression } from '../../archive/types.ts';
 
 /** Enough of a gzip stream to hold the first tar header. */
@@ -38,13 +39,7 @@ export function isTarHeader(buf: Buffer): boolean {
   const field = block.toString('latin1', 148, 156).replace(/[\0 ]+$/, '').replace(/^[\0 ]+/, '');
   if (!/^[0-7]+$/.test(field)) return false;
   const want = parseInt(field, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
+  const [unsigned, signed] = checksums(block);
   return want === unsigned || want === signed;
 }
 
