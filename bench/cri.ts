@@ -7,13 +7,15 @@
 // Medians, min and max over rounds, the ratio joeyd/containerd. See
 // bench/README.md.
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, rmdir, unlink } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectCri, type CriClient } from '../src/api/cri/client.ts';
 import { startCriTarget, type CriTarget, type CriTargetName } from '../test/lib/cri.ts';
 import { cgroupDirsUnder, removeCgroupTree } from '../test/lib/cgroups.ts';
+import { removeBridgeRules } from '../test/lib/containers.ts';
 import { parseOptions } from './lib/args.ts';
 import { mountsUnder, removeTree, withTmpfsOver } from './lib/fsutil.ts';
 import { ensureBusyboxImage } from './lib/images.ts';
@@ -63,6 +65,8 @@ interface EngineState {
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 /** where the pods' log directories go (kubelet's /var/log/pods), in the work directory */
 let logRoot = '';
+/** set on a signal: the loops stop (the cleanup stack is already running) */
+let stopping = false;
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2), { rounds: 'int', 'batch-rounds': 'int', pods: 'int', engines: 'list', out: 'string' }, USAGE);
@@ -76,6 +80,7 @@ async function main(): Promise<void> {
   if (!readdirSafe(join(repoRoot, 'dist')).includes('joeyd.mjs')) throw new Error('joeyd is not built: run `make build`');
 
   installSignalCleanup();
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void (stopping = true));
   const dir = mkdtempSync(join(process.env['JOEY_BENCH_TMP'] || '/tmp', 'jbc-'));
   onCleanup('work dir', () => removeTree(dir));
   logRoot = join(dir, 'pods');
@@ -136,6 +141,7 @@ async function main(): Promise<void> {
     }),
   );
   for (const e of engines) {
+    if (stopping) break;
     try {
       const t0 = Date.now();
       const target = await startCriTarget({ target: e.name, tag: e.tag, octet: e.octet, insecureRegistries: [], cni: { portmap: false, hairpinMode: true } });
@@ -143,7 +149,25 @@ async function main(): Promise<void> {
       onCleanup(`engine ${e.name}`, async () => {
         if (e.cri) await sweep(e).catch(() => undefined);
         e.cri?.close();
-        e.leaks.push(...(await target.teardown().catch((err: unknown) => [`teardown: ${(err as Error).message}`])));
+        // What the sweep could not remove (the server died: a Ctrl-C on the
+        // terminal reaches it too) is killed first, so that its mounts are
+        // not busy when the teardown unmounts them.
+        const iso = e.name === 'joeyd' ? await isolationChains(target.bridge) : [];
+        const stuck = await removeCgroupTree(e.cgroupParent);
+        if (stuck.length) e.leaks.push(...stuck.map((c) => `cgroup ${c}`));
+        e.leaks.push(...(await target.teardown().catch((err: unknown) => [`teardown: ${excerpt((err as Error).message, 300)}`])));
+        // The teardown stops at its first error (joeyd's: mounts it had to
+        // force off), before the bridge and joeyd's iptables chains: again
+        // here (no-ops when done). removeBridgeRules cannot drop joeyd's
+        // isolation chain while the forward chain still jumps to it, and then
+        // no longer finds it (its one rule is gone): it goes here, if empty.
+        if (readdirSafe('/sys/class/net').includes(target.bridge)) await run(['ip', 'link', 'del', target.bridge]);
+        if (e.name === 'joeyd') {
+          await removeBridgeRules(target.bridge);
+          await dropEmptyChains(iso);
+        }
+        if (e.name === 'containerd') e.leaks.push(...(await removeShimSockets(target.socket, e.allPods)));
+        if (stopping && e.leaks.length) log(`warning: ${e.name} left: ${e.leaks.join(', ')}`);
       });
       await target.loadImage(busyboxTar);
       if (e.name === 'containerd') await target.loadImage(pauseTar);
@@ -162,6 +186,7 @@ async function main(): Promise<void> {
 
   // ---- warm-up: one cycle and one batch each, untimed, with the checks ----
   for (const e of engines.filter((x) => !x.failed)) {
+    if (stopping) break;
     try {
       const c = await cycle(e, 'warmup', true);
       await nothingLeft(e);
@@ -176,7 +201,7 @@ async function main(): Promise<void> {
   }
 
   const timed = async (e: EngineState, what: string, fn: () => Promise<Partial<Record<Phase, number>>>): Promise<string> => {
-    if (e.failed) return '';
+    if (e.failed || stopping) return '';
     const load = round2(loadavg()[0] ?? 0);
     try {
       const r = await fn();
@@ -195,13 +220,13 @@ async function main(): Promise<void> {
   };
 
   // ---- timed: cycles, then batches; round-robin, the order rotated -------
-  for (let round = 0; round < rounds; round++) {
+  for (let round = 0; round < rounds && !stopping; round++) {
     const order = engines.map((_e, i) => engines[(i + round) % engines.length]).filter((e): e is EngineState => !!e);
     const line: string[] = [];
     for (const e of order) line.push(await timed(e, `cycle ${round + 1}`, () => cycle(e, `r${round + 1}`, false)));
     log(`cycle ${round + 1}/${rounds} (load ${round2(loadavg()[0] ?? 0)}): ${line.filter(Boolean).join(', ')} ms`);
   }
-  for (let round = 0; round < batchRounds; round++) {
+  for (let round = 0; round < batchRounds && !stopping; round++) {
     const order = engines.map((_e, i) => engines[(i + round) % engines.length]).filter((e): e is EngineState => !!e);
     const line: string[] = [];
     for (const e of order) line.push(await timed(e, `batch ${round + 1}`, () => batch(e, podsAtOnce, `b${round + 1}`)));
@@ -466,6 +491,49 @@ async function sweep(e: EngineState): Promise<void> {
 }
 
 // ---- set-up helpers ----------------------------------------------------------
+
+/**
+ * containerd 1.6 puts each shim's socket in /run/containerd/s whatever its
+ * state directory, named sha256(<containerd address>/<namespace>/<id>); with
+ * the CRI one shim per pod, id = the sandbox's. A shim killed (its containerd
+ * died first) leaves its socket: ours go, then the directories if empty.
+ */
+async function removeShimSockets(address: string, podIds: string[]): Promise<string[]> {
+  const left: string[] = [];
+  for (const id of podIds) {
+    const path = `/run/containerd/s/${createHash('sha256').update(`${address}/k8s.io/${id}`).digest('hex')}`;
+    try {
+      await unlink(path);
+      left.push(`shim socket ${path} (removed)`);
+    } catch {
+      /* gone with its shim, as it should be */
+    }
+  }
+  for (const d of ['/run/containerd/s', '/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd']) await rmdir(d).catch(() => undefined);
+  return left;
+}
+
+/** joeyd's isolation chains (filter table) that hold a rule for bridge: [binary, chain]. */
+async function isolationChains(bridge: string): Promise<Array<[string, string]>> {
+  const out: Array<[string, string]> = [];
+  for (const bin of ['iptables', 'ip6tables']) {
+    for (const l of (await run([bin, '-w', '-t', 'filter', '-S'])).stdout.split('\n')) {
+      const m = /^-A (JOEY-[0-9a-f]{10}-ISO) .*--comment "?joey (\S+) /.exec(l);
+      if (m?.[1] && m[2] === bridge && !out.some(([b, c]) => b === bin && c === m[1])) out.push([bin, m[1]]);
+    }
+  }
+  return out;
+}
+
+/** Deletes each chain that is there, empty and not jumped to (another network of the same joeyd would still use it). */
+async function dropEmptyChains(chains: Array<[string, string]>): Promise<void> {
+  for (const [bin, chain] of chains) {
+    const rules = (await run([bin, '-w', '-t', 'filter', '-S'])).stdout.split('\n');
+    if (!rules.includes(`-N ${chain}`)) continue;
+    if (rules.some((l) => l.startsWith(`-A ${chain} `) || l.endsWith(`-j ${chain}`))) continue;
+    await run([bin, '-w', '-t', 'filter', '-X', chain]);
+  }
+}
 
 function readdirSafe(d: string): string[] {
   try {
