@@ -5,8 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeCgroupTree } from './cgroups.ts';
 import {
   LogBuffer, exited, formatResult, makeTempDir, removeDir, run, terminate, waitFor, waitWhileRunning,
   type CmdOptions, type CmdResult,
@@ -119,6 +120,12 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
   for (const p of [d.dataRoot, d.execRoot, d.dockerConfig, d.joeyConfig]) await mkdir(p, { recursive: true });
   const configFile = join(dir, 'daemon.json');
   await writeFile(configFile, JSON.stringify(opts.config ?? {}));
+  // Containers go under a cgroup parent of this daemon's own (never joeyd's
+  // default /joey, which a real daemon on the host uses), unless the caller
+  // names one (and then removes it, as containers.ts does).
+  const ownCgroupParent = engine === 'joeyd' && !(opts.args ?? []).some((a) => a === '--cgroup-parent' || a.startsWith('--cgroup-parent='))
+    ? `/joey-it-${process.pid}-${basename(dir)}`
+    : undefined;
   const log = new LogBuffer(4 << 20);
   let child: ChildProcess | undefined;
 
@@ -126,7 +133,7 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
     log.push(`--- joeyd start ${new Date().toISOString()}\n`);
     const common = ['--data-root', d.dataRoot, '--exec-root', d.execRoot, '-H', d.host, '--pidfile', d.pidfile, '--config-file', configFile];
     const [file, args] = engine === 'joeyd'
-      ? [process.execPath, [JOEYD_BIN, ...common, ...noDefaultBridge(opts.args ?? []), ...(opts.args ?? [])]]
+      ? [process.execPath, [JOEYD_BIN, ...common, ...noDefaultBridge(opts.args ?? []), ...(ownCgroupParent ? ['--cgroup-parent', ownCgroupParent] : []), ...(opts.args ?? [])]]
       : ['dockerd', [...common, '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--storage-driver', 'vfs', ...(opts.args ?? [])]];
     const c = spawn(file, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
@@ -273,7 +280,9 @@ export async function startJoeyd(opts: DaemonOptions = {}): Promise<Daemon> {
         if (r.code !== 0) await run('umount', ['-l', m]);
       }
       await removeDir(dir);
+      const leftCgroups = ownCgroupParent ? await removeCgroupTree(ownCgroupParent) : [];
       if (leaked.length && failOnLeak) throw new Error(`joeyd leaked ${leaked.length} mount(s) under ${dir}:\n${leaked.join('\n')}`);
+      if (leftCgroups.length && failOnLeak) throw new Error(`cgroups left under ${ownCgroupParent}:\n${leftCgroups.join('\n')}`);
       return leaked;
     },
   };
