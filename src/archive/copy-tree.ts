@@ -14,7 +14,7 @@ import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { JoeyError, invalid, wrap } from '../errdefs/index.ts';
 import { makeFifo } from '../sys/mknod.ts';
-import { listXattrs, setXattrsBatch, type XattrItem } from '../sys/xattr.ts';
+import { listXattrs, setXattrsOnFds } from '../sys/xattr.ts';
 import { checkSymlinkTarget, entryComponents } from './extract-tree.ts';
 import { KEPT_XATTRS_PATTERN, keptXattrs } from './names.ts';
 import { SyncScope, at, type SyncDir, type SyncResolved } from './sync-scope.ts';
@@ -287,7 +287,7 @@ class Copier {
   private async setXattrs(): Promise<void> {
     for (let i = 0; i < this.destXattrs.length; i += 256) {
       const fds: number[] = [];
-      const items: XattrItem[] = [];
+      const items: Array<{ fd: number; attrs: Record<string, Buffer> }> = [];
       try {
         for (const [path, attrs] of this.destXattrs.slice(i, i + 256)) {
           let r: SyncResolved;
@@ -300,12 +300,12 @@ class Copier {
             if (!r.stat?.isFile() && !r.stat?.isDirectory()) continue;
             const fd = fs.openSync(at(r.dir.fd, r.name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (r.stat.isDirectory() ? O_DIRECTORY : 0));
             fds.push(fd);
-            items.push({ path: `/proc/${process.pid}/fd/${fd}`, attrs });
+            items.push({ fd, attrs });
           } finally {
             r.release();
           }
         }
-        await setXattrsBatch(items, { followLast: true }).catch((err: unknown) => {
+        await setXattrsOnFds(items).catch((err: unknown) => {
           // As Docker: a filesystem without xattrs loses them.
           if (!/Operation not supported/.test((err as Error).message)) throw invalid(`copying extended attributes: ${(err as Error).message}`, err);
         });

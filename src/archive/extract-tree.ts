@@ -18,7 +18,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { JoeyError, invalid, wrap } from '../errdefs/index.ts';
 import { makeFifo } from '../sys/mknod.ts';
-import { setXattrsBatch } from '../sys/xattr.ts';
+import { setXattrsOnFds } from '../sys/xattr.ts';
 import { decompressor, detectCompression, MAGIC_LENGTH, peekHead } from './decompress.ts';
 import { ScopedRoot, type Resolved } from './scoped-root.ts';
 import { TarReader, type TarEntry, type TarToken } from './tar-reader.ts';
@@ -278,23 +278,28 @@ class Extractor {
   }
 
   private async setXattrs(batch: Array<{ path: string; attrs: Record<string, Buffer> }>): Promise<void> {
-    const held: Resolved[] = [];
+    const opened: Array<{ fh: FileHandle; attrs: Record<string, Buffer> }> = [];
     try {
-      const items = [];
       for (const x of batch) {
         const r = await this.root.resolve(x.path, { followLast: false }).catch(() => undefined);
         if (!r) continue;
-        held.push(r);
-        // Only on what the archive made: a file or directory, not a symlink put there since.
-        if (r.stat && (r.stat.isFile() || r.stat.isDirectory())) items.push({ path: ScopedRoot.atForChild(r.dir, r.name), attrs: x.attrs });
+        try {
+          // Only on what the archive made: a file or directory, not a symlink put there since.
+          if (!r.stat?.isFile() && !r.stat?.isDirectory()) continue;
+          const flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (r.stat.isDirectory() ? O_DIRECTORY : 0);
+          const fh = await fsp.open(ScopedRoot.at(r.dir, r.name), flags).catch(() => undefined);
+          if (fh) opened.push({ fh, attrs: x.attrs });
+        } finally {
+          await r.release();
+        }
       }
-      if (items.length > 0) {
-        await setXattrsBatch(items).catch((err: unknown) => {
+      if (opened.length > 0) {
+        await setXattrsOnFds(opened.map(({ fh, attrs }) => ({ fd: fh.fd, attrs }))).catch((err: unknown) => {
           throw invalid(`cannot set the archive's extended attributes: ${(err as Error).message}`, err);
         });
       }
     } finally {
-      for (const r of held) await r.release();
+      for (const { fh } of opened) await fh.close();
     }
   }
 

@@ -38,6 +38,12 @@ export async function setXattrsBatch(items: XattrItem[], opts: { followLast?: bo
   }
 }
 
+/** Sets attributes on open descriptors (through their /proc/PID/fd links,
+ * which lead to the open file itself, not to whatever a name points at now). */
+export async function setXattrsOnFds(items: Array<{ fd: number; attrs: Record<string, Buffer> }>): Promise<void> {
+  await setXattrsBatch(items.map(({ fd, attrs }) => ({ path: `/proc/${process.pid}/fd/${fd}`, attrs })), { followLast: true });
+}
+
 /** Marks each directory opaque for overlayfs (trusted.overlay.opaque=y). */
 export async function setOpaque(dirs: string | string[]): Promise<void> {
   const list = typeof dirs === 'string' ? [dirs] : dirs;
