@@ -14,9 +14,9 @@ import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { JoeyError, invalid, wrap } from '../errdefs/index.ts';
 import { makeFifo } from '../sys/mknod.ts';
-import { listXattrs, setXattrsOnFds } from '../sys/xattr.ts';
+import { setXattrsOnFds } from '../sys/xattr.ts';
 import { checkSymlinkTarget, entryComponents } from './extract-tree.ts';
-import { KEPT_XATTRS_PATTERN, keptXattrs } from './names.ts';
+import { listKeptXattrs } from './names.ts';
 import { SyncScope, at, type SyncDir, type SyncResolved } from './sync-scope.ts';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = fs.constants;
@@ -93,7 +93,7 @@ class Copier {
     try {
       const st = this.src.lstat(r.dir, r.name);
       if (st) {
-        if (st.isDirectory() || st.isFile()) this.srcXattrs = await readXattrs(`/proc/${process.pid}/fd/${r.dir.fd}/${r.name}`);
+        if (st.isDirectory() || st.isFile()) this.srcXattrs = await listKeptXattrs(`/proc/${process.pid}/fd/${r.dir.fd}/${r.name}`);
         if (this.spec.entryName === '' && st.isDirectory()) await this.children(r.dir, r.name, '', '');
         else await this.entry(r.dir, r.name, st, this.spec.entryName, '');
       }
@@ -306,8 +306,7 @@ class Copier {
           }
         }
         await setXattrsOnFds(items).catch((err: unknown) => {
-          // As Docker: a filesystem without xattrs loses them.
-          if (!/Operation not supported/.test((err as Error).message)) throw invalid(`copying extended attributes: ${(err as Error).message}`, err);
+          throw invalid(`copying extended attributes: ${(err as Error).message}`, err);
         });
       } finally {
         for (const fd of fds) fs.closeSync(fd);
@@ -369,15 +368,6 @@ function writeAll(fd: number, buf: Buffer, n: number): void {
 
 /** The kept xattrs (isKeptXattr) of `path` and everything below it, by
  * path below it; `path` reaches the source through a descriptor. */
-async function readXattrs(path: string): Promise<Map<string, Record<string, Buffer>>> {
-  const out = new Map<string, Record<string, Buffer>>();
-  for (const [rel, attrs] of await listXattrs(path, KEPT_XATTRS_PATTERN)) {
-    const kept = keptXattrs(Object.entries(attrs));
-    if (kept) out.set(rel, kept);
-  }
-  return out;
-}
-
 function gone(err: unknown): boolean {
   const code = codeOf(err);
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';

@@ -1,6 +1,7 @@
 // Entry names from a hostile tar: normalized to paths relative to the layer
 // root, refused when they could reach outside it, and sorted into the OCI
 // whiteout forms.
+import { listXattrs } from '../sys/xattr.ts';
 import { dataLoss } from '../errdefs/index.ts';
 
 export const WHITEOUT_PREFIX = '.wh.';
@@ -78,7 +79,8 @@ export function isKeptXattr(name: string): boolean {
 }
 
 /** A getfattr -m pattern for a superset of what isKeptXattr keeps. */
-export const KEPT_XATTRS_PATTERN = '^(user\\..*|security\\.capability)$';
+export const KEPT_XATTRS_NAMES = 'user\\..*|security\\.capability';
+export const KEPT_XATTRS_PATTERN = `^(${KEPT_XATTRS_NAMES})$`;
 
 /** The kept ones of a path's attributes, or undefined when none is. */
 export function keptXattrs(attrs: Iterable<[string, Buffer]> | undefined): Record<string, Buffer> | undefined {
@@ -87,3 +89,15 @@ export function keptXattrs(attrs: Iterable<[string, Buffer]> | undefined): Recor
   for (const [k, v] of attrs) if (isKeptXattr(k)) (out ??= {})[k] = v;
   return out;
 }
+
+/** The kept attributes of every path under `path` (a host path, or a
+ * /proc/PID/fd link), by path relative to it ("" for itself): one getfattr walk. */
+export async function listKeptXattrs(path: string): Promise<Map<string, Record<string, Buffer>>> {
+  const out = new Map<string, Record<string, Buffer>>();
+  for (const [rel, attrs] of await listXattrs(path, KEPT_XATTRS_PATTERN)) {
+    const kept = keptXattrs(Object.entries(attrs));
+    if (kept) out.set(rel, kept);
+  }
+  return out;
+}
+

@@ -124,10 +124,10 @@ describe('packTree', () => {
     } finally {
       await out.cleanup();
     }
-    // noXattrs: none.
+    // Attributes given by the caller (none here): no walk, no records.
     const bare = await ScopedRoot.open(dir);
     try {
-      const tarBytes = await collect(packTree(bare, bare.root, '.', '', { format: 'merged', noXattrs: true }));
+      const tarBytes = await collect(packTree(bare, bare.root, '.', '', { format: 'merged', xattrs: new Map() }));
       assert.ok(!tarBytes.includes('SCHILY.xattr'), 'no xattr records');
     } finally {
       await bare.close();

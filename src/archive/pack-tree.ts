@@ -9,8 +9,7 @@
 import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { listXattrs } from '../sys/xattr.ts';
-import { KEPT_XATTRS_PATTERN, OPAQUE, WHITEOUT_PREFIX, keptXattrs } from './names.ts';
+import { OPAQUE, WHITEOUT_PREFIX, listKeptXattrs } from './names.ts';
 import { ScopedRoot, joinTree } from './scoped-root.ts';
 import type { DirRef } from './scoped-root.ts';
 import { encodeHeader, endOfArchive, padding, type TarHeader } from './tar-header.ts';
@@ -23,9 +22,8 @@ export interface PackOptions {
   exclude?: (path: string) => boolean;
   /** Extended attributes to write, by tree path ("/" for the root). Without
    * them, the packer reads the kept ones (names.ts) in one walk of the tree
-   * first, unless `noXattrs`. */
+   * first. */
   xattrs?: ReadonlyMap<string, Record<string, Buffer>>;
-  noXattrs?: boolean;
 }
 
 const CHUNK = 256 * 1024;
@@ -68,7 +66,7 @@ class TreePacker {
     const st = await this.root.lstat(dir, name);
     if (st) {
       const treePath = joinTree(dir.path, name);
-      if (!this.opts.xattrs && !this.opts.noXattrs) this.xattrs = await this.readXattrs(dir, name, treePath);
+      if (!this.opts.xattrs) this.xattrs = await this.readXattrs(dir, name, treePath);
       if (entryName === '' && st.isDirectory()) yield* this.children(dir, name, treePath, '');
       else yield* this.entry(dir, name, st, treePath, entryName);
     }
@@ -80,10 +78,7 @@ class TreePacker {
    * sees and follows no symlink. */
   private async readXattrs(dir: DirRef, name: string, treePath: string): Promise<Map<string, Record<string, Buffer>>> {
     const out = new Map<string, Record<string, Buffer>>();
-    for (const [rel, attrs] of await listXattrs(ScopedRoot.atForChild(dir, name), KEPT_XATTRS_PATTERN)) {
-      const kept = keptXattrs(Object.entries(attrs));
-      if (kept) out.set(rel === '' ? treePath : joinTree(treePath, rel), kept);
-    }
+    for (const [rel, kept] of await listKeptXattrs(ScopedRoot.atForChild(dir, name))) out.set(rel === '' ? treePath : joinTree(treePath, rel), kept);
     return out;
   }
 

@@ -39,9 +39,12 @@ export async function setXattrsBatch(items: XattrItem[], opts: { followLast?: bo
 }
 
 /** Sets attributes on open descriptors (through their /proc/PID/fd links,
- * which lead to the open file itself, not to whatever a name points at now). */
+ * which lead to the open file itself, not to whatever a name points at now).
+ * A filesystem without xattrs loses them, as with Docker. */
 export async function setXattrsOnFds(items: Array<{ fd: number; attrs: Record<string, Buffer> }>): Promise<void> {
-  await setXattrsBatch(items.map(({ fd, attrs }) => ({ path: `/proc/${process.pid}/fd/${fd}`, attrs })), { followLast: true });
+  await setXattrsBatch(items.map(({ fd, attrs }) => ({ path: `/proc/${process.pid}/fd/${fd}`, attrs })), { followLast: true }).catch((err: unknown) => {
+    if (!/Operation not supported/.test((err as Error).message)) throw err;
+  });
 }
 
 /** Marks each directory opaque for overlayfs (trusted.overlay.opaque=y). */
@@ -104,26 +107,6 @@ function unescapeName(s: string): string {
     }
   }
   return Buffer.from(bytes).toString();
-}
-
-/** Every path under `root` (itself included; symlinks not followed) that has
- * the attribute `name`, relative to `root` ("" for root itself), with its
- * value. One getfattr walks the whole tree. */
-export async function findXattr(root: string, name: string): Promise<Map<string, Buffer>> {
-  const pattern = '^' + name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$';
-  const dir = root.length > 1 ? root.replace(/\/+$/, '') : root;
-  const r = await run('getfattr', ['-R', '-P', '-h', '-d', '--absolute-names', '-m', pattern, '-e', 'hex', '--', dir], { allowFailure: true });
-  if (r.code !== 0) throw internal(`getfattr -R ${root}: ${r.stderr.trim() || `exit ${r.code}`}`);
-  return parseGetfattr(r.stdout, dir, name);
-}
-
-export function parseGetfattr(out: string, root: string, name: string): Map<string, Buffer> {
-  const found = new Map<string, Buffer>();
-  for (const [rel, attrs] of parseGetfattrAll(out, root)) {
-    const v = attrs[name];
-    if (v !== undefined) found.set(rel, v);
-  }
-  return found;
 }
 
 /** Every attribute whose name matches `pattern` (getfattr's -m regular

@@ -7,8 +7,8 @@
 import { isWhiteout } from '../../archive/pack-tree.ts';
 import { ScopedRoot, joinTree, type DirRef } from '../../archive/scoped-root.ts';
 import { INIT_PATH_IN_CONTAINER } from '../../runtime/spec/process.ts';
-import { isKeptXattr } from '../../archive/names.ts';
-import { findXattr, listXattrs } from '../../sys/xattr.ts';
+import { KEPT_XATTRS_NAMES, keptXattrs } from '../../archive/names.ts';
+import { listXattrs } from '../../sys/xattr.ts';
 import type { ContainerContext } from './context.ts';
 import { openImageView } from './fs-view.ts';
 import { findContainer } from './lookup.ts';
@@ -99,25 +99,26 @@ async function walk(upper: ScopedRoot, lower: ScopedRoot | undefined, up: DirRef
 }
 
 /** An upper dir's opaque directories and the extended attributes a commit
- * carries (names as isKeptXattr), by tree path ("/x/y"), from one walk. */
+ * carries (names.ts keeps them), by tree path ("/x/y"), from one walk. */
 export async function upperDirAttrs(upperDir: string): Promise<{ opaque: Set<string>; xattrs: Map<string, Record<string, Buffer>> }> {
-  const found = await listXattrs(upperDir, '^(trusted\\.overlay\\.opaque|user\\..*|security\\.capability)$');
+  const found = await listXattrs(upperDir, `^(trusted\\.overlay\\.opaque|${KEPT_XATTRS_NAMES})$`);
   const opaque = new Set<string>();
   const xattrs = new Map<string, Record<string, Buffer>>();
   for (const [rel, attrs] of found) {
     const path = '/' + rel;
     if (attrs['trusted.overlay.opaque']?.toString() === 'y') opaque.add(path);
-    const kept = Object.entries(attrs).filter(([k]) => isKeptXattr(k));
-    if (kept.length > 0) xattrs.set(path, Object.fromEntries(kept));
+    const kept = keptXattrs(Object.entries(attrs));
+    if (kept) xattrs.set(path, kept);
   }
   return { opaque, xattrs };
 }
 
 /** Tree paths ("/x/y") of the opaque directories of an upper dir. */
 export async function opaqueDirs(upperDir: string): Promise<Set<string>> {
-  const found = await findXattr(upperDir, 'trusted.overlay.opaque');
   const out = new Set<string>();
-  for (const [rel, value] of found) if (value.toString() === 'y') out.add('/' + rel);
+  for (const [rel, attrs] of await listXattrs(upperDir, '^trusted\\.overlay\\.opaque$')) {
+    if (attrs['trusted.overlay.opaque']?.toString() === 'y') out.add('/' + rel);
+  }
   return out;
 }
 
