@@ -89,7 +89,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   await p2p?.start({
     content,
     layerDigests: () => ctx.store.all().flatMap((img) => ctx.store.layers(img.id).map((l) => l.blobDigest)),
-    onImageChange: (fn) => events.subscribe({ filters: { type: ['image'] }, since: Date.now() / 1000 }, fn),
+    onImageChange: (fn) => events.subscribe({ filters: { type: ['image'] } }, fn),
   });
 
   const runtimeTable = config.runtimes ?? builtinRuntimes(existsSync);

@@ -3,14 +3,9 @@
 // manifest is what proves the puller may have the image), except layer
 // blobs, which come from peers when any has them.
 import type { Readable } from 'node:stream';
+import { isLayer } from '../images/media-types.ts';
 import type { Descriptor, Registry, Repository } from '../remotes/types.ts';
 import type { PullSources } from './source.ts';
-
-/** Layers by media type: OCI and Docker layers, compressed or not. Configs,
- * manifests and anything else stay on the registry. */
-export function isLayer(mediaType: string): boolean {
-  return /\.layer\.v1\.|\.image\.rootfs\.|\.layer\.tar|rootfs\.diff\.tar/.test(mediaType);
-}
 
 export function p2pRegistry<R extends Registry>(inner: R, newSources: () => PullSources): R {
   const wrapped: Registry = {

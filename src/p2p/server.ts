@@ -4,6 +4,7 @@
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ContentStore } from '../content/types.ts';
+import { DIGEST_RE } from '../images/oci.ts';
 import { messageOf, unavailable } from '../errdefs/index.ts';
 import { log } from '../util/log.ts';
 import { formatHostPort, type HostPort } from './config.ts';
@@ -14,7 +15,6 @@ import { PeerTable, type Announce } from './tracker.ts';
 export const BLOB_PREFIX = '/p2p/v1/blobs/';
 export const PEERS_PATH = '/p2p/v1/peers';
 export const ANNOUNCE_PATH = '/p2p/v1/announce';
-const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 const MAX_ANNOUNCE_BYTES = 16 << 20;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;

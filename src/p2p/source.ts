@@ -42,6 +42,9 @@ export class PullSources {
   readonly #contributors = new Map<string, Set<string>>();
   /** Bad tries per blob: after MAX_PEER_TRIES the blob comes from the registry only. */
   readonly #badTries = new Map<string, number>();
+  /** The tracker failed once in this pull: the rest goes to the registry
+   * without waiting on it again for each layer and resume. */
+  #trackerDown = false;
 
   constructor(private readonly deps: SourceDeps) {}
 
@@ -50,11 +53,12 @@ export class PullSources {
   async open(desc: Descriptor, offset: number, registry: RegistryOpen, signal?: AbortSignal): Promise<Readable> {
     const { stats } = this.deps;
     let peers: string[] = [];
-    if (desc.size > 0 && offset < desc.size && (this.#badTries.get(desc.digest) ?? 0) < MAX_PEER_TRIES) {
+    if (!this.#trackerDown && desc.size > 0 && offset < desc.size && (this.#badTries.get(desc.digest) ?? 0) < MAX_PEER_TRIES) {
       try {
         peers = await this.deps.lookup.peers(desc.digest, signal);
       } catch (err) {
         if (signal?.aborted) throw err;
+        this.#trackerDown = true;
         stats.trackerErrors++;
         log.warn('p2p: tracker lookup failed, using the registry', { digest: desc.digest, err: messageOf(err) });
       }
