@@ -52,6 +52,10 @@ export function reasonOf(st: ContainerInspect['State']): string {
   return st.ExitCode === 0 ? 'Completed' : 'Error';
 }
 
+function sandboxStateOf(status: string): PodSandbox['state'] {
+  return status === 'running' ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY';
+}
+
 function requireId(what: string, id: string | undefined): string {
   if (!id) throw invalid(`${what} id is required`);
   return id;
@@ -171,12 +175,12 @@ export class Pods implements PodService {
     }
   }
 
-  private sandboxOf(c: { Id: string; Created: string | number; State: string; Labels: Record<string, string> | null | undefined }, meta: SandboxMeta): PodSandbox {
+  private sandboxOf(c: { Id: string; Created: string; State: string }, meta: SandboxMeta): PodSandbox {
     return {
       id: c.Id,
       metadata: meta.metadata,
-      state: c.State === 'running' ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY',
-      created_at: typeof c.Created === 'number' ? (BigInt(c.Created) * 1_000_000_000n).toString() : nanosOf(c.Created),
+      state: sandboxStateOf(c.State),
+      created_at: nanosOf(c.Created),
       labels: meta.labels,
       annotations: meta.annotations,
       runtime_handler: meta.runtimeHandler,
@@ -187,7 +191,7 @@ export class Pods implements PodService {
     const c = await this.sandbox(id);
     const meta = metaOf<SandboxMeta>(c.Config.Labels);
     if (!meta) throw notFound(`pod sandbox ${id} has no CRI metadata`);
-    const base = this.sandboxOf({ Id: c.Id, Created: c.Created, State: c.State.Status, Labels: c.Config.Labels }, meta);
+    const base = this.sandboxOf({ Id: c.Id, Created: c.Created, State: c.State.Status }, meta);
     const ns = meta.namespaces;
     return {
       ...base,
@@ -203,12 +207,13 @@ export class Pods implements PodService {
       const meta = metaOf<SandboxMeta>(c.Labels);
       if (!meta || !isKind(c.Labels, 'sandbox')) continue;
       if (filter?.id && !c.Id.startsWith(filter.id)) continue;
+      // The filters first, from the listing; the full record (for the
+      // creation time in nanoseconds) only for what is returned.
+      if (filter?.state && sandboxStateOf(c.State) !== (filter.state.state ?? 'SANDBOX_READY')) continue;
+      if (!matchesSelector(meta.labels, filter?.label_selector)) continue;
       const created = await this.createdAt(c.Id);
       if (created === undefined) continue; // removed meanwhile
-      const sb = this.sandboxOf({ Id: c.Id, Created: created, State: c.State, Labels: c.Labels }, meta);
-      if (filter?.state && sb.state !== (filter.state.state ?? 'SANDBOX_READY')) continue;
-      if (!matchesSelector(sb.labels, filter?.label_selector)) continue;
-      out.push(sb);
+      out.push(this.sandboxOf({ Id: c.Id, Created: created, State: c.State }, meta));
     }
     return out;
   }
@@ -227,8 +232,8 @@ export class Pods implements PodService {
     return Id;
   }
 
-  private async container(id: string): Promise<ContainerInspect> {
-    const c = await this.deps.containers.inspect(requireId('container', id)).catch((e: unknown) => {
+  private async container(id: string, opts: { size?: boolean } = {}): Promise<ContainerInspect> {
+    const c = await this.deps.containers.inspect(requireId('container', id), opts).catch((e: unknown) => {
       throw is(e, 'not-found') || is(e, 'invalid') ? notFound(`container ${id} not found`) : e;
     });
     if (!isKind(c.Config.Labels, 'container')) throw notFound(`container ${id} not found`);
@@ -257,7 +262,7 @@ export class Pods implements PodService {
     await this.removeQuietly(c.Id);
   }
 
-  private containerOf(c: { Id: string; Created: string | number; State: string; Labels: Record<string, string> | null | undefined; ImageID: string }, meta: ContainerMeta): Container {
+  private containerOf(c: { Id: string; Created: string; State: string; Labels: Record<string, string> | null | undefined; ImageID: string }, meta: ContainerMeta): Container {
     return {
       id: c.Id,
       pod_sandbox_id: c.Labels?.[LABEL.sandboxId] ?? '',
@@ -266,7 +271,7 @@ export class Pods implements PodService {
       image_ref: c.ImageID,
       image_id: c.ImageID,
       state: containerStateOf(c.State),
-      created_at: typeof c.Created === 'number' ? (BigInt(c.Created) * 1_000_000_000n).toString() : nanosOf(c.Created),
+      created_at: nanosOf(c.Created),
       labels: meta.labels,
       annotations: meta.annotations,
     };
@@ -280,13 +285,13 @@ export class Pods implements PodService {
       const meta = metaOf<ContainerMeta>(c.Labels);
       if (!meta || !isKind(c.Labels, 'container')) continue;
       if (filter?.id && !c.Id.startsWith(filter.id)) continue;
+      // The filters first, from the listing; the full record only for what is returned.
+      if (filter?.pod_sandbox_id && !(c.Labels?.[LABEL.sandboxId] ?? '').startsWith(filter.pod_sandbox_id)) continue;
+      if (filter?.state && containerStateOf(c.State) !== (filter.state.state ?? 'CONTAINER_CREATED')) continue;
+      if (!matchesSelector(meta.labels, filter?.label_selector)) continue;
       const created = await this.createdAt(c.Id);
-      if (created === undefined) continue;
-      const item = this.containerOf({ ...c, Created: created }, meta);
-      if (filter?.pod_sandbox_id && !item.pod_sandbox_id.startsWith(filter.pod_sandbox_id)) continue;
-      if (filter?.state && item.state !== (filter.state.state ?? 'CONTAINER_CREATED')) continue;
-      if (!matchesSelector(item.labels, filter?.label_selector)) continue;
-      out.push(item);
+      if (created === undefined) continue; // removed meanwhile
+      out.push(this.containerOf({ ...c, Created: created }, meta));
     }
     return out;
   }
@@ -367,10 +372,10 @@ export class Pods implements PodService {
   }
 
   async containerStats(id: string): Promise<ContainerStats> {
-    const c = await this.container(id);
-    return this.statsOf(c);
+    return this.statsOf(await this.container(id, { size: true }));
   }
 
+  /** Of a record read with its size (the writable layer's use). */
   private async statsOf(c: ContainerInspect): Promise<ContainerStats> {
     const meta = metaOf<ContainerMeta>(c.Config.Labels);
     const now = nowNanos();
@@ -388,12 +393,11 @@ export class Pods implements PodService {
         break;
       }
     }
-    const sized = await this.deps.containers.inspect(c.Id, { size: true });
     return {
       attributes: { id: c.Id, metadata: meta?.metadata ?? { name: '', attempt: 0 }, labels: meta?.labels ?? {}, annotations: meta?.annotations ?? {} },
       cpu: { timestamp: now, usage_core_nano_seconds: { value: cpu } },
       memory: { timestamp: now, working_set_bytes: { value: workingSet }, usage_bytes: { value: usage } },
-      writable_layer: { timestamp: now, fs_id: { mountpoint: this.deps.config.imageFsPath }, used_bytes: { value: sized.SizeRw ?? 0 } },
+      writable_layer: { timestamp: now, fs_id: { mountpoint: this.deps.config.imageFsPath }, used_bytes: { value: c.SizeRw ?? 0 } },
     };
   }
 
@@ -402,7 +406,7 @@ export class Pods implements PodService {
     const out: ContainerStats[] = [];
     for (const item of items) {
       try {
-        out.push(await this.statsOf(await this.deps.containers.inspect(item.id)));
+        out.push(await this.statsOf(await this.deps.containers.inspect(item.id, { size: true })));
       } catch (e) {
         if (!is(e, 'not-found')) throw e; // removed meanwhile
       }
