@@ -1,13 +1,13 @@
 // Starting and stopping joeyd: lock the data root, write the pid file, create
 // the engine, serve the API on every listener; and the reverse on shutdown.
-import { lstatSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Engine, EngineConfig } from '../engine/types.ts';
 import { conflict, messageOf } from '../errdefs/index.ts';
 import { log } from '../util/log.ts';
 import { createApiHandler, type ApiHandler } from '../api/docker/server.ts';
 import type { DaemonConfig } from './config.ts';
-import { listen, probeUnixSocket, type Listener } from './listen.ts';
+import { listen, probeUnixSocket, removeStaleSocket, type Listener } from './listen.ts';
 import { lockDataRoot, type DataRootLock } from './lock.ts';
 
 export interface DaemonDeps {
@@ -109,12 +109,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
 /** A CRI socket left by a daemon that died goes; one a live server answers on stops us. */
 async function clearCriSocket(path: string): Promise<void> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o711 });
-  const state = await probeUnixSocket(path).catch(() => 'stale' as const);
-  if (state === 'alive') throw conflict(`another daemon is already serving the CRI on ${path}`);
-  if (state === 'stale') {
-    if (!lstatSync(path).isSocket()) throw conflict(`${path} exists and is not a socket; remove it or choose another --cri-socket`);
-    unlinkSync(path);
-  }
+  await removeStaleSocket(path, '--cri-socket');
 }
 
 /** Writes our pid, refusing when the file names another live process (as

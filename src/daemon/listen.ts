@@ -137,8 +137,8 @@ function makeListener(addr: string, server: Server, socketPath?: string): Listen
 }
 
 /** Removes a leftover socket file from a daemon that died, but refuses when
- * a live daemon still answers on it. */
-async function removeStaleSocket(path: string): Promise<void> {
+ * a live daemon still answers on it. `flag` names the setting in messages. */
+export async function removeStaleSocket(path: string, flag = '-H'): Promise<void> {
   let st;
   try {
     st = lstatSync(path);
@@ -146,7 +146,7 @@ async function removeStaleSocket(path: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  if (!st.isSocket()) throw conflict(`${path} exists and is not a socket; remove it or choose another -H`);
+  if (!st.isSocket()) throw conflict(`${path} exists and is not a socket; remove it or choose another ${flag}`);
   const state = await probeUnixSocket(path);
   if (state === 'alive') throw conflict(`another daemon is already listening on ${path}`);
   if (state === 'stale') unlinkSync(path);
