@@ -42,5 +42,8 @@ export function metricsLines(s: P2PStats): string[] {
     '# HELP joey_p2p_served_bytes_total Blob bytes served to peers.',
     '# TYPE joey_p2p_served_bytes_total counter',
     `joey_p2p_served_bytes_total ${s.servedBytes}`,
+    '# HELP joey_p2p_served_blobs_total Blob requests served to peers.',
+    '# TYPE joey_p2p_served_blobs_total counter',
+    `joey_p2p_served_blobs_total ${s.servedBlobs}`,
   ];
 }
