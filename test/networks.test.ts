@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { removeAllContainers, removeContainersAndNetworks, removeBridgeRules, startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './lib/containers.ts';
@@ -317,6 +317,33 @@ describe('user-defined networks', () => {
     }
     assert.equal(ips.size, 4);
     assert.ok(![...ips].includes(`10.${octet}.18.50`));
+  });
+
+  it('the gateway keeps its MAC address while ports come and go, so containers that cached it still reach the DNS', async () => {
+    const id = (await dkOk(['network', 'create', '--subnet', `10.${octet}.21.0/24`, 'macnet'])).stdout.trim();
+    const bridge = `jbr-${id.slice(0, 11)}`;
+    const sys = (f: string): Promise<string> => readFile(`/sys/class/net/${bridge}/${f}`, 'utf8').then((s) => s.trim());
+    const mac = await sys('address');
+    assert.equal(await sys('addr_assign_type'), '3', 'the bridge\'s MAC address is set, not taken from its ports');
+    // A port with a lower MAC than any random one: a bridge whose address
+    // was never set takes it, and gives it back when the port goes, which a
+    // container that resolved the gateway meanwhile would not notice.
+    const port = `jtm${process.pid % 100000}`;
+    try {
+      await run('ip', ['link', 'add', port, 'address', '02:00:00:00:00:01', 'type', 'veth', 'peer', 'name', `${port}p`]);
+      await run('ip', ['link', 'set', port, 'master', bridge, 'up']);
+      assert.equal(await sys('address'), mac, 'a port with a lower MAC took over the gateway\'s');
+      await runD(['--name', 'm1', '--network', 'macnet', '--dns', '127.0.0.1', image, 'sleep', '300']);
+      assert.equal((await execOut('m1', 'nslookup m1')).code, 0);
+    } finally {
+      await run('ip', ['link', 'del', port]);
+    }
+    assert.equal(await sys('address'), mac);
+    const ns = await execOut('m1', `nslookup m1 && ip neigh show 10.${octet}.21.1`);
+    assert.equal(ns.code, 0, `the DNS on the gateway stopped answering once a port left: ${ns.stdout}${ns.stderr}`);
+    assert.match(ns.stdout, new RegExp(`lladdr ${mac}`), 'the container\'s ARP entry for the gateway is the bridge\'s address');
+    await dkOk(['rm', '-f', 'm1']);
+    await dkOk(['network', 'rm', 'macnet']);
   });
 
   it('connect and disconnect a running container', async () => {

@@ -1,11 +1,27 @@
 // Host links and routes through iproute2's `ip` (JSON output): the bridges
 // that networks own and the routes used to pick subnets that collide with
 // nothing on the host.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { run } from './exec.ts';
+
+/** addr_assign_type of a link whose address was set (NET_ADDR_SET). */
+const ADDR_SET = '3';
+
+/** A random locally administered unicast MAC address. */
+function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
 
 export interface LinkOps {
   /** Creates the bridge when missing, gives it `address` (a.b.c.d/len), and
-   * `address6` (x::1/len) when given, and brings it up. */
+   * `address6` (x::1/len) when given, and brings it up. Its MAC address is
+   * fixed: a bridge whose address was never set takes the lowest of its
+   * ports', so a container leaving would change the gateway's MAC under the
+   * others, whose ARP caches then point at nothing for up to a minute (their
+   * DNS, served on the gateway, goes silent); dockerd sets it for the same reason. */
   ensureBridge(name: string, address: string | undefined, address6?: string): Promise<void>;
   deleteLink(name: string): Promise<void>;
   linkExists(name: string): Promise<boolean>;
@@ -18,8 +34,14 @@ export interface LinkOps {
 export const links: LinkOps = {
   async ensureBridge(name, address, address6) {
     if (!(await this.linkExists(name))) {
-      const r = await run('ip', ['link', 'add', name, 'type', 'bridge'], { allowFailure: true });
+      const r = await run('ip', ['link', 'add', name, 'address', randomMac(), 'type', 'bridge'], { allowFailure: true });
       if (r.code !== 0 && !/exists/i.test(r.stderr)) throw new Error(`ip link add ${name}: ${r.stderr.trim()}`);
+    }
+    const sys = `/sys/class/net/${name}`;
+    if ((await readFile(`${sys}/addr_assign_type`, 'utf8')).trim() !== ADDR_SET) {
+      // A bridge made before (by an older joeyd, or by hand): its current
+      // address, which the containers already on it have cached, is kept.
+      await run('ip', ['link', 'set', 'dev', name, 'address', (await readFile(`${sys}/address`, 'utf8')).trim()]);
     }
     if (address) {
       const r = await run('ip', ['addr', 'add', address, 'dev', name], { allowFailure: true });
