@@ -73,6 +73,7 @@ export async function startJoeyd(repo: string, mnt: string, extraArgs: string[] 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  progress(`joeyd answers (pid ${child.pid})`);
   return { child, dataRoot, cgroupParent, logFile, env: { ...process.env, JOEY_HOST: `unix://${socket}`, JOEY_CONFIG: join(scratch, 'cli') } };
 }
 
@@ -83,6 +84,7 @@ export async function stopJoeyd(d: Joeyd): Promise<string> {
   const timer = setTimeout(() => d.child.kill('SIGKILL'), 30_000);
   const how = await exited;
   clearTimeout(timer);
+  progress(`joeyd stopped: ${how}`);
   return how;
 }
 
@@ -110,10 +112,42 @@ export async function cgroupsUnder(parent: string): Promise<string[]> {
 }
 
 
-/** A runner of the real joey CLI against `d`. */
-export function joeyCli(repo: string, d: Joeyd): (args: string[]) => Promise<Step> {
+/** A line on the guest's console, which the host shows when a run fails. */
+export function progress(msg: string): void {
+  process.stdout.write(`joey-guest: ${msg}\n`);
+}
+
+/** What the guest is doing: every process with its state and kernel wait
+ * channel, the kernel stacks of those blocked in D state, and the tail of
+ * joeyd's log; for a step that did not finish. */
+export async function snapshot(d: Joeyd): Promise<string> {
+  const ps = await run('ps', ['-eo', 'pid,ppid,stat,wchan:24,etimes,args', '--forest'], { timeoutMs: 10_000 });
+  const stuck = ps.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f[2]?.startsWith('D')).map((f) => f[0]!);
+  const stacks = await Promise.all(stuck.map(async (pid) => `${pid}:\n${await readFile(`/proc/${pid}/stack`, 'utf8').catch((e: Error) => e.message)}`));
+  const log = (await readFile(d.logFile, 'utf8').catch(() => '')).split('\n').slice(-25).join('\n');
+  return `processes:\n${ps.stdout}${stacks.length ? `\nblocked in the kernel:\n${stacks.join('\n')}` : ''}\njoeyd's log, last lines:\n${log}`;
+}
+
+/** A step that ran out of time: what the guest was doing, on the console and
+ * in the error the driver reports. */
+export class StepTimeout extends Error {}
+
+/** A runner of the real joey CLI against `d`. Each step is said on the
+ * console as it ends; one that takes over `timeoutMs` is killed and throws
+ * StepTimeout with a snapshot of the guest, so a wedged joeyd ends the run
+ * with the reason instead of every later step waiting out its own timeout. */
+export function joeyCli(repo: string, d: Joeyd, timeoutMs = 60_000): (args: string[]) => Promise<Step> {
   return async (args) => {
     const started = Date.now();
-    return step(await run(process.execPath, [join(repo, 'bin/joey'), ...args], { env: d.env, timeoutMs: 120_000 }), started);
+    const r = await run(process.execPath, [join(repo, 'bin/joey'), ...args], { env: d.env, timeoutMs });
+    const s = step(r, started);
+    const what = `joey ${args.slice(0, 4).join(' ')}`;
+    progress(`${what}: exit ${s.code}, ${s.ms} ms`);
+    if (s.ms >= timeoutMs) {
+      const snap = await snapshot(d);
+      progress(`${what} did not end in ${timeoutMs} ms; ${snap}`);
+      throw new StepTimeout(`${what} did not end in ${timeoutMs} ms; ${snap}`);
+    }
+    return s;
   };
 }

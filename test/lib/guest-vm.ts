@@ -228,6 +228,6 @@ export async function runGuestDriver<T>(script: string, driver: string, work: st
   await writeFile(wrapper, `exec /bin/sh ${script} ${bundle} ${args.join(' ')}\n`);
   const r = await runInGuest(wrapper, { timeoutMs: opts.timeoutMs ?? 360_000, cpus: opts.cpus ?? 2 });
   const line = r.console.split(/\r?\n/).find((l) => l.startsWith('JOEY-RESULT '));
-  if (!line) throw new Error(`the guest printed no result (exit ${r.code}, ${r.ms} ms):\n${r.console.slice(-4000)}`);
+  if (!line) throw new Error(`the guest printed no result (exit ${r.code}, ${r.ms} ms):\n${r.console.slice(-16000)}`);
   return { result: JSON.parse(line.slice('JOEY-RESULT '.length)) as T, ms: r.ms };
 }
