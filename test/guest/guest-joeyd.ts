@@ -122,10 +122,13 @@ export function progress(msg: string): void {
  * joeyd's log; for a step that did not finish. */
 export async function snapshot(d: Joeyd): Promise<string> {
   const ps = await run('ps', ['-eo', 'pid,ppid,stat,wchan:24,etimes,args', '--forest'], { timeoutMs: 10_000 });
-  const stuck = ps.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f[2]?.startsWith('D')).map((f) => f[0]!);
+  const rows = ps.stdout.split('\n').filter(Boolean).map((l) => ({ l, f: l.trim().split(/\s+/) }));
+  const stuck = rows.filter((r) => r.f[2]?.startsWith('D')).map((r) => r.f[0]!);
+  // Kernel threads only when blocked.
+  const shown = rows.filter((r) => (r.f[0] !== '2' && r.f[1] !== '2') || r.f[2]?.startsWith('D')).map((r) => r.l);
   const stacks = await Promise.all(stuck.map(async (pid) => `${pid}:\n${await readFile(`/proc/${pid}/stack`, 'utf8').catch((e: Error) => e.message)}`));
   const log = (await readFile(d.logFile, 'utf8').catch(() => '')).split('\n').slice(-25).join('\n');
-  return `processes:\n${ps.stdout}${stacks.length ? `\nblocked in the kernel:\n${stacks.join('\n')}` : ''}\njoeyd's log, last lines:\n${log}`;
+  return `processes:\n${shown.join('\n')}\n${stacks.length ? `\nblocked in the kernel:\n${stacks.join('\n')}` : ''}\njoeyd's log, last lines:\n${log}`;
 }
 
 /** A step that ran out of time: what the guest was doing, on the console and
