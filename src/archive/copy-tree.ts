@@ -14,9 +14,9 @@ import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { JoeyError, invalid, wrap } from '../errdefs/index.ts';
 import { makeFifo } from '../sys/mknod.ts';
-import { setXattrsOnFds } from '../sys/xattr.ts';
+import { inProcessXattrs, setXattrsOnFds } from '../sys/xattr.ts';
 import { checkSymlinkTarget, entryComponents } from './extract-tree.ts';
-import { listKeptXattrs } from './names.ts';
+import { keptXattrsAt, listKeptXattrs } from './names.ts';
 import { SyncScope, at, type SyncDir, type SyncResolved } from './sync-scope.ts';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = fs.constants;
@@ -81,6 +81,8 @@ class Copier {
   /** Destination tree paths and the xattrs to give them. */
   private readonly destXattrs: Array<[string, Record<string, Buffer>]> = [];
   private readonly root0 = process.geteuid?.() === 0;
+  /** Each source entry's attributes read as it is copied (see inProcessXattrs), not from srcXattrs. */
+  private readonly perEntry = inProcessXattrs();
 
   constructor(
     private readonly src: SyncScope,
@@ -93,7 +95,7 @@ class Copier {
     try {
       const st = this.src.lstat(r.dir, r.name);
       if (st) {
-        if (st.isDirectory() || st.isFile()) this.srcXattrs = await listKeptXattrs(`/proc/${process.pid}/fd/${r.dir.fd}/${r.name}`);
+        if ((st.isDirectory() || st.isFile()) && !this.perEntry) this.srcXattrs = await listKeptXattrs(`/proc/${process.pid}/fd/${r.dir.fd}/${r.name}`);
         if (this.spec.entryName === '' && st.isDirectory()) await this.children(r.dir, r.name, '', '');
         else await this.entry(r.dir, r.name, st, this.spec.entryName, '');
       }
@@ -127,7 +129,7 @@ class Copier {
   }
 
   private async entry(dir: SyncDir, name: string, st: Stats, entryName: string, rel: string): Promise<void> {
-    const e: Entry = { name: entryName, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), xattrs: this.srcXattrs.get(rel) };
+    const e: Entry = { name: entryName, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), xattrs: !this.perEntry ? this.srcXattrs.get(rel) : st.isFile() || st.isDirectory() ? keptXattrsAt(dir.fd, name) : undefined };
     if (st.isDirectory()) {
       await this.write({ ...e, name: entryName + '/' }, 'dir');
       await this.children(dir, name, entryName + '/', rel === '' ? '' : rel + '/');

@@ -1,7 +1,7 @@
 // Entry names from a hostile tar: normalized to paths relative to the layer
 // root, refused when they could reach outside it, and sorted into the OCI
 // whiteout forms.
-import { listXattrs } from '../sys/xattr.ts';
+import { listXattrs, readXattrsIn } from '../sys/xattr.ts';
 import { dataLoss } from '../errdefs/index.ts';
 
 export const WHITEOUT_PREFIX = '.wh.';
@@ -88,6 +88,12 @@ export function keptXattrs(attrs: Iterable<[string, Buffer]> | undefined): Recor
   let out: Record<string, Buffer> | undefined;
   for (const [k, v] of attrs) if (isKeptXattr(k)) (out ??= {})[k] = v;
   return out;
+}
+
+/** The kept attributes of one entry of an open directory (its last
+ * component not followed), read in-process: see inProcessXattrs. */
+export function keptXattrsAt(dirFd: number, name: string): Record<string, Buffer> | undefined {
+  return readXattrsIn(`/proc/${process.pid}/fd/${dirFd}/${name}`, isKeptXattr);
 }
 
 /** The kept attributes of every path under `path` (a host path, or a

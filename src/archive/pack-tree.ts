@@ -9,7 +9,8 @@
 import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { OPAQUE, WHITEOUT_PREFIX, listKeptXattrs } from './names.ts';
+import { inProcessXattrs } from '../sys/xattr.ts';
+import { OPAQUE, WHITEOUT_PREFIX, keptXattrsAt, listKeptXattrs } from './names.ts';
 import { ScopedRoot, joinTree } from './scoped-root.ts';
 import type { DirRef } from './scoped-root.ts';
 import { encodeHeader, endOfArchive, padding, type TarHeader } from './tar-header.ts';
@@ -21,8 +22,9 @@ export interface PackOptions {
   /** Tree paths to leave out, with everything below them. */
   exclude?: (path: string) => boolean;
   /** Extended attributes to write, by tree path ("/" for the root). Without
-   * them, the packer reads the kept ones (names.ts) in one walk of the tree
-   * first. */
+   * them, the packer reads the kept ones (names.ts) of each file and
+   * directory as it goes, or, without the native addon, in one getfattr walk
+   * of the tree first. */
   xattrs?: ReadonlyMap<string, Record<string, Buffer>>;
 }
 
@@ -54,19 +56,22 @@ class TreePacker {
   /** First archive name of each inode with several links. */
   private readonly links = new Map<string, string>();
   private xattrs: ReadonlyMap<string, Record<string, Buffer>>;
+  /** Each entry's attributes read as it is packed, not from `xattrs`. */
+  private readonly perEntry: boolean;
 
   constructor(
     private readonly root: ScopedRoot,
     private readonly opts: PackOptions,
   ) {
     this.xattrs = opts.xattrs ?? new Map();
+    this.perEntry = !opts.xattrs && inProcessXattrs();
   }
 
   async *run(dir: DirRef, name: string, entryName: string): AsyncGenerator<Buffer> {
     const st = await this.root.lstat(dir, name);
     if (st) {
       const treePath = joinTree(dir.path, name);
-      if (!this.opts.xattrs) this.xattrs = await this.readXattrs(dir, name, treePath);
+      if (!this.opts.xattrs && !this.perEntry) this.xattrs = await this.readXattrs(dir, name, treePath);
       if (entryName === '' && st.isDirectory()) yield* this.children(dir, name, treePath, '');
       else yield* this.entry(dir, name, st, treePath, entryName);
     }
@@ -105,7 +110,7 @@ class TreePacker {
   }
 
   private async *entry(dir: DirRef, name: string, st: Stats, treePath: string, entryName: string): AsyncGenerator<Buffer> {
-    const xattrs = this.xattrs.get(treePath);
+    const xattrs = !this.perEntry ? this.xattrs.get(treePath) : st.isFile() || st.isDirectory() ? keptXattrsAt(dir.fh.fd, name) : undefined;
     const base: Omit<TarHeader, 'name' | 'type'> = {
       mode: st.mode & 0o7777,
       uid: st.uid,

@@ -11,6 +11,13 @@ export interface NativeSys {
   mount(source: string, target: string, fstype: string | null, flags: number, data: string | null): void;
   /** umount2(2); throws as mount. */
   umount(target: string, flags: number): void;
+  // Extended attributes of a descriptor (a number) or of a path whose last
+  // component is not followed (a string); they throw as mount does.
+  /** The attribute names; [] on a filesystem without xattrs. */
+  xattrList(target: number | string): string[];
+  /** One attribute's value; null when it is absent or unsupported. */
+  xattrGet(target: number | string, name: string): Buffer | null;
+  xattrSet(target: number | string, name: string, value: Buffer): void;
 }
 
 /** mount(2) flags (linux/mount.h). */

@@ -1,8 +1,56 @@
-// Extended attributes, which Node cannot set: through setfattr/getfattr
-// (Debian package attr). Values travel as base64 arguments, never through a
-// parsed text format, so hostile names and values cannot inject anything.
+// Extended attributes, which Node cannot read or set: in-process through
+// the native addon (src/sys/native/joey-sys.c) when it was built, else
+// through setfattr/getfattr (Debian package attr). Values travel to those as
+// base64 arguments, never through a parsed text format, so hostile names and
+// values cannot inject anything.
 import { internal } from '../errdefs/index.ts';
 import { run } from './exec.ts';
+import { nativeSys } from './native.ts';
+
+/** Whether attributes are read and set in-process (one system call each)
+ * rather than by spawning getfattr/setfattr. */
+export const inProcessXattrs = (): boolean => nativeSys() !== null;
+
+const GONE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP']);
+
+/** In-process (see inProcessXattrs): the attributes of a descriptor, or of a
+ * path whose last component is not followed, that `keep` accepts; undefined
+ * when there are none or the entry is gone. */
+export function readXattrsIn(target: number | string, keep: (name: string) => boolean): Record<string, Buffer> | undefined {
+  const n = nativeSys();
+  if (!n) throw internal('reading extended attributes in-process needs the native addon');
+  let out: Record<string, Buffer> | undefined;
+  try {
+    for (const name of n.xattrList(target)) {
+      if (!keep(name)) continue;
+      const value = n.xattrGet(target, name);
+      if (value) (out ??= {})[name] = value;
+    }
+  } catch (err) {
+    if (GONE.has((err as NodeJS.ErrnoException).code ?? '')) return undefined;
+    throw internal(`reading extended attributes: ${(err as Error).message}`);
+  }
+  return out;
+}
+
+/** In-process: sets each attribute, past a failure (so one refused attribute
+ * does not drop the rest), then throws naming the failures. `unsupported`:
+ * what a filesystem without xattrs does (lose them, or fail). */
+function setXattrsIn(items: Array<{ target: number | string; attrs: Record<string, Buffer> }>, unsupported: 'skip' | 'fail'): void {
+  const n = nativeSys()!;
+  const failed: string[] = [];
+  items: for (const { target, attrs } of items) {
+    for (const [name, value] of Object.entries(attrs)) {
+      try {
+        n.xattrSet(target, name, value);
+      } catch (err) {
+        if (unsupported === 'skip' && (err as NodeJS.ErrnoException).code === 'ENOTSUP') continue items;
+        failed.push(`${name}: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (failed.length > 0) throw internal(`setting extended attributes: ${failed.slice(0, 5).join('; ')}${failed.length > 5 ? ` (and ${failed.length - 5} more)` : ''}`);
+}
 
 export interface XattrItem {
   /** Absolute path; symlinks are not followed. */
@@ -27,6 +75,7 @@ function encode(value: Buffer): string {
 /** Sets attributes on many paths with one shell per ~256 KiB of arguments.
  * `followLast`: the paths are descriptors' /proc/PID/fd/N links. */
 export async function setXattrsBatch(items: XattrItem[], opts: { followLast?: boolean } = {}): Promise<void> {
+  if (!opts.followLast && inProcessXattrs()) return setXattrsIn(items.map((i) => ({ target: i.path, attrs: i.attrs })), 'fail');
   const triples: string[][] = [];
   for (const { path, attrs } of items) {
     for (const [name, value] of Object.entries(attrs)) triples.push([name, encode(value), path]);
@@ -42,6 +91,7 @@ export async function setXattrsBatch(items: XattrItem[], opts: { followLast?: bo
  * which lead to the open file itself, not to whatever a name points at now).
  * A filesystem without xattrs loses them, as with Docker. */
 export async function setXattrsOnFds(items: Array<{ fd: number; attrs: Record<string, Buffer> }>): Promise<void> {
+  if (inProcessXattrs()) return setXattrsIn(items.map((i) => ({ target: i.fd, attrs: i.attrs })), 'skip');
   await setXattrsBatch(items.map(({ fd, attrs }) => ({ path: `/proc/${process.pid}/fd/${fd}`, attrs })), { followLast: true }).catch((err: unknown) => {
     if (!/Operation not supported/.test((err as Error).message)) throw err;
   });

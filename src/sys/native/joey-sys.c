@@ -1,6 +1,7 @@
 // joey's native system calls: mount(2) and umount2(2) without spawning
 // mount(8)/umount(8), a process each (~5 ms from joeyd) on the path of every
-// container start and exit. Node-API only, so it builds against any Node 20
+// container start and exit; and extended attributes, which Node cannot read
+// or write, without a getfattr/setfattr per tree or file. Node-API only, so it builds against any Node 20
 // headers with a plain `cc -shared` (scripts/build.mjs); src/sys/native.ts
 // loads it and src/sys/mount.ts falls back to the binaries without it.
 #define NAPI_VERSION 8
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/xattr.h>
 
 /* Throws an Error whose .code is the errno's name ("EINVAL") and whose
  * message names the call and the path. */
@@ -87,12 +89,133 @@ static napi_value js_umount(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* An xattr call's target: a descriptor (a number) or a path whose last
+ * component is not followed (a string). Sets *fd or *path (malloc'ed). */
+static int xattr_target(napi_env env, napi_value v, int *fd, char **path) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  *fd = -1;
+  *path = NULL;
+  if (t == napi_number) {
+    napi_get_value_int32(env, v, fd);
+    return 1;
+  }
+  *path = string_arg(env, v, 0, "target must be a descriptor or a path");
+  return *path != NULL;
+}
+
+/* xattrList(target): the attribute names, [] on a filesystem without xattrs. */
+static napi_value js_xattr_list(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int fd;
+  char *path;
+  if (argc < 1 || !xattr_target(env, argv[0], &fd, &path)) return NULL;
+  char *buf = NULL;
+  ssize_t n;
+  for (;;) {
+    n = path ? llistxattr(path, NULL, 0) : flistxattr(fd, NULL, 0);
+    if (n <= 0) break;
+    char *grown = realloc(buf, n);
+    if (!grown) {
+      n = -1;
+      errno = ENOMEM;
+      break;
+    }
+    buf = grown;
+    n = path ? llistxattr(path, buf, n) : flistxattr(fd, buf, n);
+    if (n >= 0 || errno != ERANGE) break; /* ERANGE: it grew meanwhile */
+  }
+  napi_value out = NULL;
+  if (n < 0 && errno != ENOTSUP) {
+    throw_errno(env, "llistxattr", path ? path : "(descriptor)", errno);
+  } else {
+    napi_create_array(env, &out);
+    uint32_t i = 0;
+    for (ssize_t at = 0; n > 0 && at < n; at += strlen(buf + at) + 1) {
+      napi_value name;
+      napi_create_string_utf8(env, buf + at, NAPI_AUTO_LENGTH, &name);
+      napi_set_element(env, out, i++, name);
+    }
+  }
+  free(buf);
+  free(path);
+  return out;
+}
+
+/* xattrGet(target, name): the value as a Buffer, null when absent. */
+static napi_value js_xattr_get(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int fd;
+  char *path;
+  if (argc < 2 || !xattr_target(env, argv[0], &fd, &path)) return NULL;
+  char *name = string_arg(env, argv[1], 0, "name must be a string");
+  napi_value out = NULL;
+  char *buf = NULL;
+  ssize_t n = -1;
+  while (name) {
+    n = path ? lgetxattr(path, name, NULL, 0) : fgetxattr(fd, name, NULL, 0);
+    if (n < 0) break;
+    char *grown = realloc(buf, n ? n : 1);
+    if (!grown) {
+      n = -1;
+      errno = ENOMEM;
+      break;
+    }
+    buf = grown;
+    n = path ? lgetxattr(path, name, buf, n) : fgetxattr(fd, name, buf, n);
+    if (n >= 0 || errno != ERANGE) break;
+  }
+  if (name && n >= 0) {
+    void *data;
+    napi_create_buffer_copy(env, n, buf, &data, &out);
+  } else if (name && (errno == ENODATA || errno == ENOTSUP)) {
+    napi_get_null(env, &out);
+  } else if (name) {
+    throw_errno(env, "lgetxattr", path ? path : "(descriptor)", errno);
+  }
+  free(buf);
+  free(name);
+  free(path);
+  return out;
+}
+
+/* xattrSet(target, name, value: Buffer) */
+static napi_value js_xattr_set(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int fd;
+  char *path;
+  if (argc < 3 || !xattr_target(env, argv[0], &fd, &path)) return NULL;
+  char *name = string_arg(env, argv[1], 0, "name must be a string");
+  void *data = NULL;
+  size_t len = 0;
+  bool is_buffer = false;
+  if (name) napi_is_buffer(env, argv[2], &is_buffer);
+  if (name && !is_buffer) napi_throw_type_error(env, NULL, "value must be a Buffer");
+  if (!pending(env)) {
+    napi_get_buffer_info(env, argv[2], &data, &len);
+    int r = path ? lsetxattr(path, name, data, len, 0) : fsetxattr(fd, name, data, len, 0);
+    if (r != 0) throw_errno(env, "lsetxattr", path ? path : "(descriptor)", errno);
+  }
+  free(name);
+  free(path);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mount", NULL, js_mount, NULL, NULL, NULL, napi_enumerable, NULL},
     {"umount", NULL, js_umount, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"xattrList", NULL, js_xattr_list, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"xattrGet", NULL, js_xattr_get, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"xattrSet", NULL, js_xattr_set, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, 2, props);
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }
 
