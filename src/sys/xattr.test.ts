@@ -6,7 +6,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, write
 import os from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { getXattr, inProcessXattrs, listXattrs, readXattrsIn, setXattrsBatch, setXattrsOnFds } from './xattr.ts';
+import { run } from './exec.ts';
+import { getXattr, inProcessXattrs, listXattrs, parseGetfattrAll, readXattrsIn, setXattrsBatch, setXattrsOnFds } from './xattr.ts';
 
 const skip = !inProcessXattrs() ? 'no native addon (make build)' : undefined;
 const user = (n: string): boolean => n.startsWith('user.');
@@ -32,11 +33,20 @@ test('read and set in-process: by path without following the last symlink, by de
     } finally {
       closeSync(fd);
     }
-    // getfattr agrees with what was set in-process.
+    // getfattr agrees with what was set in-process, and with the walk.
     assert.deepEqual(await getXattr(file, 'user.bin'), Buffer.from([0, 0xff, 1]));
+    writeFileSync(join(dir, 'd', 'inner'), '');
+    await setXattrsBatch([{ path: join(dir, 'd', 'inner'), attrs: { 'user.deep': Buffer.from('1') } }]);
+    // A symlink to a directory is not walked into.
+    symlinkSync('d', join(dir, 'dlink'));
     const walked = await listXattrs(dir, '^user\\.');
-    assert.deepEqual(walked.get('f'), { 'user.bin': Buffer.from([0, 0xff, 1]), 'user.empty': Buffer.alloc(0) });
-    assert.deepEqual(walked.get('d'), { 'user.dir': Buffer.from('yes') });
+    assert.deepEqual(walked, new Map([
+      ['f', { 'user.bin': Buffer.from([0, 0xff, 1]), 'user.empty': Buffer.alloc(0) }],
+      ['d', { 'user.dir': Buffer.from('yes') }],
+      ['d/inner', { 'user.deep': Buffer.from('1') }],
+    ]));
+    const r = await run('getfattr', ['-R', '-P', '-h', '-d', '--absolute-names', '-m', '^user\\.', '-e', 'hex', '--', dir]);
+    assert.deepEqual(parseGetfattrAll(r.stdout, dir), walked, 'getfattr -R sees the same');
     // A vanished entry has none; a refused attribute names itself.
     assert.equal(readXattrsIn(join(dir, 'gone'), user), undefined);
     await assert.rejects(setXattrsBatch([{ path: file, attrs: { 'bogus.ns': Buffer.from('1') } }]), /bogus\.ns/);

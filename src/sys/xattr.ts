@@ -3,6 +3,8 @@
 // through setfattr/getfattr (Debian package attr). Values travel to those as
 // base64 arguments, never through a parsed text format, so hostile names and
 // values cannot inject anything.
+import { closeSync, constants, openSync } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { internal } from '../errdefs/index.ts';
 import { run } from './exec.ts';
 import { nativeSys } from './native.ts';
@@ -165,6 +167,7 @@ function unescapeName(s: string): string {
  * walks the whole tree. A filesystem without xattrs has none. */
 export async function listXattrs(root: string, pattern: string): Promise<Map<string, Record<string, Buffer>>> {
   const dir = root.length > 1 ? root.replace(/\/+$/, '') : root;
+  if (inProcessXattrs()) return walkXattrsIn(dir, new RegExp(pattern));
   const r = await run('getfattr', ['-R', '-P', '-h', '-d', '--absolute-names', '-m', pattern, '-e', 'hex', '--', dir], { allowFailure: true });
   if (r.code !== 0) {
     // A filesystem without xattrs, or an entry gone during the walk (a
@@ -173,6 +176,41 @@ export async function listXattrs(root: string, pattern: string): Promise<Map<str
     if (errors.length > 0) throw internal(`getfattr -R ${root}: ${errors.join('; ')}`);
   }
   return parseGetfattrAll(r.stdout, dir);
+}
+
+/** listXattrs in-process: each directory is opened without following a
+ * symlink and its entries are reached through that descriptor, so a tree
+ * that changes meanwhile (a running container's) cannot lead the walk out
+ * of it. Yields to the event loop now and then: a daemon's walk. */
+async function walkXattrsIn(root: string, re: RegExp): Promise<Map<string, Record<string, Buffer>>> {
+  const out = new Map<string, Record<string, Buffer>>();
+  const keep = (name: string): boolean => re.test(name);
+  let seen = 0;
+  const visit = async (path: string, rel: string, isDir: boolean): Promise<void> => {
+    const attrs = readXattrsIn(path, keep);
+    if (attrs) out.set(rel, attrs);
+    if (++seen % 512 === 0) await new Promise((r) => setImmediate(r));
+    if (!isDir) return;
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    } catch (err) {
+      if (GONE.has((err as NodeJS.ErrnoException).code ?? '')) return;
+      throw internal(`reading extended attributes under ${root}: ${(err as Error).message}`);
+    }
+    try {
+      const at = `/proc/${process.pid}/fd/${fd}`;
+      for (const e of await readdir(at, { withFileTypes: true })) await visit(`${at}/${e.name}`, rel === '' ? e.name : `${rel}/${e.name}`, e.isDirectory());
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const st = await lstat(root).catch((err: NodeJS.ErrnoException) => {
+    if (GONE.has(err.code ?? '')) return undefined;
+    throw err;
+  });
+  if (st) await visit(root, '', st.isDirectory());
+  return out;
 }
 
 export function parseGetfattrAll(out: string, root: string): Map<string, Record<string, Buffer>> {
