@@ -25,7 +25,7 @@ import { commitUpperDir } from '../containers/commit.ts';
 import type { ContainerContext } from '../containers/context.ts';
 import { openReadView, openWriteView } from '../containers/fs-view.ts';
 import type { ContainerService, CreateRequest } from '../containers/types.ts';
-import { ARCHIVE_HEAD_BYTES, externalCompression, isCompressedTar, isTarArchive } from './archive-kind.ts';
+import { ARCHIVE_MAGIC_BYTES, isTarFile } from './archive-kind.ts';
 import { BuildCache } from './cache.ts';
 import { pruneBuildCache, type BuildCachePruneOptions, type BuildCachePruneReport } from './prune.ts';
 import { authForImage } from './registry-auth.ts';
@@ -949,11 +949,9 @@ async function isArchive(root: ScopedRoot, dir: DirRef, name: string): Promise<b
   const f = await root.openFile(dir, name);
   if (!f) return false;
   try {
-    const head = Buffer.alloc(ARCHIVE_HEAD_BYTES);
-    const { bytesRead } = await f.fh.read(head, 0, head.length, 0);
-    const external = externalCompression(head.subarray(0, bytesRead));
-    if (external) return await isCompressedTar(f.fh.createReadStream({ start: 0, autoClose: false }), external);
-    return isTarArchive(head.subarray(0, bytesRead));
+    const magic = Buffer.alloc(ARCHIVE_MAGIC_BYTES);
+    const { bytesRead } = await f.fh.read(magic, 0, magic.length, 0);
+    return await isTarFile(f.fh.createReadStream({ start: 0, autoClose: false }), magic.subarray(0, bytesRead));
   } finally {
     await f.fh.close();
   }
