@@ -104,6 +104,40 @@ static int xattr_target(napi_env env, napi_value v, int *fd, char **path) {
   return *path != NULL;
 }
 
+/* One xattr call's target (fd, or path when not NULL) and name. */
+struct xattr_call {
+  int fd;
+  const char *path;
+  const char *name;
+};
+
+static ssize_t list_names(const struct xattr_call *c, char *buf, size_t size) {
+  return c->path ? llistxattr(c->path, buf, size) : flistxattr(c->fd, buf, size);
+}
+
+static ssize_t get_value(const struct xattr_call *c, char *buf, size_t size) {
+  return c->path ? lgetxattr(c->path, c->name, buf, size) : fgetxattr(c->fd, c->name, buf, size);
+}
+
+/* Asks `call` for the size, then reads into a buffer of that size, again
+ * when it grew in between (ERANGE). The length with *out malloc'ed (free it
+ * whatever the result), or -1 with errno set. */
+static ssize_t read_sized(ssize_t (*call)(const struct xattr_call *, char *, size_t), const struct xattr_call *c, char **out) {
+  *out = NULL;
+  for (;;) {
+    ssize_t n = call(c, NULL, 0);
+    if (n <= 0) return n;
+    char *grown = realloc(*out, n);
+    if (!grown) {
+      errno = ENOMEM;
+      return -1;
+    }
+    *out = grown;
+    n = call(c, *out, n);
+    if (n >= 0 || errno != ERANGE) return n;
+  }
+}
+
 /* xattrList(target): the attribute names, [] on a filesystem without xattrs. */
 static napi_value js_xattr_list(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -112,21 +146,9 @@ static napi_value js_xattr_list(napi_env env, napi_callback_info info) {
   int fd;
   char *path;
   if (argc < 1 || !xattr_target(env, argv[0], &fd, &path)) return NULL;
-  char *buf = NULL;
-  ssize_t n;
-  for (;;) {
-    n = path ? llistxattr(path, NULL, 0) : flistxattr(fd, NULL, 0);
-    if (n <= 0) break;
-    char *grown = realloc(buf, n);
-    if (!grown) {
-      n = -1;
-      errno = ENOMEM;
-      break;
-    }
-    buf = grown;
-    n = path ? llistxattr(path, buf, n) : flistxattr(fd, buf, n);
-    if (n >= 0 || errno != ERANGE) break; /* ERANGE: it grew meanwhile */
-  }
+  struct xattr_call c = {fd, path, NULL};
+  char *buf;
+  ssize_t n = read_sized(list_names, &c, &buf);
   napi_value out = NULL;
   if (n < 0 && errno != ENOTSUP) {
     throw_errno(env, "llistxattr", path ? path : "(descriptor)", errno);
@@ -155,27 +177,17 @@ static napi_value js_xattr_get(napi_env env, napi_callback_info info) {
   char *name = string_arg(env, argv[1], 0, "name must be a string");
   napi_value out = NULL;
   char *buf = NULL;
-  ssize_t n = -1;
-  while (name) {
-    n = path ? lgetxattr(path, name, NULL, 0) : fgetxattr(fd, name, NULL, 0);
-    if (n < 0) break;
-    char *grown = realloc(buf, n ? n : 1);
-    if (!grown) {
-      n = -1;
-      errno = ENOMEM;
-      break;
+  if (name) {
+    struct xattr_call c = {fd, path, name};
+    ssize_t n = read_sized(get_value, &c, &buf);
+    if (n >= 0) {
+      void *data;
+      napi_create_buffer_copy(env, n, buf, &data, &out);
+    } else if (errno == ENODATA || errno == ENOTSUP) {
+      napi_get_null(env, &out);
+    } else {
+      throw_errno(env, "lgetxattr", path ? path : "(descriptor)", errno);
     }
-    buf = grown;
-    n = path ? lgetxattr(path, name, buf, n) : fgetxattr(fd, name, buf, n);
-    if (n >= 0 || errno != ERANGE) break;
-  }
-  if (name && n >= 0) {
-    void *data;
-    napi_create_buffer_copy(env, n, buf, &data, &out);
-  } else if (name && (errno == ENODATA || errno == ENOTSUP)) {
-    napi_get_null(env, &out);
-  } else if (name) {
-    throw_errno(env, "lgetxattr", path ? path : "(descriptor)", errno);
   }
   free(buf);
   free(name);
