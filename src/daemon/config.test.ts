@@ -286,3 +286,17 @@ test('p2p flags and daemon.json keys; p2p without a secret refuses to start', ()
   fails(['--p2p-tracker', 'tcp://127.0.0.1:7071', '--p2p-secret', 'sixteen-chars-or-more'], /--p2p-tracker/);
   fails(['--p2p-listen', 'nowhere', '--p2p-tracker', 'http://t:1', '--p2p-secret', 'sixteen-chars-or-more'], /--p2p-listen/);
 });
+
+test('default-address-pools: from daemon.json or --default-address-pool, checked at start naming the setting', () => {
+  const file = (v: unknown) => ({ '/etc/j.json': JSON.stringify({ 'default-address-pools': v }) });
+  const pools = [{ base: 'fd00:77::/48', size: 64 }, { base: '10.77.0.0/16', size: 24 }];
+  assert.deepEqual(run(['--config-file', '/etc/j.json'], file(pools)).engine.network?.addressPools, pools);
+  assert.deepEqual(run(['--default-address-pool', 'base=fd00:78::/48,size=64', '--default-address-pool', 'base=10.78.0.0/16,size=24']).engine.network?.addressPools, [{ base: 'fd00:78::/48', size: 64 }, { base: '10.78.0.0/16', size: 24 }]);
+  assert.equal(run([]).engine.network?.addressPools, undefined);
+  fails(['--config-file', '/etc/j.json'], /default-address-pools must be a list of \{"base": "CIDR", "size": N\}/, file({ base: 'fd00::/48', size: 64 }));
+  fails(['--config-file', '/etc/j.json'], /invalid default-address-pools entry .*"size" must be between the base's prefix length \(48\) and 126/, file([{ base: 'fd00::/48', size: 32 }]));
+  fails(['--config-file', '/etc/j.json'], /invalid default-address-pools entry .*"base"/, file([{ base: 'fd00:zz::/48', size: 64 }]));
+  fails(['--config-file', '/etc/j.json'], /invalid default-address-pools entry .*unknown key "Base"/, file([{ Base: 'fd00::/48', size: 64 }]));
+  fails(['--default-address-pool', 'fd00::/48'], /--default-address-pool/);
+  fails(['--default-address-pool', 'base=fd00::/48,size=64', '--config-file', '/etc/j.json'], /specified both as a flag and in the configuration file: default-address-pools/, file(pools));
+});

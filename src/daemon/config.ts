@@ -10,6 +10,7 @@ import { invalid, messageOf } from '../errdefs/index.ts';
 import { isLogLevel, type LogLevel } from '../util/log.ts';
 import { parseFixedCidrV6 } from '../engine/networks/fixed-cidr-v6.ts';
 import { formatCidr6 } from '../engine/networks/ipnet.ts';
+import { parsePoolFlag, parsePoolSpec, type AddressPoolSpec } from '../engine/networks/pools.ts';
 import { parseP2PSettings } from '../p2p/config.ts';
 
 export const DEFAULTS = {
@@ -59,7 +60,8 @@ export interface DaemonConfig {
 export type ParsedArgs = { kind: 'run'; config: DaemonConfig } | { kind: 'version' } | { kind: 'help'; text: string };
 
 // 'runtimes': `name=path` flags, or daemon.json's {"name": {"path", "runtimeArgs"}}.
-type SettingType = 'string' | 'string[]' | 'boolean' | 'int' | 'runtimes';
+// 'pools': `base=CIDR,size=N` flags, or daemon.json's [{"base", "size"}].
+type SettingType = 'string' | 'string[]' | 'boolean' | 'int' | 'runtimes' | 'pools';
 
 interface Setting {
   /** daemon.json key */
@@ -95,6 +97,7 @@ const SETTINGS: Setting[] = [
   { key: 'ipv6', attr: 'ipv6', type: 'boolean' },
   { key: 'fixed-cidr-v6', attr: 'fixedCidrV6', type: 'string' },
   { key: 'iptables', attr: 'iptables', type: 'boolean' },
+  { key: 'default-address-pools', attr: 'defaultAddressPool', type: 'pools' },
   { key: 'enable-lxcfs', attr: 'enableLxcfs', type: 'boolean' },
   { key: 'lxcfs-home', attr: 'lxcfsHome', type: 'string' },
   { key: 'lxcfs', attr: 'lxcfs', type: 'string' },
@@ -152,6 +155,7 @@ function program(out: { text: string }): Command {
     .option('--fixed-cidr <cidr>', 'IPv4 subnet for fixed IPs on the default bridge')
     .option('--ipv6 [bool]', 'Enable IPv6 on the default bridge (needs --fixed-cidr-v6)', boolValue)
     .option('--fixed-cidr-v6 <cidr>', 'IPv6 subnet of the default bridge, e.g. fd00:1::/64')
+    .option('--default-address-pool <base=CIDR,size=N>', 'Default address pool for networks that name no subnet, repeatable (IPv4 entries replace the built-in pools, IPv6 ones the daemon\'s ULA /48)', (v: string, prev: AddressPoolSpec[] | undefined) => [...(prev ?? []), parsePoolFlag(v)])
     .option('--iptables [bool]', 'Enable iptables rules: outbound NAT, published ports (default true)', boolValue)
     .option('--enable-lxcfs [bool]', 'Let containers ask for lxcfs (--enableLxcfs): joeyd uses or starts lxcfs and keeps it alive', boolValue)
     .option('--lxcfs-home <dir>', `Where lxcfs is mounted (default "${DEFAULTS.lxcfsHome}")`)
@@ -255,7 +259,10 @@ export function parseDaemonArgs(argv: string[], io: ConfigIO = {}): ParsedArgs {
     debug,
     hosts: listeners.map((l) => l.addr),
     cgroupParent: validateCgroupParent(get<string>('cgroup-parent') ?? DEFAULTS.cgroupParent),
-    network: validateNetwork(get<string>('bridge') ?? DEFAULTS.bridge, get<string>('bip'), get<string>('fixed-cidr'), get<boolean>('iptables') ?? true, get<boolean>('ipv6') ?? false, get<string>('fixed-cidr-v6')),
+    network: {
+      ...validateNetwork(get<string>('bridge') ?? DEFAULTS.bridge, get<string>('bip'), get<string>('fixed-cidr'), get<boolean>('iptables') ?? true, get<boolean>('ipv6') ?? false, get<string>('fixed-cidr-v6')),
+      ...(get<AddressPoolSpec[]>('default-address-pools')?.length ? { addressPools: get<AddressPoolSpec[]>('default-address-pools') } : {}),
+    },
     ...(get<boolean>('enable-lxcfs') ? { lxcfs: validateLxcfs(get<string>('lxcfs-home') ?? DEFAULTS.lxcfsHome, get<string>('lxcfs') ?? DEFAULTS.lxcfs, get<boolean>('lxcfs-pin-cpus') ?? true) } : {}),
     runtimes,
     defaultRuntime,
@@ -340,6 +347,17 @@ function readConfigFile(
       checkFileRuntimes(v, fail);
       continue;
     }
+    if (s.type === 'pools') {
+      if (!Array.isArray(v)) throw fail(`${s.key} must be ${TYPE_NAMES.pools}, got ${JSON.stringify(v)}`);
+      for (const entry of v) {
+        try {
+          parsePoolSpec(entry, s.key);
+        } catch (err) {
+          throw fail(messageOf(err), err);
+        }
+      }
+      continue;
+    }
     const ok =
       s.type === 'string'
         ? typeof v === 'string'
@@ -359,10 +377,11 @@ const TYPE_NAMES: Record<SettingType, string> = {
   boolean: 'true or false',
   int: 'a non-negative integer',
   runtimes: 'an object of {"path": …, "runtimeArgs": […]} by name',
+  pools: 'a list of {"base": "CIDR", "size": N}',
 };
 
 function show(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.join(' ')}]`;
+  if (Array.isArray(v)) return `[${v.map((x) => (x !== null && typeof x === 'object' ? JSON.stringify(x) : String(x))).join(' ')}]`;
   return v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 

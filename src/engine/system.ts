@@ -128,6 +128,8 @@ export class System implements SystemService {
       // dockerd's shape: {name: {path, runtimeArgs?}}.
       Runtimes: Object.fromEntries(Object.entries(c.runtimes ?? { runc: { path: 'runc' } }).map(([name, rt]) => [name, { path: rt.path, ...(rt.runtimeArgs?.length ? { runtimeArgs: rt.runtimeArgs } : {}) }])),
       DefaultRuntime: c.defaultRuntime ?? 'runc',
+      // default-address-pools as dockerd shows them (only when configured); `docker info` lists them.
+      ...(c.network?.addressPools?.length ? { DefaultAddressPools: c.network.addressPools.map((p) => ({ Base: p.base, Size: p.size })) } : {}),
       LiveRestoreEnabled: true,
       Isolation: '',
       InitBinary: '',

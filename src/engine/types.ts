@@ -116,8 +116,9 @@ export interface EngineConfig {
   defaultRuntime?: string;
   /** Networking, as dockerd's flags: -b/--bridge ("none" disables the
    * default bridge), --bip, --fixed-cidr, --iptables. */
-  /** fixedCidrV6: --ipv6 with --fixed-cidr-v6, the default bridge's IPv6 subnet. */
-  network?: { bridge: string; bip?: string; fixedCidr?: string; fixedCidrV6?: string; iptables: boolean };
+  /** fixedCidrV6: --ipv6 with --fixed-cidr-v6, the default bridge's IPv6 subnet.
+   * addressPools: default-address-pools, where networks without a subnet get one. */
+  network?: { bridge: string; bip?: string; fixedCidr?: string; fixedCidrV6?: string; iptables: boolean; addressPools?: Array<{ base: string; size: number }> };
   /** --enable-lxcfs: where lxcfs is mounted (--lxcfs-home), its binary
    * (--lxcfs), and whether containers with a CPU quota get as many CPUs
    * (--lxcfs-pin-cpus, default true). */

@@ -22,7 +22,7 @@ function tables(db: ReturnType<typeof openDatabase>): string[] {
 test('migrations apply once and re-opening is idempotent', (t) => {
   const path = tempDb(t);
   const db = openDatabase(path);
-  assert.deepEqual(tables(db), ['build_cache', 'container_mounts', 'container_upgrades', 'containers', 'endpoints', 'image_digests', 'image_layers', 'image_tags', 'images', 'networks', 'schema_migrations', 'snapshots', 'volumes']);
+  assert.deepEqual(tables(db), ['build_cache', 'container_mounts', 'container_upgrades', 'containers', 'daemon_settings', 'endpoints', 'image_digests', 'image_layers', 'image_tags', 'images', 'networks', 'schema_migrations', 'snapshots', 'volumes']);
   assert.equal(schemaVersion(db.db), MIGRATIONS.length);
   assert.equal(db.db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(db.db.pragma('foreign_keys', { simple: true }), 1);

@@ -107,6 +107,7 @@
 //     │                              jbr-<id prefix>); '' for host and none
 //     ├── subnet, gateway, ip_range  IPv4 CIDR, address, CIDR ('' when not set)
 //     ├── enable_ipv6                1: endpoints get an IPv6 address too (migration 8)
+//     ├── enable_ipv4                0: an IPv6-only network, subnet '' (migration 9)
 //     ├── subnet6, gateway6, ip_range6   the same for IPv6 (migration 8; '' when not set)
 //     ├── internal                   1: no outbound NAT, no default route
 //     ├── labels, options            JSON objects of strings
@@ -157,6 +158,12 @@
 //     │                              an untagged image that is some row's parent is
 //     │                              an intermediate one, hidden by `docker images`
 //     └── image_id → images.id       CASCADE: a removed image takes its entries
+//
+//     daemon_settings                values a daemon picks once and keeps (migration 9)
+//     ├── key                        "ula_global_id": the 40 random bits of the
+//     │                              daemon's ULA /48 (fdXX:XXXX:XXXX::/48), where
+//     │                              IPv6 networks without a subnet get one
+//     └── value                      text
 
 export interface Migration {
   version: number;
@@ -354,6 +361,17 @@ ALTER TABLE networks ADD COLUMN enable_ipv6 INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE networks ADD COLUMN subnet6 TEXT NOT NULL DEFAULT '';
 ALTER TABLE networks ADD COLUMN gateway6 TEXT NOT NULL DEFAULT '';
 ALTER TABLE networks ADD COLUMN ip_range6 TEXT NOT NULL DEFAULT '';
+`,
+  },
+  {
+    version: 9,
+    description: 'IPv6-only networks, and the daemon\'s own settings (its ULA global ID)',
+    sql: `
+ALTER TABLE networks ADD COLUMN enable_ipv4 INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE daemon_settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 `,
   },
 ];

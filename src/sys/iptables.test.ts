@@ -56,3 +56,9 @@ test('a dual-stack network: the same chains in ip6tables, its IPv6 subnet masque
   assert.deepEqual(nat6!.rules, [['-s', 'fd00:1:2::/64', '!', '-o', 'jbr-x', ...c, '-j', 'MASQUERADE']]);
   assert.deepEqual(bridgeRulesPlan({ ...dual, internal: true }, 6)[1]!.rules, []);
 });
+
+test('an IPv6-only network\'s rules are commented with its IPv6 subnet and masquerade it', () => {
+  const spec = { tag: '0123456789', bridge: 'jbr-x', subnet: '', subnet6: 'fd6b:1::/64', internal: false };
+  const [, nat] = bridgeRulesPlan(spec, 6);
+  assert.deepEqual(nat!.rules, [['-s', 'fd6b:1::/64', '!', '-o', 'jbr-x', '-m', 'comment', '--comment', 'joey jbr-x fd6b:1::/64', '-j', 'MASQUERADE']]);
+});

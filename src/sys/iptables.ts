@@ -8,16 +8,18 @@
 // the jumps too, carries the comment `joey <bridge> <subnet>`, so that the
 // rules are found and removed exactly and never collide with another daemon's.
 // A dual-stack network has the same chains, rules and comments in ip6tables
-// (its IPv6 subnet masqueraded), and the daemon's isolation chain there too.
+// (its IPv6 subnet masqueraded), and the daemon's isolation chain there too;
+// an IPv6-only one has them in ip6tables only.
 import { run } from './exec.ts';
 
 export interface BridgeRulesSpec {
   /** 10 hex digits, per daemon and network: the chains' names. */
   tag: string;
   bridge: string;
-  /** The network's IPv4 subnet (a.b.c.d/len). */
+  /** The network's IPv4 subnet (a.b.c.d/len); '' for an IPv6-only
+   * network, which has no rule in iptables at all. */
   subnet: string;
-  /** The IPv6 subnet of a dual-stack network: the same rules in ip6tables. */
+  /** The IPv6 subnet of a dual-stack or IPv6-only network: the same rules in ip6tables. */
   subnet6?: string;
   /** No way out: forwarding out of (and into) the bridge dropped, no NAT. */
   internal: boolean;
@@ -51,8 +53,9 @@ interface ChainPlan {
 
 export const bridgeChains = (tag: string): { fwd: string; nat: string } => ({ fwd: `JOEY-${tag}-FWD`, nat: `JOEY-${tag}-NAT` });
 
+/** `joey <bridge> <subnet>`: the IPv4 subnet, the IPv6 one on an IPv6-only network. */
 export function ruleComment(spec: BridgeRulesSpec): string {
-  return `joey ${spec.bridge} ${spec.subnet}`;
+  return `joey ${spec.bridge} ${spec.subnet || spec.subnet6}`;
 }
 
 /** The chains and rules of a network (pure, for tests), for iptables (4)
@@ -215,11 +218,11 @@ async function removeFamily(f: Family, spec: BridgeRulesSpec): Promise<void> {
 
 export const firewall: FirewallOps = {
   async ensureBridgeRules(spec) {
-    await ensureFamily(4, spec);
+    if (spec.subnet) await ensureFamily(4, spec);
     if (spec.subnet6) await ensureFamily(6, spec);
   },
   async removeBridgeRules(spec) {
-    await removeFamily(4, spec);
+    if (spec.subnet) await removeFamily(4, spec);
     if (spec.subnet6) await removeFamily(6, spec);
   },
 };

@@ -16,7 +16,8 @@ function randomMac(): string {
 }
 
 export interface LinkOps {
-  /** Creates the bridge when missing, gives it `address` (a.b.c.d/len), and
+  /** Creates the bridge when missing, gives it `address` (a.b.c.d/len; none
+   * on an IPv6-only network), and
    * `address6` (x::1/len) when given, and brings it up. Its MAC address is
    * fixed: a bridge whose address was never set takes the lowest of its
    * ports', so a container leaving would change the gateway's MAC under the
@@ -27,6 +28,9 @@ export interface LinkOps {
   linkExists(name: string): Promise<boolean>;
   /** Destinations of the host's IPv4 routes (CIDRs; "default" left out). */
   routes(): Promise<string[]>;
+  /** The same for IPv6 (unicast routes of every table: link-local, the
+   * host's own prefixes, other engines' bridges). */
+  routes6(): Promise<string[]>;
   /** Names of the host's links. */
   links(): Promise<string[]>;
 }
@@ -66,6 +70,11 @@ export const links: LinkOps = {
     const r = await run('ip', ['-4', '-j', 'route', 'show', 'table', 'all']);
     const rows = JSON.parse(r.stdout || '[]') as Array<{ dst?: string; type?: string }>;
     return rows.filter((x) => x.dst && x.dst !== 'default' && (!x.type || x.type === 'unicast')).map((x) => (x.dst!.includes('/') ? x.dst! : `${x.dst}/32`));
+  },
+  async routes6() {
+    const r = await run('ip', ['-6', '-j', 'route', 'show', 'table', 'all']);
+    const rows = JSON.parse(r.stdout || '[]') as Array<{ dst?: string; type?: string }>;
+    return rows.filter((x) => x.dst && x.dst !== 'default' && (!x.type || x.type === 'unicast')).map((x) => (x.dst!.includes('/') ? x.dst! : `${x.dst}/128`));
   },
   async links() {
     const r = await run('ip', ['-j', 'link', 'show']);

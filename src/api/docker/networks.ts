@@ -3,6 +3,7 @@ import { invalid } from '../../errdefs/index.ts';
 import type { CreateNetworkRequest, EndpointSettingsRequest } from '../../engine/networks/types.ts';
 import { queryFilters, readJson, sendEmpty, sendJson } from './http.ts';
 import type { RequestContext, Router } from './router.ts';
+import { compareApiVersions } from './version.ts';
 
 export function registerNetworkRoutes(r: Router): void {
   r.add('GET', '/networks', list);
@@ -29,7 +30,11 @@ async function inspect({ engine, params, res }: RequestContext): Promise<void> {
 }
 
 async function create(ctx: RequestContext): Promise<void> {
-  sendJson(ctx.res, 201, await ctx.engine.networks.create(await body<CreateNetworkRequest>(ctx)));
+  const req = await body<CreateNetworkRequest>(ctx);
+  // EnableIPv4 came with API 1.47; an older client's request means IPv4 on, as dockerd reads it.
+  if (compareApiVersions(ctx.apiVersion, '1.47') < 0) delete req.EnableIPv4;
+  else if (req.EnableIPv4 !== undefined && req.EnableIPv4 !== null && typeof req.EnableIPv4 !== 'boolean') throw invalid(`EnableIPv4 must be true or false, got ${JSON.stringify(req.EnableIPv4)}`);
+  sendJson(ctx.res, 201, await ctx.engine.networks.create(req));
 }
 
 async function remove({ engine, params, res }: RequestContext): Promise<void> {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { ipamRange, ipamRange6, isolationChain, pluginChain, readResult, rulesSpec, rulesTag } from './conflist.ts';
 import type { NetworkRecord } from './types.ts';
 
-const net: NetworkRecord = { id: 'a'.repeat(64), name: 'app', driver: 'bridge', bridge: 'jbr-aaaaaaaaaaa', subnet: '10.88.0.0/16', gateway: '10.88.0.1', ipRange: '', ipv6: false, subnet6: '', gateway6: '', ipRange6: '', internal: false, labels: {}, options: {}, createdAt: '' };
+const net: NetworkRecord = { id: 'a'.repeat(64), name: 'app', driver: 'bridge', bridge: 'jbr-aaaaaaaaaaa', subnet: '10.88.0.0/16', gateway: '10.88.0.1', ipRange: '', ipv4: true, ipv6: false, subnet6: '', gateway6: '', ipRange6: '', internal: false, labels: {}, options: {}, createdAt: '' };
 
 test('the chain: bridge with host-local under the data root and no NAT of its own, portmap only with ports', () => {
   const chain = pluginChain(net, { ipamDir: '/data/network/ipam', iptables: true, endpoint: {}, ports: [] });
@@ -84,4 +84,16 @@ test('the container side of a dual-stack ADD result', () => {
     ],
   };
   assert.deepEqual(readResult(r, 'eth0'), { ip: '10.88.0.9', prefixLen: 16, gateway: '10.88.0.1', mac: '02:42:00:00:00:09', ip6: 'fd00:1:2::2', prefixLen6: 64, gateway6: 'fd00:1:2::1' });
+});
+
+test('an IPv6-only network: host-local with the IPv6 range alone, the IPv6 default route, rules in ip6tables only', () => {
+  const v6only: NetworkRecord = { ...net, subnet: '', gateway: '', ipv4: false, ipv6: true, subnet6: 'fd6b:1::/64', gateway6: 'fd6b:1::1' };
+  const [b] = pluginChain(v6only, { ipamDir: '/d', iptables: true, endpoint: { ipv6: 'fd6b:1::9' }, ports: [] });
+  assert.deepEqual(b!.ipam, { type: 'host-local', dataDir: '/d', ranges: [[{ subnet: 'fd6b:1::/64', gateway: 'fd6b:1::1' }]], routes: [{ dst: '::/0' }] });
+  assert.deepEqual(b!.runtimeConfig, { ips: ['fd6b:1::9/64'] });
+  const spec = rulesSpec('/data', v6only);
+  assert.equal(spec.subnet, '');
+  assert.equal(spec.subnet6, 'fd6b:1::/64');
+  const r = { interfaces: [{ name: 'jbr' }, { name: 'eth0', mac: '02:42:00:00:00:09', sandbox: '/ns' }], ips: [{ interface: 1, address: 'fd6b:1:0:0::9/64', gateway: 'fd6b:1::1' }] };
+  assert.deepEqual(readResult(r, 'eth0'), { ip: '', prefixLen: 0, gateway: '', mac: '02:42:00:00:00:09', ip6: 'fd6b:1::9', prefixLen6: 64, gateway6: 'fd6b:1::1' });
 });

@@ -54,18 +54,25 @@ export function ipamRange6(n: NetworkRecord): Record<string, string> {
   return range;
 }
 
-/** Whether endpoints on `n` get an IPv6 address. */
+/** Whether endpoints on `n` get an IPv6 address (dual-stack or IPv6-only). */
 export const dualStack = (n: NetworkRecord): boolean => n.ipv6 && !!n.subnet6;
+
+/** Whether endpoints on `n` get an IPv4 address: all but IPv6-only networks. */
+export const hasIpv4 = (n: NetworkRecord): boolean => n.ipv4 && !!n.subnet;
 
 export function pluginChain(n: NetworkRecord, o: ChainOptions): Array<Record<string, unknown>> {
   const name = cniName(n);
   const runtimeConfig: Record<string, unknown> = {};
   if (o.endpoint.mac) runtimeConfig.mac = o.endpoint.mac;
   const ips: string[] = [];
-  if (o.endpoint.ipv4) ips.push(`${o.endpoint.ipv4}/${parseCidr(n.subnet).prefix}`);
+  if (o.endpoint.ipv4 && hasIpv4(n)) ips.push(`${o.endpoint.ipv4}/${parseCidr(n.subnet).prefix}`);
   if (o.endpoint.ipv6 && dualStack(n)) ips.push(`${o.endpoint.ipv6}/${parseCidr6(n.subnet6).prefix}`);
   if (ips.length) runtimeConfig.ips = ips;
+  const v4 = hasIpv4(n);
   const v6 = dualStack(n);
+  // One range set per family: host-local hands out one address from each.
+  const ranges = [...(v4 ? [[ipamRange(n)]] : []), ...(v6 ? [[ipamRange6(n)]] : [])];
+  const routes = n.internal ? [] : [...(v4 ? [{ dst: '0.0.0.0/0' }] : []), ...(v6 ? [{ dst: '::/0' }] : [])];
   const bridge: Record<string, unknown> = {
     cniVersion: CNI_VERSION,
     name,
@@ -77,9 +84,8 @@ export function pluginChain(n: NetworkRecord, o: ChainOptions): Array<Record<str
     ipam: {
       type: 'host-local',
       dataDir: o.ipamDir,
-      // One range set per family: host-local hands out one address from each.
-      ranges: v6 ? [[ipamRange(n)], [ipamRange6(n)]] : [[ipamRange(n)]],
-      routes: n.internal ? [] : v6 ? [{ dst: '0.0.0.0/0' }, { dst: '::/0' }] : [{ dst: '0.0.0.0/0' }],
+      ranges,
+      routes,
     },
     ...(Object.keys(runtimeConfig).length ? { runtimeConfig } : {}),
   };
@@ -104,7 +110,7 @@ export function rulesTag(dataRoot: string, networkId: string): string {
 
 /** What the network's rules are made from. */
 export function rulesSpec(dataRoot: string, n: NetworkRecord): BridgeRulesSpec {
-  return { tag: rulesTag(dataRoot, n.id), bridge: n.bridge, subnet: n.subnet, ...(dualStack(n) ? { subnet6: n.subnet6 } : {}), internal: n.internal, isolation: isolationChain(dataRoot) };
+  return { tag: rulesTag(dataRoot, n.id), bridge: n.bridge, subnet: hasIpv4(n) ? n.subnet : '', ...(dualStack(n) ? { subnet6: n.subnet6 } : {}), internal: n.internal, isolation: isolationChain(dataRoot) };
 }
 
 /** The daemon's isolation chain, shared by all its bridge networks. */
@@ -117,7 +123,8 @@ export function loopbackConfig(): Record<string, unknown> {
 }
 
 /** The addresses, gateways and MAC of the container's interface in an ADD
- * result: an IPv4 one always, an IPv6 one on dual-stack networks. */
+ * result: an IPv4 one but on IPv6-only networks (`ip` is '' there), an IPv6
+ * one on dual-stack and IPv6-only networks. */
 export function readResult(result: Record<string, unknown> | undefined, ifname: string): { ip: string; prefixLen: number; gateway: string; mac: string; ip6?: string; prefixLen6?: number; gateway6?: string } {
   const ifaces = (result?.interfaces ?? []) as Array<{ name?: string; mac?: string; sandbox?: string }>;
   const ips = (result?.ips ?? []) as Array<{ address?: string; gateway?: string; interface?: number }>;

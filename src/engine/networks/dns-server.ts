@@ -1,5 +1,6 @@
 // The embedded resolver of a user-defined network: UDP and TCP on the
-// network's gateway address, port 53. Names of containers on the network
+// network's gateway address (the IPv4 one; the IPv6 one on an IPv6-only
+// network), port 53. Names of containers on the network
 // (name, aliases, short id) get A records, and AAAA records on dual-stack
 // networks; anything else goes to the host's
 // resolvers (or the container's --dns ones) and comes back as they answer.
@@ -23,7 +24,8 @@ export class DnsServer {
   constructor(readonly address: string, private readonly resolver: DnsResolver, private readonly port = 53) {}
 
   async start(): Promise<void> {
-    const udp = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    // An IPv6-only network's resolver listens on its IPv6 gateway.
+    const udp = dgram.createSocket({ type: this.address.includes(':') ? 'udp6' : 'udp4', reuseAddr: true });
     udp.on('message', (msg, rinfo) => {
       // The server may have closed (network removed) while an upstream answered late.
       void this.answer(msg, rinfo.address)

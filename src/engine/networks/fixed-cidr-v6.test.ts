@@ -5,7 +5,7 @@ import type { NetworkRecord } from './types.ts';
 
 const net = (name: string, subnet6: string): NetworkRecord => ({
   id: name.padEnd(64, '0'), name, driver: 'bridge', bridge: `br-${name}`, subnet: '10.9.0.0/24', gateway: '10.9.0.1',
-  ipRange: '', ipv6: subnet6 !== '', subnet6, gateway6: '', ipRange6: '', internal: false, labels: {}, options: {}, createdAt: '',
+  ipRange: '', ipv4: true, ipv6: subnet6 !== '', subnet6, gateway6: '', ipRange6: '', internal: false, labels: {}, options: {}, createdAt: '',
 });
 
 test('at start-up a --fixed-cidr-v6 that overlaps a user network\'s IPv6 subnet is refused, naming both', () => {

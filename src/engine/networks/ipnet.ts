@@ -1,5 +1,5 @@
-// IPv4 addresses and prefixes as numbers: parsing, containment, overlap, and
-// picking a free subnet for a network that names none.
+// IPv4 addresses and prefixes as numbers, IPv6 ones as bigints: parsing,
+// containment, overlap. (Picking a free subnet: pools.ts.)
 import { invalid } from '../../errdefs/index.ts';
 
 export interface Cidr {
@@ -64,19 +64,6 @@ export function contains(c: Cidr, ip: number): boolean {
 
 export function overlaps(a: Cidr, b: Cidr): boolean {
   return contains(a, b.base) || contains(b, a.base);
-}
-
-/** The pools Docker picks default subnets from (172.17-31/16, then 192.168.x/20). */
-export function defaultPools(): Cidr[] {
-  const out: Cidr[] = [];
-  for (let i = 17; i <= 31; i++) out.push({ base: parseIp(`172.${i}.0.0`), prefix: 16 });
-  for (let i = 0; i < 256; i += 16) out.push({ base: parseIp(`192.168.${i}.0`), prefix: 20 });
-  return out;
-}
-
-/** The first pool that overlaps none of `taken`. */
-export function pickSubnet(taken: Cidr[], pools: Cidr[] = defaultPools()): Cidr | undefined {
-  return pools.find((p) => !taken.some((t) => overlaps(p, t)));
 }
 
 // ---- IPv6: addresses as 128-bit bigints.

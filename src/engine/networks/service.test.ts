@@ -5,7 +5,7 @@ import type { NetworkRecord } from './types.ts';
 
 const rec = (over: Partial<NetworkRecord>): NetworkRecord => ({
   id: 'a'.repeat(64), name: 'app', driver: 'bridge', bridge: 'jbr-aaaaaaaaaaa', subnet: '10.1.0.0/24', gateway: '10.1.0.1',
-  ipRange: '', ipv6: false, subnet6: '', gateway6: '', ipRange6: '', internal: false, labels: {}, options: {}, createdAt: '', ...over,
+  ipRange: '', ipv4: true, ipv6: false, subnet6: '', gateway6: '', ipRange6: '', internal: false, labels: {}, options: {}, createdAt: '', ...over,
 });
 
 test('Options show what was asked at create; the bridge name only on the default bridge (docker-compose reuses such a network)', () => {

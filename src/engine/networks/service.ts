@@ -18,10 +18,11 @@ import { log } from '../../util/log.ts';
 import type { ContainerRecord } from '../containers/record.ts';
 import type { ContainerConfig, HostConfig } from '../containers/types.ts';
 import type { EventBus } from '../types.ts';
-import { cniName, dualStack, loopbackConfig, pluginChain, readResult, rulesSpec } from './conflist.ts';
+import { cniName, dualStack, hasIpv4, loopbackConfig, pluginChain, readResult, rulesSpec } from './conflist.ts';
 import { DnsServer } from './dns-server.ts';
 import { checkFixedCidrV6Overlap } from './fixed-cidr-v6.ts';
-import { contains, contains6, formatCidr, formatCidr6, formatIp, formatIp6, isIpv4, isIpv6, overlaps6, parseCidr, parseCidr6, parseIp, parseIp6, pickSubnet, type Cidr } from './ipnet.ts';
+import { contains, contains6, formatCidr, formatCidr6, formatIp, formatIp6, isIpv4, isIpv6, overlaps6, parseCidr, parseCidr6, parseIp, parseIp6, type Cidr, type Cidr6 } from './ipnet.ts';
+import { allocateSubnet, defaultIpv4Pools, parsePoolSpec, parsePrefix, randomUlaGlobalId, ulaPool, type AddressPool, type Family, type Prefix } from './pools.ts';
 import { allocatePorts, EPHEMERAL, portsView, wantedPorts } from './ports.ts';
 import { NetworkStore } from './store.ts';
 import type { CreateNetworkRequest, EndpointConfig, EndpointRecord, EndpointSettingsRequest, EndpointState, NetworkRecord, NetworkService, PortMapping } from './types.ts';
@@ -48,6 +49,9 @@ export interface NetworksConfig {
   /** --ipv6 with --fixed-cidr-v6: the default bridge is dual-stack, its IPv6 subnet that. */
   fixedCidrV6?: string;
   iptables: boolean;
+  /** default-address-pools: IPv4 entries replace the built-in pools, IPv6
+   * ones the daemon's ULA /48. */
+  addressPools?: Array<{ base: string; size: number }>;
   /** Port the embedded DNS listens on (53; tests use others). */
   dnsPort?: number;
 }
@@ -89,6 +93,10 @@ export interface NetworkAttachment {
 }
 
 const BUILTIN = new Set(['bridge', 'host', 'none']);
+/** An endpoint that is wired (its container runs): it has an address of one family or both. */
+const live = (st: EndpointState | null | undefined): st is EndpointState => !!(st?.ip || st?.ip6);
+/** A DNS client's address as endpoints record it (IPv6 in canonical form). */
+const canonical = (addr: string): string => (isIpv6(addr) ? formatIp6(parseIp6(addr)) : addr);
 const hex = (s: string): string => createHash('sha256').update(s).digest('hex');
 /** Stable ids for the built-in networks. */
 export const builtinNetworkId = (name: string): string => hex(`joey/network/${name}`);
@@ -98,6 +106,8 @@ export class Networks implements NetworkService {
   private containers?: ContainerView;
   private readonly dns = new Map<string, DnsServer>();
   private readonly alloc = new Mutex();
+  /** Network creation: a subnet picked is inserted before the next is picked. */
+  private readonly creating = new Mutex();
   private nextPort = EPHEMERAL[0];
   private hostResolvers: string[] = [];
 
@@ -159,13 +169,13 @@ export class Networks implements NetworkService {
 
   /** The network's bridge with its gateway address(es). */
   private ensureBridge(n: NetworkRecord): Promise<void> {
-    return this.deps.sys.links.ensureBridge(n.bridge, `${n.gateway}/${parseCidr(n.subnet).prefix}`, dualStack(n) ? `${n.gateway6}/${parseCidr6(n.subnet6).prefix}` : undefined);
+    return this.deps.sys.links.ensureBridge(n.bridge, hasIpv4(n) ? `${n.gateway}/${parseCidr(n.subnet).prefix}` : undefined, dualStack(n) ? `${n.gateway6}/${parseCidr6(n.subnet6).prefix}` : undefined);
   }
 
   private async ensureBuiltins(): Promise<void> {
     const now = new Date().toISOString();
     for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
-      if (!this.store.byName(name)) this.store.insert({ id: builtinNetworkId(name), name, driver, bridge: '', subnet: '', gateway: '', ipRange: '', ipv6: false, subnet6: '', gateway6: '', ipRange6: '', internal: false, labels: {}, options: {}, createdAt: now });
+      if (!this.store.byName(name)) this.store.insert({ id: builtinNetworkId(name), name, driver, bridge: '', subnet: '', gateway: '', ipRange: '', ipv4: true, ipv6: false, subnet6: '', gateway6: '', ipRange6: '', internal: false, labels: {}, options: {}, createdAt: now });
     }
     const existing = this.store.byName('bridge');
     if (this.cfg.bridge === 'none') {
@@ -203,7 +213,7 @@ export class Networks implements NetworkService {
       subnet6 = formatCidr6(c6);
       gateway6 = formatIp6(c6.base + 1n);
     }
-    const rec: NetworkRecord = { id: builtinNetworkId('bridge'), name: 'bridge', driver: 'bridge', bridge: this.cfg.bridge, subnet: formatCidr(subnet), gateway, ipRange, ipv6: !!subnet6, subnet6, gateway6, ipRange6: '', internal: false, labels: {}, options: {}, createdAt: existing?.createdAt ?? now };
+    const rec: NetworkRecord = { id: builtinNetworkId('bridge'), name: 'bridge', driver: 'bridge', bridge: this.cfg.bridge, subnet: formatCidr(subnet), gateway, ipRange, ipv4: true, ipv6: !!subnet6, subnet6, gateway6, ipRange6: '', internal: false, labels: {}, options: {}, createdAt: existing?.createdAt ?? now };
     if (!existing) this.store.insert(rec);
     else if (existing.bridge !== rec.bridge || existing.subnet !== rec.subnet || existing.gateway !== rec.gateway || existing.ipRange !== rec.ipRange || existing.subnet6 !== rec.subnet6 || existing.ipv6 !== rec.ipv6) {
       if (existing.bridge !== rec.bridge || existing.subnet !== rec.subnet || existing.subnet6 !== rec.subnet6) await this.deps.sys.links.deleteLink(existing.bridge).catch(() => undefined);
@@ -215,7 +225,7 @@ export class Networks implements NetworkService {
   /** The network's NAT and forwarding rules, once per network (not per
    * container): nothing with --iptables=false, as dockerd. */
   private async ensureRules(n: NetworkRecord): Promise<void> {
-    if (!this.cfg.iptables || n.driver !== 'bridge' || !n.subnet) return;
+    if (!this.cfg.iptables || n.driver !== 'bridge' || (!hasIpv4(n) && !dualStack(n))) return;
     await this.deps.sys.firewall.ensureBridgeRules(rulesSpec(this.cfg.dataRoot, n));
   }
 
@@ -224,26 +234,58 @@ export class Networks implements NetworkService {
     await this.deps.sys.firewall.removeBridgeRules(rulesSpec(this.cfg.dataRoot, n)).catch((e) => log.warn('removing a network\'s iptables rules failed', { network: n.name, bridge: n.bridge, err: e }));
   }
 
-  /** A subnet that overlaps no host route and no network of this daemon. */
-  private async freeSubnet(): Promise<Cidr> {
-    const taken: Cidr[] = [];
-    for (const r of await this.deps.sys.links.routes().catch(() => [] as string[])) {
+  /** The configured pools of one family (default-address-pools), checked
+   * again here (the daemon's config checked them at start). */
+  private configuredPools(family: Family): AddressPool[] {
+    return (this.cfg.addressPools ?? []).map((p) => parsePoolSpec(p, 'default-address-pools')).filter((p) => p.family === family);
+  }
+
+  /** What a new subnet of one family must not overlap: the host's routes
+   * and every network of this daemon. */
+  private async takenPrefixes(family: Family): Promise<Prefix[]> {
+    const taken: Prefix[] = [];
+    const routes = family === 4 ? this.deps.sys.links.routes() : this.deps.sys.links.routes6();
+    for (const r of await routes.catch(() => [] as string[])) {
       try {
-        taken.push(parseCidr(r));
+        const p = parsePrefix(r);
+        if (p.family === family) taken.push(p);
       } catch {
-        // not IPv4
+        // a route we cannot read takes nothing
       }
     }
-    for (const n of this.store.all()) if (n.subnet) taken.push(parseCidr(n.subnet));
-    const s = pickSubnet(taken);
-    if (!s) throw conflict('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
-    return s;
+    for (const n of this.store.all()) {
+      const sub = family === 4 ? n.subnet : n.subnet6;
+      if (sub) taken.push(parsePrefix(sub));
+    }
+    return taken;
+  }
+
+  /** A subnet that overlaps no host route and no network of this daemon,
+   * from default-address-pools' IPv4 entries or Docker's built-in pools. */
+  private async freeSubnet(): Promise<Cidr> {
+    const pools = this.configuredPools(4);
+    const s = allocateSubnet(pools.length ? pools : defaultIpv4Pools(), await this.takenPrefixes(4));
+    if (!s) throw conflict(`could not find an available, non-overlapping IPv4 address pool among the ${pools.length ? 'default-address-pools' : 'defaults'} to assign to the network`);
+    return { base: Number(s.base), prefix: s.prefix };
+  }
+
+  /** The same for IPv6: default-address-pools' IPv6 entries, or else a /64
+   * of the daemon's ULA /48 (its 40-bit global ID drawn once, kept in the
+   * database). */
+  private async freeSubnet6(): Promise<Cidr6> {
+    const configured = this.configuredPools(6);
+    const pools = configured.length ? configured : [ulaPool(this.store.settingOnce('ula_global_id', randomUlaGlobalId()))];
+    const s = allocateSubnet(pools, await this.takenPrefixes(6));
+    if (!s) throw conflict(`could not find an available, non-overlapping IPv6 address pool among the ${configured.length ? 'default-address-pools' : 'defaults'} to assign to the network`);
+    return { base: s.base, prefix: s.prefix };
   }
 
   private async startDns(n: NetworkRecord): Promise<void> {
     if (this.dns.has(n.id)) return;
+    const address = hasIpv4(n) ? n.gateway : dualStack(n) ? n.gateway6 : '';
+    if (!address) return;
     const server = new DnsServer(
-      n.gateway,
+      address,
       {
         lookup: (name, client, family) => this.lookupFor(n, name, client, family),
         upstreams: (client) => this.upstreamsFor(n, client),
@@ -254,7 +296,7 @@ export class Networks implements NetworkService {
       await server.start();
       this.dns.set(n.id, server);
     } catch (e) {
-      log.warn('the embedded DNS could not listen: names will not resolve on this network', { network: n.name, address: n.gateway, err: e });
+      log.warn('the embedded DNS could not listen: names will not resolve on this network', { network: n.name, address, err: e });
     }
   }
 
@@ -263,7 +305,7 @@ export class Networks implements NetworkService {
    * addresses of one family (4: A records, 6: AAAA); [] for a name that is
    * ours but has none of that family, undefined for a name that is not ours. */
   lookupFor(n: NetworkRecord, name: string, client: string, family: 4 | 6 = 4): string[] | undefined {
-    const self = this.store.endpointsOn(n.id).find((e) => e.state?.ip === client);
+    const self = this.endpointAt(n, client);
     const nets = self ? this.store.endpointsOf(self.containerId).filter((e) => e.state).map((e) => this.store.get(e.networkId)).filter((x): x is NetworkRecord => !!x && x.name !== 'bridge') : [n];
     if (!nets.some((x) => x.id === n.id)) nets.unshift(n);
     const linked = self && this.lookupLink(self.containerId, nets, name, family);
@@ -291,7 +333,7 @@ export class Networks implements NetworkService {
       let known = false;
       for (const net of nets) {
         const st = this.store.endpointsOf(target.id).find((e) => e.networkId === net.id)?.state;
-        if (!st?.ip) continue;
+        if (!live(st)) continue;
         known = true;
         const ip = family === 6 ? st.ip6 : st.ip;
         if (ip) return [ip];
@@ -307,7 +349,7 @@ export class Networks implements NetworkService {
     const out: string[] = [];
     let known = false;
     for (const ep of this.store.endpointsOn(n.id)) {
-      if (!ep.state?.ip) continue;
+      if (!live(ep.state)) continue;
       const c = this.containers?.get(ep.containerId);
       if (!c) continue;
       const names = dnsNames(c, ep).map((x) => x.toLowerCase());
@@ -319,8 +361,14 @@ export class Networks implements NetworkService {
     return known ? out : undefined;
   }
 
+  /** The endpoint on `n` that a DNS query came from, by its source address. */
+  private endpointAt(n: NetworkRecord, client: string): EndpointRecord | undefined {
+    const addr = canonical(client);
+    return this.store.endpointsOn(n.id).find((e) => live(e.state) && (e.state.ip === addr || e.state.ip6 === addr));
+  }
+
   private upstreamsFor(n: NetworkRecord, client: string): string[] {
-    const ep = this.store.endpointsOn(n.id).find((e) => e.state?.ip === client);
+    const ep = this.endpointAt(n, client);
     const dns = ep && this.containers?.get(ep.containerId)?.hostConfig.Dns;
     return dns?.length ? dns : this.hostResolvers;
   }
@@ -434,8 +482,9 @@ export class Networks implements NetworkService {
         netnsPath: nsPath,
         ip: first?.ip ?? '',
         ...(first?.ip6 ? { ip6: first.ip6 } : {}),
-        ...(primary.name !== 'bridge' && first?.gateway ? { nameserver: first.gateway } : {}),
-        ...(primary.gateway ? { hostGateway: primary.gateway } : {}),
+        // The embedded DNS listens on the IPv4 gateway, or the IPv6 one of an IPv6-only network.
+        ...(primary.name !== 'bridge' && (first?.gateway || first?.gateway6) ? { nameserver: first.gateway || first.gateway6! } : {}),
+        ...(primary.gateway || primary.gateway6 ? { hostGateway: primary.gateway || primary.gateway6 } : {}),
       };
     } catch (e) {
       await this.detach(c).catch(() => undefined);
@@ -505,7 +554,7 @@ export class Networks implements NetworkService {
   addressesOf(c: { id: string }): KeptAddresses {
     const out: KeptAddresses = {};
     for (const ep of this.store.endpointsOf(c.id)) {
-      if (ep.state?.ip) out[ep.networkId] = { ip: ep.state.ip, ...(ep.state.ip6 ? { ip6: ep.state.ip6 } : {}), ...(ep.state.mac ? { mac: ep.state.mac } : {}), ports: ep.state.ports };
+      if (live(ep.state)) out[ep.networkId] = { ...(ep.state.ip ? { ip: ep.state.ip } : {}), ...(ep.state.ip6 ? { ip6: ep.state.ip6 } : {}), ...(ep.state.mac ? { mac: ep.state.mac } : {}), ports: ep.state.ports };
     }
     return out;
   }
@@ -560,9 +609,9 @@ export class Networks implements NetworkService {
     const containers: Record<string, unknown> = {};
     if (withContainers) {
       for (const ep of this.store.endpointsOn(n.id)) {
-        if (!ep.state?.ip) continue;
+        if (!live(ep.state)) continue;
         const c = this.containers?.get(ep.containerId);
-        containers[ep.containerId] = { Name: c?.name ?? '', EndpointID: ep.state.endpointId, MacAddress: ep.state.mac, IPv4Address: `${ep.state.ip}/${ep.state.prefixLen}`, IPv6Address: ep.state.ip6 ? `${ep.state.ip6}/${ep.state.prefixLen6}` : '' };
+        containers[ep.containerId] = { Name: c?.name ?? '', EndpointID: ep.state.endpointId, MacAddress: ep.state.mac, IPv4Address: ep.state.ip ? `${ep.state.ip}/${ep.state.prefixLen}` : '', IPv6Address: ep.state.ip6 ? `${ep.state.ip6}/${ep.state.prefixLen6}` : '' };
       }
     }
     const ipamConfig = n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), Gateway: n.gateway }] : [];
@@ -573,7 +622,7 @@ export class Networks implements NetworkService {
       Created: n.createdAt,
       Scope: 'local',
       Driver: n.driver,
-      EnableIPv4: true,
+      EnableIPv4: n.ipv4,
       EnableIPv6: n.ipv6,
       IPAM: { Driver: 'default', Options: null, Config: ipamConfig },
       Internal: n.internal,
@@ -602,16 +651,61 @@ export class Networks implements NetworkService {
     if (confs.filter((c) => !isV6(c)).length > 1) throw invalid('joey networks take one IPv4 subnet');
     if (confs.filter(isV6).length > 1) throw invalid('joey networks take one IPv6 subnet');
     const ipam = confs.find((c) => !isV6(c));
-    const v6 = this.checkIpv6(confs.find(isV6));
-    // dockerd has no default IPv6 pool either, and says so in these words.
-    if (req.EnableIPv6 && !v6.subnet6) throw invalid('could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network: give an IPv6 --subnet');
+    // API 1.47's EnableIPv4 (absent: true). dockerd refuses a network with neither family.
+    const ipv4 = req.EnableIPv4 !== false;
+    if (!ipv4 && !req.EnableIPv6) throw invalid('IPv4 or IPv6 must be enabled: EnableIPv4 is false, so EnableIPv6 must be true (an IPv6-only network)');
+    if (!ipv4 && ipam) throw invalid(`an IPv4 subnet, gateway or ip-range (${ipam.Subnet || ipam.Gateway || ipam.IPRange}) needs EnableIPv4: this network is IPv6-only`);
     if (!ipam?.Subnet && (ipam?.Gateway || ipam?.IPRange)) throw invalid('a gateway or an ip-range needs a subnet');
+    const rec = await this.creating.lock(async () => {
+      const v6 = this.checkIpv6(confs.find(isV6));
+      if (req.EnableIPv6 && !v6.subnet6) {
+        // No IPv6 subnet given: one from the pools, as dockerd 27 does.
+        const c = await this.freeSubnet6();
+        Object.assign(v6, { subnet6: formatCidr6(c), gateway6: formatIp6(c.base + 1n), ipRange6: '' });
+      }
+      const v4 = ipv4 ? await this.ipv4Config(ipam) : { subnet: '', gateway: '', ipRange: '' };
+      const id = randomBytes(32).toString('hex');
+      const rec: NetworkRecord = {
+        id,
+        name,
+        driver,
+        bridge: (req.Options?.['com.docker.network.bridge.name'] || `jbr-${id.slice(0, 11)}`).slice(0, 15),
+        ...v4,
+        ipv4,
+        ipv6: !!req.EnableIPv6,
+        ...v6,
+        internal: !!req.Internal,
+        labels: req.Labels ?? {},
+        options: { ...req.Options },
+        createdAt: new Date().toISOString(),
+      };
+      if (this.store.all().some((n) => n.bridge === rec.bridge)) throw conflict(`bridge ${rec.bridge} is used by another network`);
+      await this.ensureBridge(rec);
+      try {
+        await this.ensureRules(rec);
+        this.store.insert(rec);
+      } catch (e) {
+        await this.removeRules(rec);
+        await this.deps.sys.links.deleteLink(rec.bridge).catch(() => undefined);
+        if (/UNIQUE/.test(messageOf(e))) throw conflict(`network with name ${name} already exists`);
+        throw e;
+      }
+      return rec;
+    });
+    const id = rec.id;
+    await this.startDns(rec);
+    this.deps.events.publish({ Type: 'network', Action: 'create', Actor: { ID: id, Attributes: { name, type: driver } } });
+    return { Id: id, Warning: '' };
+  }
+
+  /** A network's IPv4 subnet (given, or a free one from the pools), gateway and range. */
+  private async ipv4Config(ipam: { Subnet?: string; Gateway?: string; IPRange?: string } | undefined): Promise<{ subnet: string; gateway: string; ipRange: string }> {
     let subnet: Cidr;
     if (ipam?.Subnet) {
       subnet = parseCidr(ipam.Subnet, { strict: true });
       if (subnet.prefix > 30) throw invalid(`subnet ${ipam.Subnet} is too small`);
       for (const other of this.store.all()) {
-        if (other.subnet && parseCidr(other.subnet) && overlapsCidr(parseCidr(other.subnet), subnet)) throw forbidden(`Pool overlaps with other one on this address space`);
+        if (other.subnet && overlapsCidr(parseCidr(other.subnet), subnet)) throw forbidden(`Pool overlaps with other one on this address space`);
       }
     } else {
       subnet = await this.freeSubnet();
@@ -627,36 +721,7 @@ export class Networks implements NetworkService {
       if (!contains(subnet, r.base) || r.prefix < subnet.prefix) throw invalid(`invalid ip-range ${ipam.IPRange}: not within subnet ${formatCidr(subnet)}`);
       ipRange = formatCidr(r);
     }
-    const id = randomBytes(32).toString('hex');
-    const rec: NetworkRecord = {
-      id,
-      name,
-      driver,
-      bridge: (req.Options?.['com.docker.network.bridge.name'] || `jbr-${id.slice(0, 11)}`).slice(0, 15),
-      subnet: formatCidr(subnet),
-      gateway,
-      ipRange,
-      ipv6: !!req.EnableIPv6,
-      ...v6,
-      internal: !!req.Internal,
-      labels: req.Labels ?? {},
-      options: { ...req.Options },
-      createdAt: new Date().toISOString(),
-    };
-    if (this.store.all().some((n) => n.bridge === rec.bridge)) throw conflict(`bridge ${rec.bridge} is used by another network`);
-    await this.ensureBridge(rec);
-    try {
-      await this.ensureRules(rec);
-      this.store.insert(rec);
-    } catch (e) {
-      await this.removeRules(rec);
-      await this.deps.sys.links.deleteLink(rec.bridge).catch(() => undefined);
-      if (/UNIQUE/.test(messageOf(e))) throw conflict(`network with name ${name} already exists`);
-      throw e;
-    }
-    await this.startDns(rec);
-    this.deps.events.publish({ Type: 'network', Action: 'create', Actor: { ID: id, Attributes: { name, type: driver } } });
-    return { Id: id, Warning: '' };
+    return { subnet: formatCidr(subnet), gateway, ipRange };
   }
 
   /** A network's IPv6 subnet, gateway and range, checked as the IPv4 ones

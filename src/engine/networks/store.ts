@@ -12,6 +12,7 @@ interface NetworkRow {
   gateway: string;
   ip_range: string;
   enable_ipv6: number;
+  enable_ipv4: number;
   subnet6: string;
   gateway6: string;
   ip_range6: string;
@@ -37,6 +38,7 @@ const network = (r: NetworkRow): NetworkRecord => ({
   subnet: r.subnet,
   gateway: r.gateway,
   ipRange: r.ip_range,
+  ipv4: r.enable_ipv4 !== 0,
   ipv6: r.enable_ipv6 === 1,
   subnet6: r.subnet6,
   gateway6: r.gateway6,
@@ -60,8 +62,8 @@ export class NetworkStore {
 
   insert(n: NetworkRecord): void {
     this.db.db
-      .prepare('INSERT INTO networks (id, name, driver, bridge, subnet, gateway, ip_range, enable_ipv6, subnet6, gateway6, ip_range6, internal, labels, options, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(n.id, n.name, n.driver, n.bridge, n.subnet, n.gateway, n.ipRange, n.ipv6 ? 1 : 0, n.subnet6, n.gateway6, n.ipRange6, n.internal ? 1 : 0, JSON.stringify(n.labels), JSON.stringify(n.options), n.createdAt);
+      .prepare('INSERT INTO networks (id, name, driver, bridge, subnet, gateway, ip_range, enable_ipv4, enable_ipv6, subnet6, gateway6, ip_range6, internal, labels, options, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(n.id, n.name, n.driver, n.bridge, n.subnet, n.gateway, n.ipRange, n.ipv4 ? 1 : 0, n.ipv6 ? 1 : 0, n.subnet6, n.gateway6, n.ipRange6, n.internal ? 1 : 0, JSON.stringify(n.labels), JSON.stringify(n.options), n.createdAt);
   }
 
   update(n: NetworkRecord): void {
@@ -107,6 +109,17 @@ export class NetworkStore {
 
   setState(containerId: string, networkId: string, state: EndpointState | null): void {
     this.db.db.prepare('UPDATE endpoints SET state = ? WHERE container_id = ? AND network_id = ?').run(state === null ? null : JSON.stringify(state), containerId, networkId);
+  }
+
+  /** A value of daemon_settings (migration 9). */
+  setting(key: string): string | undefined {
+    return (this.db.db.prepare('SELECT value FROM daemon_settings WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  /** Sets `key` unless it is set already; returns the value that holds. */
+  settingOnce(key: string, value: string): string {
+    this.db.db.prepare('INSERT INTO daemon_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(key, value);
+    return this.setting(key)!;
   }
 
   deleteEndpoint(containerId: string, networkId: string): void {

@@ -12,6 +12,9 @@ export interface NetworkRecord {
   subnet: string;
   gateway: string;
   ipRange: string;
+  /** EnableIPv4: false for an IPv6-only network (its subnet, gateway and
+   * range then ''). */
+  ipv4: boolean;
   /** EnableIPv6: endpoints get an address from subnet6 too. */
   ipv6: boolean;
   /** The IPv6 subnet, gateway and range ('' when none; a subnet may be
@@ -77,6 +80,8 @@ export interface CreateNetworkRequest {
   Internal?: boolean;
   Attachable?: boolean;
   EnableIPv6?: boolean;
+  /** API 1.47: false makes an IPv6-only network (with EnableIPv6). */
+  EnableIPv4?: boolean;
   CheckDuplicate?: boolean;
   IPAM?: { Driver?: string; Config?: Array<{ Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> }> | null; Options?: Record<string, string> | null } | null;
   Options?: Record<string, string> | null;
