@@ -66,18 +66,23 @@ export const links: LinkOps = {
   async linkExists(name) {
     return (await run('ip', ['link', 'show', 'dev', name], { allowFailure: true })).code === 0;
   },
-  async routes() {
-    const r = await run('ip', ['-4', '-j', 'route', 'show', 'table', 'all']);
-    const rows = JSON.parse(r.stdout || '[]') as Array<{ dst?: string; type?: string }>;
-    return rows.filter((x) => x.dst && x.dst !== 'default' && (!x.type || x.type === 'unicast')).map((x) => (x.dst!.includes('/') ? x.dst! : `${x.dst}/32`));
+  routes() {
+    return unicastRoutes(4);
   },
-  async routes6() {
-    const r = await run('ip', ['-6', '-j', 'route', 'show', 'table', 'all']);
-    const rows = JSON.parse(r.stdout || '[]') as Array<{ dst?: string; type?: string }>;
-    return rows.filter((x) => x.dst && x.dst !== 'default' && (!x.type || x.type === 'unicast')).map((x) => (x.dst!.includes('/') ? x.dst! : `${x.dst}/128`));
+  routes6() {
+    return unicastRoutes(6);
   },
   async links() {
     const r = await run('ip', ['-j', 'link', 'show']);
     return (JSON.parse(r.stdout || '[]') as Array<{ ifname: string }>).map((l) => l.ifname);
   },
 };
+
+/** Destinations of the host's unicast routes of one family, every table, as
+ * CIDRs (a host route gets /32 or /128); "default" left out. */
+async function unicastRoutes(family: 4 | 6): Promise<string[]> {
+  const r = await run('ip', [`-${family}`, '-j', 'route', 'show', 'table', 'all']);
+  const rows = JSON.parse(r.stdout || '[]') as Array<{ dst?: string; type?: string }>;
+  const host = family === 4 ? '/32' : '/128';
+  return rows.filter((x) => x.dst && x.dst !== 'default' && (!x.type || x.type === 'unicast')).map((x) => (x.dst!.includes('/') ? x.dst! : `${x.dst}${host}`));
+}
