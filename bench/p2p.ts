@@ -25,7 +25,9 @@ private loopback registry behind a counting proxy, R rounds (default 3),
 three ways, each from empty stores:
   registry         all N at once, every layer from the registry (p2p off)
   p2p, seeded      one node pulls first, then the other N-1 at once (p2p on)
-  p2p, all at once all N at once (p2p on: peers serve only finished blobs)
+  p2p, all at once all N at once (p2p on: the first to ask the tracker for a
+                   layer takes it from the registry, the others from the
+                   peers that are downloading it, while they do)
 --registry-mbit caps the proxy's total bandwidth (default 0: no cap), as a
 registry whose uplink the fleet shares. Prints medians of the wall time until
 every node has the image, and the registry's blob bytes. Needs root and

@@ -1,15 +1,19 @@
 // P2P layer distribution with real daemons on loopback: a private registry
 // behind a counting proxy, three joeyds with one secret (A is also the
 // tracker). B and C must take layers from peers, never trust a peer's bytes,
-// and fall back to the registry when peers or the tracker fail.
+// and fall back to the registry when peers or the tracker fail. Pulls that
+// start together pass each layer on while it downloads, so the registry
+// sends it once, and the others finish when the first one dies.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { JOEYD_BIN, startJoeyd, type Daemon } from './lib/daemon.ts';
-import { MULTILAYER, pushImage } from './lib/images.ts';
+import { BUSYBOX, MULTILAYER, pushImage, pushRaw } from './lib/images.ts';
 import { freePort, makeTempDir, removeDir, run, waitFor } from './lib/proc.ts';
+import { tarGz } from './lib/tar.ts';
 import { startProxy, type RegistryProxy } from './lib/proxy.ts';
 import { startRegistry, type Registry } from './lib/registry.ts';
 
@@ -24,6 +28,10 @@ let b: Daemon;
 let c: Daemon;
 let ports: { a: number; b: number; c: number; tracker: number };
 const tracker = () => `http://127.0.0.1:${ports.tracker}`;
+const peerUrl = (port: number) => `http://127.0.0.1:${port}`;
+/** A runnable image of a few MB in two layers (busybox and random data). */
+let fleet: { ref: string; layers: { digest: string; size: number }[]; sums: string };
+const fleetBytes = () => fleet.layers.reduce((n, l) => n + l.size, 0);
 
 function httpGet(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -38,10 +46,23 @@ function httpGet(url: string, headers: Record<string, string> = {}, method = 'GE
 }
 const auth = { authorization: `Bearer ${SECRET}` };
 
-async function trackerPeers(digest: string): Promise<string[]> {
+async function trackerHolders(digest: string): Promise<{ peers: string[]; partial: string[] }> {
   const r = await httpGet(`${tracker()}/p2p/v1/peers?digest=${digest}`, auth);
   assert.equal(r.status, 200, r.body.toString());
-  return (JSON.parse(r.body.toString()) as { peers: string[] }).peers;
+  return JSON.parse(r.body.toString()) as { peers: string[]; partial: string[] };
+}
+async function trackerPeers(digest: string): Promise<string[]> {
+  return (await trackerHolders(digest)).peers;
+}
+
+/** Layer bytes the registry sent for `digests`. */
+function registryBytes(digests: string[]): number {
+  return proxy.requests.filter((r) => r.method === 'GET' && digests.some((d) => r.path.endsWith(d))).reduce((n, r) => n + r.bytes, 0);
+}
+
+async function checkFleetImage(d: Daemon): Promise<void> {
+  const out = await d.dockerOk(['run', '--rm', '--network', 'none', fleet.ref, '/bin/busybox', 'sha256sum', '/data/one.bin', '/data/two.bin']);
+  assert.equal(out.stdout, fleet.sums);
 }
 
 /** Announces for a fake peer, as a joeyd would. */
@@ -83,6 +104,21 @@ before(async () => {
   layers = manifest.layers;
   configDigest = manifest.config.digest;
   assert.equal(layers.length, MULTILAYER.layers);
+  const one = randomBytes(8 << 20);
+  const two = randomBytes(6 << 20);
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const pushed = await pushRaw(reg, 'fleet', 'latest', {
+    layers: [
+      await tarGz([
+        { name: 'bin/', type: 'directory', mode: 0o755 },
+        { name: 'bin/busybox', type: 'file', mode: 0o755, content: await readFile(BUSYBOX) },
+        { name: 'data/', type: 'directory', mode: 0o755 },
+        { name: 'data/one.bin', type: 'file', mode: 0o644, content: one },
+      ]),
+      await tarGz([{ name: 'data/two.bin', type: 'file', mode: 0o644, content: two }]),
+    ],
+  });
+  fleet = { ref: `${proxy.host}/fleet:latest`, layers: pushed.layers, sums: `${sha(one)}  /data/one.bin\n${sha(two)}  /data/two.bin\n` };
   ports = { a: await freePort(), b: await freePort(), c: await freePort(), tracker: await freePort() };
   const common = ['--insecure-registry', '127.0.0.0/8', '--p2p-tracker', tracker()];
   [a, b, c] = await Promise.all([
@@ -210,6 +246,99 @@ describe('p2p', () => {
     } finally {
       await new Promise<void>((r) => dropper.close(() => r()));
     }
+  });
+
+  test('three joeyds pull one image at the same moment: the registry sends each layer once, the first puller passes it on while it downloads', async () => {
+    proxy.reset();
+    const daemons = [a, b, c];
+    await Promise.all(daemons.map((d) => d.dockerOk(['pull', fleet.ref])));
+    const gets = proxy.blobGets();
+    for (const l of fleet.layers) assert.equal(gets.get(l.digest), 1, `layer ${l.digest} fetched ${gets.get(l.digest) ?? 0} times from the registry`);
+    assert.equal(registryBytes(fleet.layers.map((l) => l.digest)), fleetBytes(), 'the registry sent one copy of the layers, no more');
+    // For each layer: one node took it from the registry, the other two from a peer only.
+    const peers = new Set([ports.a, ports.b, ports.c].map(peerUrl));
+    for (const l of fleet.layers) {
+      const froms = daemons.flatMap((d) => d.logLines().filter((x) => x.msg === 'layer blob source' && x.digest === l.digest).map((x) => x.from as string[]));
+      assert.equal(froms.length, 3, JSON.stringify(froms));
+      assert.equal(froms.filter((f) => f.length === 1 && f[0] === 'registry').length, 1, JSON.stringify(froms));
+      assert.equal(froms.filter((f) => f.every((p) => peers.has(p))).length, 2, JSON.stringify(froms));
+    }
+    for (const d of daemons) await checkFleetImage(d);
+  });
+
+  test('the partial holder is killed mid-way: the others finish, from the registry and from each other', async (t) => {
+    for (const d of [a, b, c]) await d.docker(['rmi', fleet.ref]);
+    const digests = fleet.layers.map((l) => l.digest);
+    await waitFor('the tracker to forget the fleet image', async () => {
+      for (const dg of digests) if ((await trackerPeers(dg)).length > 0) return false;
+      return true;
+    });
+    const bUrl = peerUrl(ports.b);
+    proxy.reset();
+    // The registry stops sending the layers half-way: B, pulling first, holds half.
+    proxy.stallAt(Math.floor(fleetBytes() / 2), digests);
+    const first = b.dockerSpawn(['pull', fleet.ref]);
+    await proxy.stalled();
+    await waitFor('B to share both layers', async () => {
+      for (const dg of digests) if (!(await trackerHolders(dg)).partial.includes(bUrl)) return false;
+      return true;
+    });
+    const peerBytesBefore = [await metric(a, 'peer'), await metric(c, 'peer')];
+    const others = [a, c].map((d) => d.dockerSpawn(['pull', fleet.ref]));
+    await waitFor('A and C to join behind B and take bytes from peers', async () => {
+      for (const dg of digests) if ((await trackerHolders(dg)).partial.length < 3) return false;
+      return (await metric(a, 'peer')) > peerBytesBefore[0]! && (await metric(c, 'peer')) > peerBytesBefore[1]!;
+    });
+    const pid = b.pid;
+    process.kill(pid, 'SIGKILL');
+    await waitFor('B to die', () => !b.running);
+    proxy.release();
+    const [ra, rc] = await Promise.all(others.map((o) => o.done));
+    assert.equal(ra!.code, 0, a.diagnose(ra));
+    assert.equal(rc!.code, 0, c.diagnose(rc));
+    assert.notEqual((await first.done).code, 0, 'the pull of the killed daemon failed');
+    const left = [a, c].flatMap((d) => d.logLines().filter((x) => x.msg === 'p2p: peer failed, trying the next source' && x.peer === bUrl));
+    assert.ok(left.length >= 1, `nobody noticed B die\n${a.diagnose()}\n${c.diagnose()}`);
+    // One node goes on from the registry where B stopped; the other follows
+    // it. B's own downloads never finished: count the bytes as they went out.
+    const configBytes = proxy.requests.filter((r) => r.method === 'GET' && /\/blobs\//.test(r.path) && !digests.some((d) => r.path.endsWith(d))).reduce((n, r) => n + r.bytes, 0);
+    const sent = proxy.blobBytes() - configBytes;
+    t.diagnostic(`the registry sent ${sent} layer bytes for ${fleetBytes()} (${(sent / fleetBytes()).toFixed(2)}x)`);
+    assert.ok(sent <= 1.25 * fleetBytes(), `the registry sent ${sent} bytes for ${fleetBytes()} of layers`);
+    await checkFleetImage(a);
+    await checkFleetImage(c);
+    await b.restart();
+  });
+
+  test('a cancelled pull withdraws its partial layers from the tracker and leaves no partial file', async () => {
+    for (const d of [a, c]) await d.docker(['rmi', fleet.ref]);
+    const digests = fleet.layers.map((l) => l.digest);
+    await waitFor('the tracker to forget the fleet image', async () => {
+      for (const dg of digests) if ((await trackerPeers(dg)).length > 0) return false;
+      return true;
+    });
+    const cUrl = peerUrl(ports.c);
+    proxy.reset();
+    proxy.stallAt(1 << 20, digests);
+    const pull = c.dockerSpawn(['pull', fleet.ref]);
+    await proxy.stalled();
+    await waitFor('C to share a layer', async () => {
+      for (const dg of digests) if ((await trackerHolders(dg)).partial.includes(cUrl)) return true;
+      return false;
+    });
+    pull.child.kill('SIGKILL');
+    await pull.done;
+    await waitFor('the tracker to stop naming C', async () => {
+      for (const dg of digests) if ((await trackerHolders(dg)).partial.includes(cUrl)) return false;
+      return true;
+    });
+    const ingest = join(c.dataRoot, 'content/ingest');
+    await waitFor('C to drop its partial files', async () => (await readdir(ingest)).length === 0).catch(async (e: unknown) => {
+      throw new Error(`${String(e)}: ${JSON.stringify(await readdir(ingest))}\n${c.diagnose()}`);
+    });
+    proxy.release();
+    // Gone from the blob server too: a 404, not bytes of a dead download.
+    assert.equal((await httpGet(`${cUrl}/p2p/v1/blobs/${digests[0]}`, auth)).status, 404);
   });
 
   test('with the tracker down, pulls still work from the registry', async () => {

@@ -166,3 +166,37 @@ test('a half-created ingest directory (no ref) is dropped when the store opens',
   );
   assert.deepEqual((await readdir(join(root, 'ingest'))).length, 1);
 });
+
+test('a writer can be watched: what is on disk, the next write, how it ended, a reader of its file', async (t) => {
+  const { store } = await tempStore(t);
+  assert.equal(store.live(digest), undefined);
+  const w = await store.writer(digest);
+  const live = store.live(digest)!;
+  assert.equal(live.written, 0);
+  const next = live.changed();
+  const sink = w.stream();
+  await new Promise<void>((r) => sink.write(payload.subarray(0, 1000), () => r()));
+  await next;
+  assert.equal(live.written, 1000);
+  const h = await live.openRead();
+  await new Promise<void>((r) => sink.end(payload.subarray(1000), () => r()));
+  await finished(sink);
+  await w.commit({ digest, size: payload.length });
+  assert.equal(await live.ended, 'committed');
+  assert.equal(store.live(digest), undefined);
+  // The handle outlives the rename into the blobs directory.
+  const { bytesRead, buffer } = await h.read(Buffer.alloc(payload.length), 0, payload.length, 0);
+  await h.close();
+  assert.ok(buffer.subarray(0, bytesRead).equals(payload));
+  await assert.rejects(live.openRead(), (e) => is(e, 'not-found'));
+
+  const other = digestOf(Buffer.from('other'));
+  const w2 = await store.writer(other);
+  const l2 = store.live(other)!;
+  await w2.close();
+  assert.equal(await l2.ended, 'closed');
+  const w3 = await store.writer(other);
+  assert.notEqual(store.live(other), l2, 'a new writer is a new watch');
+  await w3.abort();
+  assert.equal(l2.outcome, 'closed');
+});

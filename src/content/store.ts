@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { conflict, dataLoss, failedPrecondition, internal, invalid, JoeyError, messageOf, notFound } from '../errdefs/index.ts';
-import type { BlobInfo, ContentStore, ContentWriter, IngestInfo } from './types.ts';
+import type { BlobInfo, ContentStore, ContentWriter, IngestInfo, IngestOutcome, LiveIngest } from './types.ts';
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 /** Manifests and configs are small; anything bigger is read as a stream. */
@@ -80,6 +80,8 @@ class FileContentStore implements ContentStore {
   readonly ingestDir: string;
   /** Refs with an open writer in this process. */
   readonly active = new Set<string>();
+  /** The open writers, for `live`. */
+  readonly writers = new Map<string, IngestWriter>();
 
   constructor(readonly root: string) {
     this.blobDir = join(root, 'blobs', 'sha256');
@@ -167,7 +169,10 @@ class FileContentStore implements ContentStore {
         const hash = createHash('sha256');
         const hashed = await hashFile(dataPath, hash, size);
         if (hashed !== size) throw internal(`ingest ${ref} changed while it was being opened`);
-        return new IngestWriter(this, ref, dir, handle, hash, size);
+        const { ino } = await handle.stat();
+        const w = new IngestWriter(this, ref, dir, handle, hash, size, ino);
+        this.writers.set(ref, w);
+        return w;
       } catch (err) {
         await handle.close();
         throw err;
@@ -234,6 +239,10 @@ class FileContentStore implements ContentStore {
     return out;
   }
 
+  live(ref: string): LiveIngest | undefined {
+    return this.writers.get(ref);
+  }
+
   /** Deletes the partial data of `ref`; nothing to do when there is none. */
   async abortIngest(ref: string): Promise<void> {
     validateRef(ref);
@@ -246,12 +255,16 @@ function ingestName(ref: string): string {
   return createHash('sha256').update(ref).digest('hex');
 }
 
-class IngestWriter implements ContentWriter {
+class IngestWriter implements ContentWriter, LiveIngest {
   /** Bytes in the data file, all of them hashed. */
   private size: number;
   /** A failed write may have left bytes on disk that the hash has not seen. */
   private suspect = false;
   private done = false;
+  outcome: IngestOutcome | undefined;
+  readonly ended: Promise<IngestOutcome>;
+  #settle!: (o: IngestOutcome) => void;
+  #waiters: Array<() => void> = [];
 
   constructor(
     private readonly store: FileContentStore,
@@ -260,8 +273,51 @@ class IngestWriter implements ContentWriter {
     private readonly handle: FileHandle,
     private readonly hash: Hash,
     readonly offset: number,
+    /** The data file's inode: a reader must open this file, not a later writer's. */
+    private readonly ino: number,
   ) {
     this.size = offset;
+    this.ended = new Promise((resolve) => (this.#settle = resolve));
+  }
+
+  get written(): number {
+    return this.size;
+  }
+
+  changed(): Promise<void> {
+    if (this.outcome) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  async openRead(): Promise<FileHandle> {
+    const gone = () => notFound(`ingest ${this.ref} has no open writer`);
+    if (this.outcome) throw gone();
+    let h: FileHandle;
+    try {
+      h = await open(this.dataPath, 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw gone();
+      throw internal(`open ingest ${this.ref}: ${messageOf(err)}`, err);
+    }
+    const st = await h.stat().catch(() => undefined);
+    if (!st || st.ino !== this.ino || this.outcome) {
+      await h.close();
+      throw gone();
+    }
+    return h;
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Called once the writer is done; tells the watchers how. */
+  #end(outcome: IngestOutcome): void {
+    if (this.outcome) return;
+    this.outcome = outcome;
+    if (this.store.writers.get(this.ref) === this) this.store.writers.delete(this.ref);
+    this.#settle(outcome);
+    this.#wake();
   }
 
   private get dataPath(): string {
@@ -295,6 +351,7 @@ class IngestWriter implements ContentWriter {
         this.hash.update(b);
         this.size += b.length;
       }
+      this.#wake();
     };
     return new Writable({
       highWaterMark: 1 << 20,
@@ -331,7 +388,7 @@ class IngestWriter implements ContentWriter {
       const target = join(this.store.blobDir, hex);
       const existing = await this.store.info(expected.digest);
       if (existing) {
-        await this.discard();
+        await this.discard('committed');
         return existing;
       }
       await this.handle.chmod(0o444);
@@ -340,6 +397,7 @@ class IngestWriter implements ContentWriter {
       await fsyncDir(this.store.blobDir);
       await rm(this.dir, { recursive: true, force: true });
       this.store.active.delete(this.ref);
+      this.#end('committed');
       const st = await stat(target);
       return { digest: expected.digest, size: st.size, createdAt: st.mtime };
     } catch (err) {
@@ -369,15 +427,17 @@ class IngestWriter implements ContentWriter {
       await this.handle.close().catch(() => {}); // already closed after a failed rename
     } finally {
       this.store.active.delete(this.ref);
+      this.#end('closed');
     }
   }
 
-  private async discard(): Promise<void> {
+  private async discard(outcome: IngestOutcome = 'aborted'): Promise<void> {
     try {
       await this.handle.close().catch(() => {});
       await rm(this.dir, { recursive: true, force: true });
     } finally {
       this.store.active.delete(this.ref);
+      this.#end(outcome);
     }
   }
 }

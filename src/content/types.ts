@@ -1,5 +1,6 @@
 // The content store: immutable blobs addressed by digest, plus resumable
 // ingests (partial downloads) addressed by a caller-chosen ref.
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 
 export interface BlobInfo {
@@ -34,6 +35,25 @@ export interface ContentWriter {
   abort(): Promise<void>;
 }
 
+export type IngestOutcome = 'committed' | 'closed' | 'aborted';
+
+/** An open writer as others may watch it, to pass a blob on while it is
+ * still arriving (p2p). The bytes are not verified yet: whoever reads them
+ * must check the digest of the whole. */
+export interface LiveIngest {
+  readonly ref: string;
+  /** Bytes on disk, contiguous from the start: nothing past it may be read. */
+  readonly written: number;
+  /** How the writer ended; undefined while it is open. */
+  readonly outcome: IngestOutcome | undefined;
+  readonly ended: Promise<IngestOutcome>;
+  /** Resolves at the next write or when the writer ends, whichever comes first. */
+  changed(): Promise<void>;
+  /** A read-only handle on this writer's data file (it stays readable after
+   * a commit renames it). `not-found` once the writer has ended. */
+  openRead(): Promise<FileHandle>;
+}
+
 export interface ContentStore {
   info(digest: string): Promise<BlobInfo | undefined>;
   /** Streams a blob, optionally from a byte offset. Throws `not-found`. */
@@ -50,4 +70,6 @@ export interface ContentStore {
   walk(): AsyncIterable<BlobInfo>;
   ingests(): Promise<IngestInfo[]>;
   abortIngest(ref: string): Promise<void>;
+  /** The writer open on `ref` in this process, to watch; undefined when there is none. */
+  live(ref: string): LiveIngest | undefined;
 }

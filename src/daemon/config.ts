@@ -8,6 +8,7 @@ import type { EngineConfig } from '../engine/types.ts';
 import { RESERVED_RUNTIME_NAMES, RUNTIME_NAME_RE, STOCK_RUNTIME, builtinRuntimes, type RuntimeSpec } from '../engine/runtimes.ts';
 import { invalid, messageOf } from '../errdefs/index.ts';
 import { isLogLevel, type LogLevel } from '../util/log.ts';
+import { parseServiceUrl, trimUrl } from '../util/url.ts';
 import { parseFixedCidrV6 } from '../engine/networks/fixed-cidr-v6.ts';
 import { formatCidr6 } from '../engine/networks/ipnet.ts';
 import { parsePoolFlag, parsePoolSpec, type AddressPoolSpec } from '../engine/networks/pools.ts';
@@ -428,16 +429,7 @@ export function parseHost(s: string): ListenerSpec {
 }
 
 function validateMirror(m: string): string {
-  let url: URL;
-  try {
-    url = new URL(m);
-  } catch {
-    throw invalid(`invalid mirror: ${JSON.stringify(m)} is not a valid URI`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`invalid mirror: unsupported scheme ${JSON.stringify(url.protocol.slice(0, -1))} in ${JSON.stringify(m)}`);
-  if (url.username || url.password) throw invalid(`invalid mirror: credentials are not allowed in ${JSON.stringify(m)}`);
-  if (url.search || url.hash) throw invalid(`invalid mirror: query or fragment at end of the URI ${JSON.stringify(m)}`);
-  return url.toString().replace(/\/+$/, '');
+  return trimUrl(parseServiceUrl(m, 'mirror'));
 }
 
 function validateInsecureRegistry(r: string): string {

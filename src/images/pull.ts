@@ -140,6 +140,7 @@ async function fetchLayers(
       signal: opts.signal,
       open: (offset, signal) => repo.fetchBlob(layer, { offset, signal }),
       ...(repo.blobCorrupt ? { retryCorrupt: () => repo.blobCorrupt!(layer) } : {}),
+      ...(repo.sharesDownloads ? { dropPartial: true } : {}),
       limit: (fn) => limiter.run(fn),
     });
     done.push(p);

@@ -53,8 +53,12 @@ export interface LayerJob {
   attempts?: number;
   /** Called when the bytes `open` gave were bad (digest mismatch, a broken
    * layer) and the blob is not stored: true when another try may get good
-   * bytes (a source with several origins, p2p). Such tries start afresh. */
+   * bytes (a source with several origins, p2p). Such tries start afresh.
+   * The source bounds them: it must answer false after a few. */
   retryCorrupt?: () => boolean;
+  /** A download given up on (failed or cancelled) is removed, not kept for
+   * the next pull to resume: others were reading it (p2p). */
+  dropPartial?: boolean;
   /** Bounds concurrent transfers; the wait for the parent's commit is outside it. */
   limit?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
@@ -64,8 +68,6 @@ export function shortId(digest: string): string {
 }
 
 const RETRYABLE = new Set(['unavailable', 'internal', 'deadline-exceeded']);
-/** Fresh tries of a layer whose bytes did not verify (see LayerJob.retryCorrupt). */
-const MAX_CORRUPT_RETRIES = 4;
 
 export class Unpacker {
   private readonly flights = new SingleFlight<'exists' | 'done'>();
@@ -98,7 +100,6 @@ export class Unpacker {
     job.onProgress?.({ kind: 'layer', id, phase: 'waiting' });
 
     const attempts = job.attempts ?? 4;
-    let corruptRetries = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         const limit = job.limit ?? ((fn) => fn());
@@ -119,15 +120,21 @@ export class Unpacker {
         job.onProgress?.({ kind: 'layer', id, phase: 'pull-complete' });
         return 'done';
       } catch (e) {
-        // Bounded, so that a tracker naming ever new bad peers cannot keep a pull going.
-        if ((is(e, 'data-loss') || is(e, 'invalid')) && job.retryCorrupt && corruptRetries < MAX_CORRUPT_RETRIES && !job.signal?.aborted && (await content.info(job.blob.digest)) === undefined && job.retryCorrupt()) {
-          corruptRetries++;
+        // retryCorrupt is bounded by the source (p2p: MAX_PEER_TRIES), so a
+        // tracker naming ever new bad peers cannot keep a pull going.
+        if ((is(e, 'data-loss') || is(e, 'invalid')) && job.retryCorrupt && !job.signal?.aborted && (await content.info(job.blob.digest)) === undefined && job.retryCorrupt()) {
           log.warn('layer bytes did not verify, fetching them again from another source', { layer: job.blob.digest, err: e });
           await content.abortIngest(job.blob.digest).catch(() => undefined);
           attempt--;
           continue;
         }
-        if (attempt >= attempts || !RETRYABLE.has(kindOf(e)) || job.signal?.aborted || !job.open) throw e;
+        if (attempt >= attempts || !RETRYABLE.has(kindOf(e)) || job.signal?.aborted || !job.open) {
+          // The pull gives up on this layer (or was cancelled). A registry
+          // download stays for the next pull to resume (kept 24 h); one that
+          // peers were reading goes, so that nothing of it is left behind.
+          if (job.dropPartial && (await content.info(job.blob.digest)) === undefined) await content.abortIngest(job.blob.digest).catch(() => undefined);
+          throw e;
+        }
         log.warn('layer download failed, resuming', { layer: job.blob.digest, attempt, err: e });
         job.onProgress?.({ kind: 'layer', id, phase: 'retrying' });
         await new Promise((r) => setTimeout(r, 200 * attempt));

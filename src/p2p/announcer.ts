@@ -1,14 +1,15 @@
 // Telling the tracker what this daemon holds: the layer blobs of its images
 // that are in the content store. A full list (replacing the last one) at
 // start, after image changes (a pull, a removal, a prune) and every interval,
-// so that removed blobs are withdrawn and the tracker's TTL is renewed.
+// so that removed blobs are withdrawn and the tracker's TTL is renewed. The
+// blobs being downloaded (and shared meanwhile) go in the same list as partial.
 import { messageOf } from '../errdefs/index.ts';
 import { log } from '../util/log.ts';
 import type { Announce } from './tracker.ts';
 
 export interface AnnouncerDeps {
-  /** The layer blobs held now. */
-  held(): Promise<string[]>;
+  /** The layer blobs held now, whole and partial. */
+  held(): Promise<{ digests: string[]; partial: string[] }>;
   send(a: Announce): Promise<void>;
   peer: string;
   intervalMs: number;
@@ -51,9 +52,9 @@ export class Announcer {
 
   async #once(): Promise<void> {
     try {
-      const digests = await this.deps.held();
-      await this.deps.send({ peer: this.deps.peer, digests, replace: true });
-      log.debug('p2p: announced', { blobs: digests.length });
+      const { digests, partial } = await this.deps.held();
+      await this.deps.send({ peer: this.deps.peer, digests, partial, replace: true });
+      log.debug('p2p: announced', { blobs: digests.length, partial: partial.length });
     } catch (err) {
       this.deps.onError?.();
       log.warn('p2p: announcing to the tracker failed (will try again)', { err: messageOf(err) });

@@ -1,12 +1,13 @@
-// HTTP to peers and to the tracker: small, with the secret, keep-alive, and
-// an idle timeout so that a stalled peer is left quickly for the next one.
-import http from 'node:http';
-import https from 'node:https';
+// HTTP to peers and to the tracker, on the registry client's transport
+// (keep-alive agents, an idle timeout, aborts), with the fleet secret. The
+// idle timeout is what bounds every wait on a peer: a stalled peer, or a
+// partial holder whose own download stalled, is left for the next source.
 import type { Readable } from 'node:stream';
 import { invalid, messageOf, unavailable } from '../errdefs/index.ts';
-import { ANNOUNCE_PATH, BLOB_PREFIX, PEERS_PATH } from './server.ts';
+import { discard, HttpTransport, readBody, type HttpResponse } from '../remotes/http.ts';
+import { ANNOUNCE_PATH, BLOB_PREFIX, JOIN_PATH, PEERS_PATH } from './server.ts';
 import { bearer } from './secret.ts';
-import type { Announce } from './tracker.ts';
+import type { Announce, Holders } from './tracker.ts';
 
 export interface P2PHttpOptions {
   secret: string;
@@ -14,62 +15,37 @@ export interface P2PHttpOptions {
   timeoutMs?: number;
 }
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: http.IncomingMessage;
-}
+export const DEFAULT_IDLE_MS = 10_000;
 
 export class P2PClient {
-  readonly #agents = { http: new http.Agent({ keepAlive: true, timeout: 4_000 }), https: new https.Agent({ keepAlive: true, timeout: 4_000 }) };
+  readonly #http: HttpTransport;
   readonly #auth: string;
-  readonly #timeoutMs: number;
 
   constructor(opts: P2PHttpOptions) {
     this.#auth = bearer(opts.secret);
-    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#http = new HttpTransport('joey-p2p', opts.timeoutMs ?? DEFAULT_IDLE_MS);
   }
 
-  request(method: string, url: URL, opts: { headers?: Record<string, string>; body?: Buffer; signal?: AbortSignal } = {}): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const mod = url.protocol === 'https:' ? https : http;
-      const headers: Record<string, string> = { authorization: this.#auth, ...opts.headers };
-      if (opts.body) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = String(opts.body.length);
-      }
-      const req = mod.request(url, {
-        method,
-        headers,
-        agent: url.protocol === 'https:' ? this.#agents.https : this.#agents.http,
-        timeout: this.#timeoutMs,
-        signal: opts.signal,
-      });
-      let res: http.IncomingMessage | undefined;
-      req.on('timeout', () => {
-        const err = Object.assign(new Error(`no answer from ${url.host} for ${this.#timeoutMs} ms`), { code: 'ETIMEDOUT' });
-        if (res) res.destroy(err);
-        else req.destroy(err);
-      });
-      req.on('error', reject);
-      req.on('response', (r) => {
-        res = r;
-        resolve({ status: r.statusCode ?? 0, headers: r.headers, body: r });
-      });
-      req.end(opts.body);
-    });
+  request(method: string, url: URL, opts: { headers?: Record<string, string>; body?: Buffer; signal?: AbortSignal } = {}): Promise<HttpResponse> {
+    const headers: Record<string, string> = { authorization: this.#auth, ...opts.headers };
+    const body = opts.body;
+    if (body) headers['content-type'] = 'application/json';
+    // No redirects: a peer or tracker has no reason to send one, and following
+    // it would carry the secret elsewhere.
+    return this.#http.request({ method, url, headers, ...(body ? { body: () => body } : {}), signal: opts.signal, followRedirects: false });
   }
 
   async #json(method: string, url: URL, body?: unknown, signal?: AbortSignal): Promise<unknown> {
-    let a: Answer;
+    const fail = (why: string, err?: unknown) => unavailable(`p2p tracker ${url.host}: ${why}`, err);
+    let a: HttpResponse;
     try {
       a = await this.request(method, url, { ...(body !== undefined ? { body: Buffer.from(JSON.stringify(body)) } : {}), signal });
     } catch (err) {
-      throw unavailable(`p2p tracker ${url.host}: ${messageOf(err)}`, err);
+      throw fail(messageOf(err), err);
     }
-    const text = await readSmall(a.body, 4 << 20).catch((err: unknown) => {
-      throw unavailable(`p2p tracker ${url.host}: ${messageOf(err)}`, err);
-    });
+    const text = (await readBody(a.body, 4 << 20).catch((err: unknown) => {
+      throw fail(messageOf(err), err);
+    })).toString('utf8');
     if (a.status === 204) return undefined;
     if (a.status !== 200) throw unavailable(`p2p tracker ${url.host} answered ${a.status}: ${text.slice(0, 200)}`);
     try {
@@ -79,15 +55,19 @@ export class P2PClient {
     }
   }
 
-  /** Peers that hold `digest`, as the tracker at `tracker` knows them. */
-  async peers(tracker: string, digest: string, self: string | undefined, signal?: AbortSignal): Promise<string[]> {
+  /** Who holds `digest`, as the tracker at `tracker` knows it. */
+  async holders(tracker: string, digest: string, self: string | undefined, signal?: AbortSignal): Promise<Holders> {
     const url = new URL(tracker + PEERS_PATH);
     url.searchParams.set('digest', digest);
     if (self) url.searchParams.set('self', self);
-    const body = (await this.#json('GET', url, undefined, signal)) as { peers?: unknown } | undefined;
-    const peers = body?.peers;
-    if (!Array.isArray(peers)) throw unavailable(`p2p tracker ${url.host} answered without a list of peers`);
-    return peers.filter((p): p is string => typeof p === 'string' && /^https?:\/\//.test(p));
+    return parseHolders(url, await this.#json('GET', url, undefined, signal));
+  }
+
+  /** Tells the tracker that `peer` is downloading `digest` (and serves it
+   * meanwhile); answers whom to take it from. */
+  async join(tracker: string, peer: string, digest: string, signal?: AbortSignal): Promise<Holders> {
+    const url = new URL(tracker + JOIN_PATH);
+    return parseHolders(url, await this.#json('POST', url, { peer, digest }, signal));
   }
 
   async announce(tracker: string, a: Announce): Promise<void> {
@@ -101,15 +81,14 @@ export class P2PClient {
     if (start < 0 || end < start || end >= size) throw invalid(`bad range ${start}-${end} of a ${size}-byte blob`);
     const url = new URL(peer + BLOB_PREFIX + digest);
     const whole = start === 0 && end === size - 1;
-    let a: Answer;
+    let a: HttpResponse;
     try {
       a = await this.request('GET', url, { headers: whole ? {} : { range: `bytes=${start}-${end}` }, signal });
     } catch (err) {
       throw unavailable(`peer ${peer}: ${messageOf(err)}`, err);
     }
     const fail = (why: string) => {
-      a.body.resume();
-      a.body.on('error', () => undefined);
+      discard(a);
       return unavailable(`peer ${peer}: ${why}`);
     };
     if (a.status === 200 && !whole) throw fail('ignored the Range request');
@@ -126,21 +105,14 @@ export class P2PClient {
   }
 
   close(): void {
-    this.#agents.http.destroy();
-    this.#agents.https.destroy();
+    this.#http.close();
   }
 }
 
-async function readSmall(r: Readable, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of r) {
-    n += (c as Buffer).length;
-    if (n > limit) {
-      r.destroy();
-      throw new Error(`answer larger than ${limit} bytes`);
-    }
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function parseHolders(url: URL, body: unknown): Holders {
+  const b = body as { peers?: unknown; partial?: unknown } | undefined;
+  if (!Array.isArray(b?.peers)) throw unavailable(`p2p tracker ${url.host} answered without a list of peers`);
+  const urls = (v: unknown): string[] => (Array.isArray(v) ? v.filter((p): p is string => typeof p === 'string' && /^https?:\/\//.test(p)) : []);
+  // An older tracker has no "partial": nobody is followed then.
+  return { peers: urls(b.peers), partial: urls(b.partial) };
 }

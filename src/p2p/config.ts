@@ -1,6 +1,7 @@
 // The p2p settings as joeyd takes them (--p2p-*, daemon.json p2p-*), checked
 // once at start-up so that a typo stops the daemon with the flag's name.
 import { invalid } from '../errdefs/index.ts';
+import { parseServiceUrl, trimUrl } from '../util/url.ts';
 
 export interface HostPort {
   host: string;
@@ -42,16 +43,7 @@ export function parseHostPort(flag: string, s: string): HostPort {
 }
 
 function parseHttpUrl(flag: string, s: string): string {
-  let url: URL;
-  try {
-    url = new URL(s.trim());
-  } catch {
-    throw invalid(`invalid --${flag} ${JSON.stringify(s)}: not a URL (expected http://HOST:PORT)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`invalid --${flag} ${JSON.stringify(s)}: the scheme must be http or https`);
-  if (url.username || url.password) throw invalid(`invalid --${flag} ${JSON.stringify(s)}: credentials are not allowed in the URL (use --p2p-secret)`);
-  if (url.search || url.hash) throw invalid(`invalid --${flag} ${JSON.stringify(s)}: no query or fragment allowed`);
-  return url.toString().replace(/\/+$/, '');
+  return trimUrl(parseServiceUrl(s, `--${flag}`));
 }
 
 const UNSPECIFIED = new Set(['0.0.0.0', '::', '']);

@@ -1,16 +1,18 @@
 // The p2p service of one joeyd: its blob server, its tracker, the announcer,
 // and the fetcher that pulls wrap around the registry client.
-import type { ContentStore } from '../content/types.ts';
-import type { Registry } from '../remotes/types.ts';
+import type { ContentStore, IngestOutcome } from '../content/types.ts';
+import { messageOf } from '../errdefs/index.ts';
+import type { Descriptor, Registry } from '../remotes/types.ts';
 import { log } from '../util/log.ts';
 import { Announcer } from './announcer.ts';
 import { P2PClient } from './client.ts';
 import { formatHostPort, type P2PConfig } from './config.ts';
+import { PartialBlobs } from './partial.ts';
 import { p2pRegistry } from './repository.ts';
 import { blobHandler, serve, trackerHandler, type P2PServer } from './server.ts';
 import { PullSources } from './source.ts';
 import { metricsLines, newStats, type P2PStats } from './stats.ts';
-import { PeerTable } from './tracker.ts';
+import { PeerTable, type Holders } from './tracker.ts';
 
 export type { P2PConfig } from './config.ts';
 export { parseP2PSettings, type P2PSettings } from './config.ts';
@@ -32,17 +34,57 @@ export class P2PService {
   #announcer: Announcer | undefined;
   #unsubscribe: (() => void) | undefined;
   #sweeper: NodeJS.Timeout | undefined;
+  #content: ContentStore | undefined;
+  /** Layers this daemon is downloading, served to peers meanwhile. */
+  readonly partials = new PartialBlobs((digest, outcome) => this.#ended(digest, outcome));
+  /** Withdrawals under way, by digest: a new join for it waits for its withdrawal. */
+  readonly #withdrawing = new Map<string, Promise<void>>();
 
   constructor(readonly config: P2PConfig) {
     this.client = new P2PClient({ secret: config.secret });
   }
 
+  /** Whether this daemon passes on the layers it is downloading: it needs a
+   * blob server peers can reach. */
+  get #sharing(): boolean {
+    return this.config.listen !== undefined && this.config.advertise !== undefined;
+  }
+
+  async #holders(tracker: string, desc: Descriptor, signal?: AbortSignal): Promise<Holders> {
+    const advertise = this.config.advertise;
+    const live = this.#sharing ? this.#content?.live(desc.digest) : undefined;
+    if (!live || !advertise) return this.client.holders(tracker, desc.digest, advertise, signal);
+    // Served before the tracker names this daemon, so that a peer told to
+    // follow it never finds nothing here.
+    this.partials.add(desc.digest, desc.size, live);
+    await this.#withdrawing.get(desc.digest);
+    return this.client.join(tracker, advertise, desc.digest, signal);
+  }
+
+  /** A shared download ended. Unless it was committed (the blob is then
+   * served whole, and the next full announce says so), the tracker must stop
+   * naming this daemon for it at once. */
+  #ended(digest: string, outcome: IngestOutcome): void {
+    const { tracker, advertise } = this.config;
+    if (outcome === 'committed' || !tracker || !advertise) return;
+    const p: Promise<void> = this.client
+      .announce(tracker, { peer: advertise, withdraw: [digest] })
+      .catch((err: unknown) => {
+        this.stats.trackerErrors++;
+        log.warn('p2p: withdrawing a stopped download from the tracker failed (it ages out)', { digest, err: messageOf(err) });
+      })
+      .finally(() => {
+        if (this.#withdrawing.get(digest) === p) this.#withdrawing.delete(digest);
+      });
+    this.#withdrawing.set(digest, p);
+  }
+
   /** The registry client with layer blobs taken from peers when a tracker is set. */
   wrap<R extends Registry>(registry: R): R {
-    const { tracker, advertise } = this.config;
+    const { tracker } = this.config;
     if (!tracker) return registry;
     return p2pRegistry(registry, () => new PullSources({
-      lookup: { peers: (digest, signal) => this.client.peers(tracker, digest, advertise, signal) },
+      lookup: { holders: (desc, signal) => this.#holders(tracker, desc, signal) },
       client: this.client,
       stats: this.stats,
     }));
@@ -50,9 +92,10 @@ export class P2PService {
 
   async start(deps: P2PDeps): Promise<void> {
     const c = this.config;
+    this.#content = deps.content;
     try {
       const table = c.trackerListen ? new PeerTable(3 * (c.announceIntervalMs ?? DEFAULT_ANNOUNCE_MS)) : undefined;
-      const blobs = c.listen ? blobHandler(deps.content, this.stats) : undefined;
+      const blobs = c.listen ? blobHandler(deps.content, this.stats, { partials: this.partials }) : undefined;
       const same = c.listen && c.trackerListen && formatHostPort(c.listen) === formatHostPort(c.trackerListen);
       if (c.listen && blobs) {
         const handlers = same && table ? [blobs, trackerHandler(table)] : [blobs];
@@ -74,9 +117,10 @@ export class P2PService {
           peer: c.advertise,
           intervalMs: c.announceIntervalMs ?? DEFAULT_ANNOUNCE_MS,
           held: async () => {
-            const out: string[] = [];
-            for (const d of new Set(deps.layerDigests())) if (await content.info(d)) out.push(d);
-            return out;
+            const digests: string[] = [];
+            for (const d of new Set(deps.layerDigests())) if (await content.info(d)) digests.push(d);
+            const partial = await this.partials.listed(new Set(digests), async (d) => (await content.info(d)) !== undefined);
+            return { digests, partial };
           },
           send: (a) => this.client.announce(tracker, a),
           onError: () => this.stats.trackerErrors++,
@@ -108,6 +152,7 @@ export class P2PService {
     this.#unsubscribe?.();
     if (this.#sweeper) clearInterval(this.#sweeper);
     await this.#announcer?.close();
+    await Promise.all([...this.#withdrawing.values()]);
     await Promise.all(this.#servers.splice(0).map((s) => s.close()));
     this.client.close();
   }

@@ -73,7 +73,7 @@ describe('pull through the p2p fetcher', () => {
     const stats = newStats();
     let sources: PullSources | undefined;
     const registry = p2pRegistry(createRegistry({ insecureRegistries: [reg.host], mirrors: [] }), () => (sources = new PullSources({
-      lookup: { peers: async () => Object.keys(peers) },
+      lookup: { holders: async () => ({ peers: Object.keys(peers), partial: [] }) },
       client: {
         blob: async (peer, digest, size, start, end = size - 1) => Readable.from([peers[peer]!(blobs.get(digest)!).subarray(start, end + 1)]),
       },

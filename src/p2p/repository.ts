@@ -18,6 +18,8 @@ export function p2pRegistry<R extends Registry>(inner: R, newSources: () => Pull
 }
 
 class P2PRepository implements Repository {
+  readonly sharesDownloads = true;
+
   constructor(
     private readonly inner: Repository,
     private readonly sources: PullSources,

@@ -8,6 +8,8 @@ import { after, before, test } from 'node:test';
 import { openContentStore } from '../content/store.ts';
 import type { ContentStore } from '../content/types.ts';
 import { P2PClient } from './client.ts';
+import type { Readable, Writable } from 'node:stream';
+import { PartialBlobs } from './partial.ts';
 import { blobHandler, parseRange, serve, trackerHandler, type P2PServer } from './server.ts';
 import { newStats } from './stats.ts';
 import { PeerTable } from './tracker.ts';
@@ -20,12 +22,14 @@ let base: string;
 const blob = randomBytes(300_000);
 const digest = 'sha256:' + createHash('sha256').update(blob).digest('hex');
 const client = new P2PClient({ secret: SECRET, timeoutMs: 5000 });
+const partials = new PartialBlobs();
+const stats = newStats();
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'joey-p2p-'));
   content = await openContentStore(dir);
   await content.writeBytes(blob, digest);
-  server = await serve({ host: '127.0.0.1', port: 0 }, SECRET, [blobHandler(content, newStats()), trackerHandler(new PeerTable())], 'test');
+  server = await serve({ host: '127.0.0.1', port: 0 }, SECRET, [blobHandler(content, stats, { partials, partialWaitMs: 300 }), trackerHandler(new PeerTable())], 'test');
   base = `http://127.0.0.1:${server.port}`;
 });
 after(async () => {
@@ -102,10 +106,98 @@ test('the client checks what a peer answers', async () => {
 test('the tracker over HTTP: announce, peers (not the asker), bad announces refused', async () => {
   await client.announce(base, { peer: 'http://10.0.0.1:7070', digests: [digest], replace: true });
   await client.announce(base, { peer: 'http://10.0.0.2:7070', digests: [digest], replace: true });
-  assert.deepEqual((await client.peers(base, digest, 'http://10.0.0.1:7070')), ['http://10.0.0.2:7070']);
+  assert.deepEqual((await client.holders(base, digest, 'http://10.0.0.1:7070')), { peers: ['http://10.0.0.2:7070'], partial: [] });
   await assert.rejects(client.announce(base, { peer: 'file:///etc', digests: [digest] }), /400/);
   await assert.rejects(client.announce(base, { peer: 'http://x:1', digests: ['sha256:short'] }), /400/);
-  await assert.rejects(client.peers(base, 'md5:abc', undefined), /400/);
+  await assert.rejects(client.holders(base, 'md5:abc', undefined), /400/);
+});
+
+test('the tracker over HTTP: joins as a partial holder, each told of the ones before it', async () => {
+  const d = 'sha256:' + '9'.repeat(64);
+  assert.deepEqual(await client.join(base, 'http://10.0.0.1:7070', d), { peers: [], partial: [] });
+  assert.deepEqual(await client.join(base, 'http://10.0.0.2:7070', d), { peers: [], partial: ['http://10.0.0.1:7070'] });
+  assert.deepEqual(await client.holders(base, d, undefined), { peers: [], partial: ['http://10.0.0.1:7070', 'http://10.0.0.2:7070'] });
+  await client.announce(base, { peer: 'http://10.0.0.1:7070', withdraw: [d] });
+  assert.deepEqual(await client.holders(base, d, undefined), { peers: [], partial: ['http://10.0.0.2:7070'] });
+  await assert.rejects(client.join(base, 'ftp://x', d), /400/);
+});
+
+/** A download under way, shared: bytes go in through `write`. */
+async function sharedIngest(data: Buffer) {
+  const d = 'sha256:' + createHash('sha256').update(data).digest('hex');
+  const w = await content.writer(d);
+  partials.add(d, data.length, content.live(d)!);
+  const sink: Writable = w.stream();
+  const write = (b: Buffer) => new Promise<void>((resolve, reject) => sink.write(b, (e) => (e ? reject(e) : resolve())));
+  return { d, w, sink, write };
+}
+
+/** Reads a body, keeping what came before an error. */
+function collect(body: Readable): { got: Buffer[]; done: Promise<Error | undefined> } {
+  const got: Buffer[] = [];
+  body.on('data', (c: Buffer) => got.push(c));
+  const done = new Promise<Error | undefined>((resolve) => {
+    body.on('end', () => resolve(undefined));
+    body.on('error', (e) => resolve(e));
+  });
+  return { got, done };
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a download under way is served as it grows, never past what is written', async () => {
+  const data = randomBytes(200_000);
+  const { d, w, sink, write } = await sharedIngest(data);
+  await write(data.subarray(0, 50_000));
+  const whole = collect(await client.blob(base, d, data.length, 0));
+  const tail = collect(await client.blob(base, d, data.length, 120_000));
+  await sleep(100);
+  assert.equal(Buffer.concat(whole.got).length, 50_000, 'only the written bytes');
+  assert.equal(tail.got.length, 0, 'a range past the written bytes waits');
+  await write(data.subarray(50_000, 130_000));
+  await sleep(100);
+  assert.equal(Buffer.concat(whole.got).length, 130_000);
+  assert.equal(Buffer.concat(tail.got).length, 10_000);
+  await write(data.subarray(130_000));
+  sink.end();
+  await w.commit({ digest: d, size: data.length });
+  assert.equal(await whole.done, undefined);
+  assert.equal(await tail.done, undefined);
+  assert.ok(Buffer.concat(whole.got).equals(data));
+  assert.ok(Buffer.concat(tail.got).equals(data.subarray(120_000)));
+  // Now whole: served from the blobs directory.
+  assert.equal((await raw('GET', `/p2p/v1/blobs/${d}`, auth)).body.length, data.length);
+});
+
+test('a shared download that stops or stalls: the answer is cut where the written bytes end', async () => {
+  const stopped = await sharedIngest(randomBytes(100_000));
+  await stopped.write(Buffer.alloc(10_000, 1));
+  const r1 = collect(await client.blob(base, stopped.d, 100_000, 0));
+  await sleep(50);
+  await stopped.w.close(); // kept for a resume, but no longer shared
+  assert.match(String(await r1.done), /aborted|reset|premature|closed/i);
+  assert.equal(Buffer.concat(r1.got).length, 10_000);
+  assert.equal((await raw('GET', `/p2p/v1/blobs/${stopped.d}`, auth)).status, 404, 'an ingest with no writer is not served');
+  await content.abortIngest(stopped.d);
+
+  const stalled = await sharedIngest(randomBytes(100_000));
+  await stalled.write(Buffer.alloc(1000, 2));
+  const t0 = Date.now();
+  const r2 = collect(await client.blob(base, stalled.d, 100_000, 0));
+  assert.ok(await r2.done, 'cut after the wait');
+  assert.ok(Date.now() - t0 >= 250, 'after the partial wait, not at once');
+  assert.equal(Buffer.concat(r2.got).length, 1000);
+  await stalled.w.abort();
+});
+
+test('an ingest that no pull shares is not served', async () => {
+  const data = randomBytes(1000);
+  const d = 'sha256:' + createHash('sha256').update(data).digest('hex');
+  const w = await content.writer(d);
+  const sink = w.stream();
+  await new Promise<void>((r) => sink.write(data, () => r()));
+  assert.ok(content.live(d), 'the writer is open');
+  assert.equal((await raw('GET', `/p2p/v1/blobs/${d}`, auth)).status, 404);
+  await w.abort();
 });
 
 test('Range parsing', () => {

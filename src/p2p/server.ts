@@ -1,13 +1,16 @@
 // The p2p HTTP endpoints: the blob server (committed blobs of the content
-// store, read from disk with Range) and the tracker (who holds what). Both
-// ask for the shared secret before anything else.
+// store, read from disk with Range, and the layers a pull is downloading, as
+// far as they are on disk) and the tracker (who holds what). Both ask for the
+// shared secret before anything else.
 import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ContentStore } from '../content/types.ts';
+import type { ContentStore, LiveIngest } from '../content/types.ts';
 import { DIGEST_RE } from '../images/oci.ts';
 import { messageOf, unavailable } from '../errdefs/index.ts';
 import { log } from '../util/log.ts';
 import { formatHostPort, type HostPort } from './config.ts';
+import type { PartialBlobs } from './partial.ts';
 import { checkSecret } from './secret.ts';
 import type { P2PStats } from './stats.ts';
 import { PeerTable, type Announce } from './tracker.ts';
@@ -15,7 +18,13 @@ import { PeerTable, type Announce } from './tracker.ts';
 export const BLOB_PREFIX = '/p2p/v1/blobs/';
 export const PEERS_PATH = '/p2p/v1/peers';
 export const ANNOUNCE_PATH = '/p2p/v1/announce';
+export const JOIN_PATH = '/p2p/v1/join';
 const MAX_ANNOUNCE_BYTES = 16 << 20;
+/** How long a reader of a partial blob waits for its next bytes before the
+ * answer is cut (the reader then goes elsewhere). Above the client's idle
+ * timeout, so that normally the reader gives up first. */
+export const PARTIAL_WAIT_MS = 15_000;
+const READ_CHUNK = 256 << 10;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
 
@@ -44,7 +53,14 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
-export function blobHandler(content: ContentStore, stats: P2PStats): Handler {
+export interface BlobServerOptions {
+  /** Blobs being downloaded, served as far as they are written. */
+  partials?: PartialBlobs;
+  /** See PARTIAL_WAIT_MS. */
+  partialWaitMs?: number;
+}
+
+export function blobHandler(content: ContentStore, stats: P2PStats, opts: BlobServerOptions = {}): Handler {
   return async (req, res, url) => {
     if (!url.pathname.startsWith(BLOB_PREFIX)) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -57,48 +73,125 @@ export function blobHandler(content: ContentStore, stats: P2PStats): Handler {
       reply(res, 400, { message: `invalid digest ${JSON.stringify(digest)}: want sha256: and 64 lowercase hex digits` });
       return true;
     }
-    // Only the blobs directory: an ingest (a partial download) has no path here.
-    const info = await content.info(digest);
-    if (!info) {
-      reply(res, 404, { message: `blob ${digest} not found` });
+    if (await sendCommitted(content, stats, digest, req, res)) return true;
+    // A download under way, if a pull shares it; an ingest is otherwise never served.
+    const sharing = opts.partials?.get(digest);
+    let file: FileHandle | undefined;
+    if (sharing) file = await sharing.live.openRead().catch(() => undefined);
+    if (!sharing || !file) {
+      // Committed between the two looks: the blob is whole now.
+      if (!(await sendCommitted(content, stats, digest, req, res))) reply(res, 404, { message: `blob ${digest} not found` });
       return true;
     }
-    const size = info.size;
-    const range = parseRange(req.headers.range, size);
-    if (range === 'unsatisfiable') {
-      res.writeHead(416, { 'content-range': `bytes */${size}` });
-      res.end();
-      return true;
+    try {
+      const range = parseRange(req.headers.range, sharing.size);
+      if (!rangeHeaders(res, req, digest, sharing.size, range)) return true;
+      const { start, end } = range ?? { start: 0, end: sharing.size - 1 };
+      stats.servedBlobs++;
+      await sendGrowing(file, sharing.live, res, start, end, opts.partialWaitMs ?? PARTIAL_WAIT_MS, (n) => (stats.servedBytes += n));
+    } catch (err) {
+      log.debug('p2p: a partial blob was cut off', { digest, err: messageOf(err) });
+      res.destroy();
+    } finally {
+      await file.close().catch(() => undefined);
     }
-    const start = range?.start ?? 0;
-    const end = range?.end ?? size - 1;
-    const headers: Record<string, string | number> = {
-      'content-type': 'application/octet-stream',
-      'content-length': size === 0 ? 0 : end - start + 1,
-      'accept-ranges': 'bytes',
-      'docker-content-digest': digest,
-    };
-    if (range) headers['content-range'] = `bytes ${start}-${end}/${size}`;
-    if (req.method === 'HEAD' || size === 0) {
-      res.writeHead(range ? 206 : 200, headers);
-      res.end();
-      return true;
-    }
-    const file = createReadStream(content.path(digest), { start, end });
-    file.once('open', () => {
-      res.writeHead(range ? 206 : 200, headers);
-      file.pipe(res);
-    });
-    file.once('end', () => (stats.servedBytes += end - start + 1));
-    file.on('error', (err) => {
-      // Removed between the stat and the open (GC): the peer tries another.
-      if (!res.headersSent) reply(res, 404, { message: `blob ${digest} not found` });
-      else res.destroy(err);
-    });
-    res.on('close', () => file.destroy());
-    stats.servedBlobs++;
     return true;
   };
+}
+
+/** Answers from the blobs directory; false when the blob is not there. */
+async function sendCommitted(content: ContentStore, stats: P2PStats, digest: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const info = await content.info(digest);
+  if (!info) return false;
+  const size = info.size;
+  const range = parseRange(req.headers.range, size);
+  if (!rangeHeaders(res, req, digest, size, range)) return true;
+  const start = range?.start ?? 0;
+  const end = range?.end ?? size - 1;
+  const file = createReadStream(content.path(digest), { start, end });
+  file.once('open', () => {
+    res.writeHead(range ? 206 : 200);
+    file.pipe(res);
+  });
+  file.once('end', () => (stats.servedBytes += end - start + 1));
+  file.on('error', (err) => {
+    // Removed between the stat and the open (GC): the peer tries another.
+    if (!res.headersSent) {
+      for (const h of ['content-range', 'content-length', 'accept-ranges', 'docker-content-digest']) res.removeHeader(h);
+      reply(res, 404, { message: `blob ${digest} not found` });
+    } else res.destroy(err);
+  });
+  res.on('close', () => file.destroy());
+  stats.servedBlobs++;
+  return true;
+}
+
+/** Sets the headers of a blob answer; answers 416, HEAD and empty blobs at
+ * once (false: nothing more to send). */
+function rangeHeaders(res: ServerResponse, req: IncomingMessage, digest: string, size: number, range: ByteRange | 'unsatisfiable' | undefined): range is ByteRange | undefined {
+  if (range === 'unsatisfiable') {
+    res.writeHead(416, { 'content-range': `bytes */${size}` });
+    res.end();
+    return false;
+  }
+  const start = range?.start ?? 0;
+  const end = range?.end ?? size - 1;
+  res.setHeader('content-type', 'application/octet-stream');
+  res.setHeader('content-length', size === 0 ? 0 : end - start + 1);
+  res.setHeader('accept-ranges', 'bytes');
+  res.setHeader('docker-content-digest', digest);
+  if (range) res.setHeader('content-range', `bytes ${start}-${end}/${size}`);
+  if (req.method === 'HEAD' || size === 0) {
+    res.writeHead(range ? 206 : 200);
+    res.end();
+    return false;
+  }
+  return true;
+}
+
+/** Sends bytes `start`..`end` of a blob that is still being written: what
+ * is on disk at once, the rest as the writer adds it. Never reads past what
+ * the writer has written. Throws (and the caller cuts the answer) when the
+ * writer ends without the bytes, or adds nothing for `waitMs`. */
+async function sendGrowing(file: FileHandle, live: LiveIngest, res: ServerResponse, start: number, end: number, waitMs: number, sent: (n: number) => void): Promise<void> {
+  res.writeHead(res.hasHeader('content-range') ? 206 : 200);
+  // The reader learns at once that the bytes will come, even before there are any.
+  res.flushHeaders();
+  let pos = start;
+  while (pos <= end) {
+    if (res.destroyed) throw new Error('the reader went away');
+    const avail = Math.min(live.written, end + 1);
+    if (avail > pos) {
+      const n = Math.min(avail - pos, READ_CHUNK);
+      const { bytesRead, buffer } = await file.read(Buffer.allocUnsafe(n), 0, n, pos);
+      if (bytesRead === 0) throw new Error(`the file ends at ${pos}, before the ${live.written} bytes written`);
+      pos += bytesRead;
+      sent(bytesRead);
+      if (!res.write(buffer.subarray(0, bytesRead)) && (await event(res, 'drain', waitMs)) !== 'drain') throw new Error(`the reader took nothing for ${waitMs} ms`);
+      continue;
+    }
+    if (live.outcome) throw new Error(`the download ended (${live.outcome}) at byte ${live.written}`);
+    const woke = await Promise.race([live.changed().then(() => 'written'), event(res, 'close', waitMs)]);
+    if (woke !== 'written') throw new Error(woke === 'close' ? 'the reader went away' : `no new bytes for ${waitMs} ms`);
+  }
+  res.end();
+}
+
+/** Resolves with `name`, 'close' (the answer closed) or 'timeout' (after `ms`), whichever comes first. */
+function event(res: ServerResponse, name: string, ms: number): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (what: string) => () => {
+      clearTimeout(timer);
+      res.off(name, onName);
+      res.off('close', onClose);
+      resolve(what);
+    };
+    const onName = on(name);
+    const onClose = on('close');
+    const timer = setTimeout(on('timeout'), ms);
+    res.once(name, onName);
+    res.once('close', onClose);
+  });
 }
 
 export function trackerHandler(table: PeerTable): Handler {
@@ -108,7 +201,21 @@ export function trackerHandler(table: PeerTable): Handler {
       const digest = url.searchParams.get('digest') ?? '';
       if (!DIGEST_RE.test(digest)) return reply(res, 400, { message: `invalid digest ${JSON.stringify(digest)}` }), true;
       const self = url.searchParams.get('self') ?? undefined;
-      reply(res, 200, { peers: table.peers(digest, self) });
+      reply(res, 200, table.holders(digest, self));
+      return true;
+    }
+    if (url.pathname === JOIN_PATH) {
+      if (req.method !== 'POST') return reply(res, 405, { message: 'method not allowed' }), true;
+      let body: unknown;
+      try {
+        body = JSON.parse((await readBody(req, 64 << 10)).toString('utf8'));
+      } catch (err) {
+        return reply(res, 400, { message: `bad join: ${messageOf(err)}` }), true;
+      }
+      const b = body as { peer?: unknown; digest?: unknown } | null;
+      const problem = checkPeer(b?.peer) ?? (typeof b?.digest === 'string' && DIGEST_RE.test(b.digest) ? undefined : '"digest" must be a sha256 digest');
+      if (problem) return reply(res, 400, { message: `bad join: ${problem}` }), true;
+      reply(res, 200, table.join(b!.peer as string, b!.digest as string));
       return true;
     }
     if (url.pathname === ANNOUNCE_PATH) {
@@ -133,19 +240,25 @@ export function trackerHandler(table: PeerTable): Handler {
 function checkAnnounce(b: unknown): string | undefined {
   if (b === null || typeof b !== 'object' || Array.isArray(b)) return 'expected a JSON object';
   const a = b as Record<string, unknown>;
-  if (typeof a.peer !== 'string') return '"peer" must be a URL';
-  try {
-    const u = new URL(a.peer);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') return '"peer" must be an http(s) URL';
-  } catch {
-    return '"peer" must be a URL';
-  }
-  for (const k of ['digests', 'withdraw']) {
+  const bad = checkPeer(a.peer);
+  if (bad) return bad;
+  for (const k of ['digests', 'partial', 'withdraw']) {
     const v = a[k];
     if (v === undefined) continue;
     if (!Array.isArray(v) || !v.every((d) => typeof d === 'string' && DIGEST_RE.test(d))) return `"${k}" must be a list of sha256 digests`;
   }
   if (a.replace !== undefined && typeof a.replace !== 'boolean') return '"replace" must be true or false';
+  return undefined;
+}
+
+function checkPeer(peer: unknown): string | undefined {
+  if (typeof peer !== 'string') return '"peer" must be a URL';
+  try {
+    const u = new URL(peer);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return '"peer" must be an http(s) URL';
+  } catch {
+    return '"peer" must be a URL';
+  }
   return undefined;
 }
 

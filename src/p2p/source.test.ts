@@ -13,20 +13,20 @@ const desc: Descriptor = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gz
 type PeerBehaviour = { kind: 'ok' } | { kind: 'down' } | { kind: 'drop-after'; bytes: number } | { kind: 'corrupt' };
 
 /** Fake peers: what each does, and every request made of it. */
-function fakes(peers: Record<string, PeerBehaviour>, opts: { trackerDown?: boolean } = {}) {
+function fakes(peers: Record<string, PeerBehaviour>, opts: { trackerDown?: boolean; partial?: Record<string, PeerBehaviour> } = {}) {
   const calls: string[] = [];
   const registryCalls: number[] = [];
   const deps: SourceDeps = {
     lookup: {
-      peers: async () => {
+      holders: async () => {
         if (opts.trackerDown) throw unavailable('tracker down');
-        return Object.keys(peers);
+        return { peers: Object.keys(peers), partial: Object.keys(opts.partial ?? {}) };
       },
     },
     client: {
       blob: async (peer, _digest, size, start, end = size - 1) => {
         calls.push(`${peer} ${start}-${end}`);
-        const b = peers[peer]!;
+        const b = peers[peer] ?? opts.partial![peer]!;
         if (b.kind === 'down') throw unavailable(`peer ${peer}: connection refused`);
         const slice = Buffer.from(data.subarray(start, end + 1));
         if (b.kind === 'corrupt') slice[0] = slice[0]! ^ 0xff;
@@ -150,3 +150,27 @@ test('after three bad tries of a blob, only the registry is asked for it', async
   assert.equal(s.corrupt(desc), false);
 });
 
+
+test('partial holders: after the whole ones, the nearest earlier joiner first, then the ones before it', async () => {
+  // The tracker lists partial holders oldest first: p1 joined first (the seed).
+  const f = fakes({}, { partial: { 'http://p1': { kind: 'ok' }, 'http://p2': { kind: 'ok' }, 'http://p3': { kind: 'drop-after', bytes: 80_000 } } });
+  const s = new PullSources(f.deps);
+  assert.ok((await readAll(await s.open(desc, 0, f.registry))).equals(data));
+  assert.deepEqual(f.calls, ['http://p3 0-199999', 'http://p2 80000-199999']);
+  assert.deepEqual(f.registryCalls, []);
+  const g = fakes({ 'http://whole': { kind: 'drop-after', bytes: 10_000 } }, { partial: { 'http://p1': { kind: 'ok' } } });
+  assert.ok((await readAll(await new PullSources(g.deps).open(desc, 0, g.registry))).equals(data));
+  assert.deepEqual(g.calls, ['http://whole 0-199999', 'http://p1 10000-199999']);
+});
+
+test('partial holders: only the nearest few are followed; when they all stop, the registry gives the rest', async () => {
+  const partial: Record<string, PeerBehaviour> = {};
+  for (let i = 1; i <= 5; i++) partial[`http://p${i}`] = { kind: 'drop-after', bytes: i * 10_000 };
+  const f = fakes({}, { partial });
+  f.deps.maxPartial = 2;
+  f.deps.piecesAbove = 10_000; // pieces are only ever asked of peers with the whole blob
+  const s = new PullSources(f.deps);
+  assert.ok((await readAll(await s.open(desc, 0, f.registry))).equals(data));
+  assert.deepEqual(f.calls, ['http://p5 0-199999', 'http://p4 50000-199999']);
+  assert.deepEqual(f.registryCalls, [50_000]);
+});

@@ -1,26 +1,34 @@
 // Where one pull's layer bytes come from: peers first (as the tracker names
 // them), resuming with Range on the next peer when one drops, then the
-// registry for whatever is left. The bytes go on to the unchanged pull path,
-// which verifies the digest as for any registry blob; when that check fails,
-// `corrupt` marks every peer that contributed and the layer is fetched again.
+// registry for whatever is left. Peers with the whole blob come first; then
+// peers still downloading it (partial holders), nearest in join order first,
+// whose answers grow as their downloads do. The bytes go on to the unchanged
+// pull path, which verifies the digest as for any registry blob; when that
+// check fails, `corrupt` marks every peer that contributed and the layer is
+// fetched again.
 import { pipeline, Readable, Transform } from 'node:stream';
 import { messageOf, unavailable } from '../errdefs/index.ts';
 import type { Descriptor } from '../remotes/types.ts';
 import { log } from '../util/log.ts';
 import type { P2PClient } from './client.ts';
 import type { P2PStats } from './stats.ts';
+import type { Holders } from './tracker.ts';
 
 export interface PeerLookup {
-  /** Peers holding `digest` (the tracker's answer); throws when the tracker is unreachable. */
-  peers(digest: string, signal?: AbortSignal): Promise<string[]>;
+  /** Who holds the blob (the tracker's answer); when this daemon shares
+   * what it downloads, it also joins the partial holders here. Throws when
+   * the tracker is unreachable. */
+  holders(desc: Descriptor, signal?: AbortSignal): Promise<Holders>;
 }
 
 export interface SourceDeps {
   lookup: PeerLookup;
   client: Pick<P2PClient, 'blob'>;
   stats: P2PStats;
-  /** At most this many peers are tried per blob (default 6). */
+  /** At most this many peers with the whole blob are tried per blob (default 6). */
   maxPeers?: number;
+  /** At most this many partial holders are followed per blob (default 3). */
+  maxPartial?: number;
   /** Blobs above this size are fetched in pieces from several peers at once (default 16 MiB; 0: never). */
   piecesAbove?: number;
   /** Piece size (default 4 MiB). */
@@ -30,7 +38,9 @@ export interface SourceDeps {
   random?: () => number;
 }
 
-/** Tries of one blob from peers that gave bad bytes, before only the registry is asked. */
+/** Tries of one blob from peers that gave bad bytes, before only the
+ * registry is asked: the one bound on fetching a layer again after a digest
+ * mismatch (the unpacker asks `corrupt`, which says no after it). */
 export const MAX_PEER_TRIES = 3;
 
 export type RegistryOpen = (offset: number, signal?: AbortSignal) => Promise<Readable>;
@@ -52,10 +62,10 @@ export class PullSources {
    * registry's 404, say) reject here, as the registry fetcher's do. */
   async open(desc: Descriptor, offset: number, registry: RegistryOpen, signal?: AbortSignal): Promise<Readable> {
     const { stats } = this.deps;
-    let peers: string[] = [];
+    let holders: Holders = { peers: [], partial: [] };
     if (!this.#trackerDown && desc.size > 0 && offset < desc.size && (this.#badTries.get(desc.digest) ?? 0) < MAX_PEER_TRIES) {
       try {
-        peers = await this.deps.lookup.peers(desc.digest, signal);
+        holders = await this.deps.lookup.holders(desc, signal);
       } catch (err) {
         if (signal?.aborted) throw err;
         this.#trackerDown = true;
@@ -63,14 +73,18 @@ export class PullSources {
         log.warn('p2p: tracker lookup failed, using the registry', { digest: desc.digest, err: messageOf(err) });
       }
     }
-    const candidates = shuffle(peers.filter((p) => !this.bad.has(p)), this.deps.random ?? Math.random).slice(0, this.deps.maxPeers ?? 6);
-    if (candidates.length === 0) {
+    const whole = shuffle(holders.peers.filter((p) => !this.bad.has(p)), this.deps.random ?? Math.random).slice(0, this.deps.maxPeers ?? 6);
+    // The nearest earlier joiner first: a fleet that starts together forms a
+    // chain, each node passing the blob on to one other, and the first one
+    // alone goes to the registry. The ones before are the fallbacks if it stops.
+    const partial = holders.partial.filter((p) => !this.bad.has(p) && !whole.includes(p)).slice(-(this.deps.maxPartial ?? 3)).reverse();
+    if (whole.length + partial.length === 0) {
       const body = await registry(offset, signal);
       stats.registryBlobs++;
       log.info('layer blob source', { digest: desc.digest, from: ['registry'], offset });
       return pipeline(body, counting((n) => (stats.registryBytes += n)), () => undefined);
     }
-    return Readable.from(this.#chain(desc, offset, candidates, registry, signal), { objectMode: false, highWaterMark: 1 << 20 });
+    return Readable.from(this.#chain(desc, offset, whole, partial, registry, signal), { objectMode: false, highWaterMark: 1 << 20 });
   }
 
   /** The bytes last given for `desc` did not verify: the peers that gave any
@@ -95,7 +109,10 @@ export class PullSources {
     s.add(peer);
   }
 
-  async *#chain(desc: Descriptor, offset: number, peers: string[], registry: RegistryOpen, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  /** `whole`: peers with the whole blob (pieces from several at once when
+   * it is large); `partial`: peers still downloading it, followed one after
+   * the other, each resumed where the last stopped. */
+  async *#chain(desc: Descriptor, offset: number, whole: string[], partial: string[], registry: RegistryOpen, signal?: AbortSignal): AsyncGenerator<Buffer> {
     const { stats, client } = this.deps;
     const size = desc.size;
     const digest = desc.digest;
@@ -103,8 +120,8 @@ export class PullSources {
     const from = new Map<string, number>();
     const got = (src: string, n: number) => from.set(src, (from.get(src) ?? 0) + n);
     const piecesAbove = this.deps.piecesAbove ?? 16 << 20;
-    if (piecesAbove > 0 && size - pos > piecesAbove && peers.length > 1) {
-      for await (const { peer, data } of this.#pieces(desc, pos, peers, signal)) {
+    if (piecesAbove > 0 && size - pos > piecesAbove && whole.length > 1) {
+      for await (const { peer, data } of this.#pieces(desc, pos, whole, signal)) {
         this.#gave(digest, peer);
         pos += data.length;
         stats.peerBytes += data.length;
@@ -112,7 +129,7 @@ export class PullSources {
         yield data;
       }
     }
-    for (const peer of peers) {
+    for (const peer of [...whole, ...partial]) {
       if (pos >= size) break;
       if (this.bad.has(peer)) continue;
       let body: Readable | undefined;

@@ -40,3 +40,39 @@ test('a full announce withdraws what it no longer lists; withdraw removes single
   assert.deepEqual(t.peers(D2), []);
   assert.deepEqual(t.stats(), { peers: 0, blobs: 0 });
 });
+
+test('joining: the first joiner is told of nobody, each later one of those before it, in join order', () => {
+  const t = new PeerTable(1000, () => 0);
+  assert.deepEqual(t.join('http://a:1', D1), { peers: [], partial: [] });
+  assert.deepEqual(t.join('http://b:1', D1), { peers: [], partial: ['http://a:1'] });
+  assert.deepEqual(t.join('http://c:1', D1), { peers: [], partial: ['http://a:1', 'http://b:1'] });
+  // Joining again (a resumed download) keeps the place: no cycle b → c → b.
+  assert.deepEqual(t.join('http://b:1', D1), { peers: [], partial: ['http://a:1'] });
+  assert.deepEqual(t.holders(D1), { peers: [], partial: ['http://a:1', 'http://b:1', 'http://c:1'] });
+  // A complete holder is named to every joiner, and stays complete if it joins.
+  t.announce({ peer: 'http://z:1', digests: [D1] });
+  assert.deepEqual(t.join('http://d:1', D1), { peers: ['http://z:1'], partial: ['http://a:1', 'http://b:1', 'http://c:1'] });
+  assert.deepEqual(t.join('http://z:1', D1).partial, ['http://a:1', 'http://b:1', 'http://c:1', 'http://d:1']);
+  assert.deepEqual(t.peers(D1), ['http://z:1']);
+});
+
+test('partial entries: full announces keep or drop them, a finished download turns complete, withdraw and TTL remove them', () => {
+  let now = 0;
+  const t = new PeerTable(1000, () => now);
+  t.join('http://a:1', D1);
+  t.join('http://b:1', D1);
+  t.announce({ peer: 'http://a:1', digests: [D2], partial: [D1], replace: true });
+  assert.deepEqual(t.holders(D1), { peers: [], partial: ['http://a:1', 'http://b:1'] });
+  t.announce({ peer: 'http://a:1', digests: [D1, D2], partial: [], replace: true });
+  assert.deepEqual(t.holders(D1), { peers: ['http://a:1'], partial: ['http://b:1'] });
+  // Removed and being pulled again: partial, at the end of the line.
+  t.announce({ peer: 'http://a:1', digests: [D2], partial: [D1], replace: true });
+  assert.deepEqual(t.holders(D1), { peers: [], partial: ['http://b:1', 'http://a:1'] });
+  t.announce({ peer: 'http://b:1', withdraw: [D1] });
+  assert.deepEqual(t.holders(D1).partial, ['http://a:1']);
+  t.announce({ peer: 'http://a:1', digests: [D2], replace: true });
+  assert.deepEqual(t.holders(D1), { peers: [], partial: [] });
+  t.join('http://c:1', D1);
+  now = 1000;
+  assert.deepEqual(t.holders(D1), { peers: [], partial: [] }, 'a dead joiner ages out');
+});

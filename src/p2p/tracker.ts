@@ -2,26 +2,51 @@
 // entries live for a TTL and are renewed by its periodic announce, so a dead
 // peer ages out; after a tracker restart the table fills again as peers
 // re-announce.
+//
+// A holder is complete (the blob is committed) or partial (it is downloading
+// the blob and serves what it has written so far). Partial holders are kept
+// in the order they joined: a peer that joins is told only of the partial
+// holders that joined before it, so that "who follows whom" has no cycles
+// and, when nobody holds the blob yet, exactly one joiner (the first) is told
+// to go to the registry.
 
 export interface Announce {
   peer: string;
-  /** Blobs the peer holds. */
+  /** Blobs the peer holds complete. */
   digests?: string[];
-  /** Blobs the peer no longer holds. */
+  /** Blobs the peer is downloading and serves as far as it has them. */
+  partial?: string[];
+  /** Blobs the peer no longer holds, complete or partial. */
   withdraw?: string[];
-  /** `digests` is the whole set: forget anything else of this peer. */
+  /** `digests` and `partial` are the whole set: forget anything else of this peer. */
   replace?: boolean;
+}
+
+/** Who holds a blob, as the tracker answers. */
+export interface Holders {
+  /** Peers with the whole blob. */
+  peers: string[];
+  /** Peers downloading it, oldest joiner first. */
+  partial: string[];
 }
 
 export const DEFAULT_TTL_MS = 180_000;
 /** Bounds what one peer can make the tracker remember. */
 export const MAX_BLOBS_PER_PEER = 100_000;
 
+interface Entry {
+  until: number;
+  partial: boolean;
+  /** Join order among partial holders. */
+  seq: number;
+}
+
 export class PeerTable {
-  /** digest → peer → expiry (ms). */
-  readonly #byDigest = new Map<string, Map<string, number>>();
+  /** digest → peer → entry. */
+  readonly #byDigest = new Map<string, Map<string, Entry>>();
   /** peer → its digests, for replace and counts. */
   readonly #byPeer = new Map<string, Set<string>>();
+  #seq = 0;
 
   constructor(
     readonly ttlMs = DEFAULT_TTL_MS,
@@ -29,45 +54,63 @@ export class PeerTable {
   ) {}
 
   announce(a: Announce): void {
-    const until = this.now() + this.ttlMs;
-    let held = this.#byPeer.get(a.peer);
+    const held = this.#byPeer.get(a.peer);
     if (a.replace && held) {
-      const keep = new Set(a.digests ?? []);
+      const keep = new Set([...(a.digests ?? []), ...(a.partial ?? [])]);
       for (const d of [...held]) if (!keep.has(d)) this.#drop(a.peer, d);
     }
     for (const d of a.withdraw ?? []) this.#drop(a.peer, d);
-    held = this.#byPeer.get(a.peer);
-    if (!held && (a.digests?.length ?? 0) > 0) this.#byPeer.set(a.peer, (held = new Set()));
-    for (const d of a.digests ?? []) {
-      if (!held!.has(d) && held!.size >= MAX_BLOBS_PER_PEER) break;
-      held!.add(d);
-      let peers = this.#byDigest.get(d);
-      if (!peers) this.#byDigest.set(d, (peers = new Map()));
-      peers.set(a.peer, until);
+    for (const d of a.digests ?? []) if (!this.#set(a.peer, d, false)) break;
+    const complete = new Set(a.digests ?? []);
+    for (const d of a.partial ?? []) {
+      if (complete.has(d)) continue;
+      // A full list that names it partial: the peer no longer has it whole (removed, pulling again).
+      if (a.replace && this.#byDigest.get(d)?.get(a.peer)?.partial === false) this.#drop(a.peer, d);
+      if (!this.#set(a.peer, d, true)) break;
     }
-    // A full announce also renews what it lists; entries it did not list are gone above.
+  }
+
+  /** Records `peer` as downloading `digest` (unless it holds it complete)
+   * and answers who it may take the blob from: the complete holders and
+   * the partial holders that joined before it. Joining again keeps the
+   * first place. */
+  join(peer: string, digest: string): Holders {
+    this.#set(peer, digest, true);
+    const mine = this.#byDigest.get(digest)?.get(peer);
+    const all = this.holders(digest, peer);
+    if (!mine?.partial) return all;
+    const entries = this.#byDigest.get(digest)!;
+    return { peers: all.peers, partial: all.partial.filter((p) => entries.get(p)!.seq < mine.seq) };
   }
 
   /** Live holders of `digest`, except `exclude` (the asker). */
-  peers(digest: string, exclude?: string): string[] {
-    const peers = this.#byDigest.get(digest);
-    if (!peers) return [];
+  holders(digest: string, exclude?: string): Holders {
+    const entries = this.#byDigest.get(digest);
+    if (!entries) return { peers: [], partial: [] };
     const now = this.now();
-    const out: string[] = [];
-    for (const [peer, until] of peers) {
-      if (until <= now) this.#drop(peer, digest);
-      else if (peer !== exclude) out.push(peer);
+    const peers: string[] = [];
+    const partial: Array<[string, number]> = [];
+    for (const [peer, e] of [...entries]) {
+      if (e.until <= now) this.#drop(peer, digest);
+      else if (peer === exclude) continue;
+      else if (e.partial) partial.push([peer, e.seq]);
+      else peers.push(peer);
     }
-    return out;
+    return { peers, partial: partial.sort((x, y) => x[1] - y[1]).map(([p]) => p) };
+  }
+
+  /** Live complete holders of `digest`, except `exclude`. */
+  peers(digest: string, exclude?: string): string[] {
+    return this.holders(digest, exclude).peers;
   }
 
   /** Drops every expired entry (run now and then; lookups also drop lazily). */
   sweep(): number {
     const now = this.now();
     let n = 0;
-    for (const [digest, peers] of [...this.#byDigest]) {
-      for (const [peer, until] of [...peers]) {
-        if (until <= now) {
+    for (const [digest, entries] of [...this.#byDigest]) {
+      for (const [peer, e] of [...entries]) {
+        if (e.until <= now) {
           this.#drop(peer, digest);
           n++;
         }
@@ -80,10 +123,30 @@ export class PeerTable {
     return { peers: this.#byPeer.size, blobs: this.#byDigest.size };
   }
 
+  /** Adds or renews an entry; a partial one never downgrades a complete one
+   * and keeps its place. False when the peer is at its limit. */
+  #set(peer: string, digest: string, partial: boolean): boolean {
+    let held = this.#byPeer.get(peer);
+    if (!held?.has(digest) && (held?.size ?? 0) >= MAX_BLOBS_PER_PEER) return false;
+    if (!held) this.#byPeer.set(peer, (held = new Set()));
+    held.add(digest);
+    let entries = this.#byDigest.get(digest);
+    if (!entries) this.#byDigest.set(digest, (entries = new Map()));
+    const old = entries.get(peer);
+    const until = this.now() + this.ttlMs;
+    if (old && old.until > this.now()) {
+      old.until = until;
+      if (!partial) old.partial = false;
+    } else {
+      entries.set(peer, { until, partial, seq: ++this.#seq });
+    }
+    return true;
+  }
+
   #drop(peer: string, digest: string): void {
-    const peers = this.#byDigest.get(digest);
-    peers?.delete(peer);
-    if (peers && peers.size === 0) this.#byDigest.delete(digest);
+    const entries = this.#byDigest.get(digest);
+    entries?.delete(peer);
+    if (entries && entries.size === 0) this.#byDigest.delete(digest);
     const held = this.#byPeer.get(peer);
     held?.delete(digest);
     if (held && held.size === 0) this.#byPeer.delete(peer);

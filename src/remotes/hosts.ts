@@ -4,6 +4,7 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { invalid } from '../errdefs/index.ts';
+import { parseServiceUrl } from '../util/url.ts';
 
 export type Scheme = 'https' | 'http';
 
@@ -109,17 +110,7 @@ export async function originEndpoint(domain: string, policy: InsecurePolicy, hub
 
 /** Checks a mirror URL ("http://127.0.0.1:5001", "https://mirror.example/prefix"). */
 export function parseMirror(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw invalid(`registry mirror ${JSON.stringify(raw)} is not a URL (want http://host[:port] or https://...)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalid(`registry mirror ${JSON.stringify(raw)} must use http or https`);
-  }
-  if (url.search || url.hash || url.username) throw invalid(`registry mirror ${JSON.stringify(raw)} must not have a query, fragment or credentials`);
-  return url;
+  return parseServiceUrl(raw, 'registry mirror');
 }
 
 export async function mirrorEndpoint(url: URL, policy: InsecurePolicy): Promise<Endpoint> {

@@ -62,6 +62,10 @@ export interface Repository {
    * sources (p2p) drops the ones that gave them and returns true when a new
    * try is worth it; the registry alone has nothing else to offer. */
   blobCorrupt?(desc: Descriptor): boolean;
+  /** Whether the layer downloads of this fetcher are read by others while
+   * they run (p2p): a download given up on is then removed rather than kept
+   * for the next pull to resume. */
+  readonly sharesDownloads?: boolean;
   blobExists(desc: Descriptor): Promise<boolean>;
   /** Cross-repository mount; false when the registry declines (then push the blob). */
   mountBlob(desc: Descriptor, fromPath: string): Promise<boolean>;

@@ -36,8 +36,10 @@ export interface RegistryProxy {
   /** Serves `response` instead of the registry's for matching requests (a path, or a test on method and path). */
   override(match: string | ((method: string, path: string) => boolean), response: Override): void;
   clearOverrides(): void;
-  /** Holds every blob download once `totalBytes` blob bytes have been sent (in all responses together). */
-  stallAt(totalBytes: number): void;
+  /** Holds every blob download once `totalBytes` blob bytes have been sent
+   * (in all responses together). With `only`, just the downloads of those
+   * blobs are held, once they together have sent `totalBytes`. */
+  stallAt(totalBytes: number, only?: string[]): void;
   /** Resolves once a download is held at the stall point. */
   stalled(): Promise<void>;
   /** Lets held downloads go on and removes the stall point. */
@@ -54,6 +56,9 @@ export async function startProxy(target: string): Promise<RegistryProxy> {
   const overrides: { match: (m: string, p: string) => boolean; response: Override }[] = [];
   let blobBytes = 0;
   let stallAt: number | undefined;
+  let stallOnly: Set<string> | undefined;
+  /** Bytes of the downloads the stall point counts. */
+  let gatedBytes = 0;
   let waiters: (() => void)[] = [];
   let onStall: (() => void)[] = [];
   let isStalled = false;
@@ -63,7 +68,7 @@ export async function startProxy(target: string): Promise<RegistryProxy> {
     // How many of `want` bytes may go now; waits while the budget is spent.
     for (;;) {
       if (stallAt === undefined) return want;
-      const left = stallAt - blobBytes;
+      const left = stallAt - gatedBytes;
       if (left > 0) return Math.min(left, want);
       isStalled = true;
       onStall.splice(0).forEach((f) => f());
@@ -88,7 +93,9 @@ export async function startProxy(target: string): Promise<RegistryProxy> {
       requests.push(record);
       return;
     }
-    const isBlobGet = method === 'GET' && BLOB_PATH.test(url.pathname);
+    const blobMatch = method === 'GET' ? BLOB_PATH.exec(url.pathname) : null;
+    const isBlobGet = blobMatch !== null;
+    const gated = isBlobGet && (stallOnly === undefined || stallOnly.has(blobMatch[1]!));
     const up = request({
       host: upstream.hostname,
       port: upstream.port,
@@ -103,10 +110,11 @@ export async function startProxy(target: string): Promise<RegistryProxy> {
           for await (const chunk of ur as AsyncIterable<Buffer>) {
             let off = 0;
             while (off < chunk.length) {
-              const n = isBlobGet ? await gate(chunk.length - off) : chunk.length - off;
+              const n = gated ? await gate(chunk.length - off) : chunk.length - off;
               const part = chunk.subarray(off, off + n);
               off += n;
               if (isBlobGet) blobBytes += n;
+              if (gated) gatedBytes += n;
               record.bytes += n;
               if (!res.write(part)) await new Promise((r) => res.once('drain', r));
               if (res.destroyed) throw new Error('client went away');
@@ -142,6 +150,7 @@ export async function startProxy(target: string): Promise<RegistryProxy> {
 
   const release = (): void => {
     stallAt = undefined;
+    stallOnly = undefined;
     isStalled = false;
     waiters.splice(0).forEach((f) => f());
   };
@@ -163,6 +172,7 @@ export async function startProxy(target: string): Promise<RegistryProxy> {
     reset: () => {
       requests.length = 0;
       blobBytes = 0;
+      gatedBytes = 0;
     },
     override: (match, response) => {
       overrides.push({ match: typeof match === 'string' ? (_m, p) => p === match : match, response });
@@ -170,8 +180,10 @@ export async function startProxy(target: string): Promise<RegistryProxy> {
     clearOverrides: () => {
       overrides.length = 0;
     },
-    stallAt: (n) => {
+    stallAt: (n, only) => {
       stallAt = n;
+      stallOnly = only ? new Set(only) : undefined;
+      gatedBytes = 0;
       isStalled = false;
       waiters.splice(0).forEach((f) => f());
     },
