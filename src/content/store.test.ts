@@ -70,7 +70,14 @@ test('an interrupted ingest resumes from its offset', async (t) => {
 
   const again = await store.writer('resume-me');
   assert.equal(again.offset, 1234);
-  assert.deepEqual(await collect(again.readExisting()), payload.subarray(0, 1234));
+  assert.equal(again.written, 1234);
+  const fh = await again.openRead();
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(4096), 0, 4096, 0);
+    assert.deepEqual(buffer.subarray(0, bytesRead), payload.subarray(0, 1234), 'the resumed bytes are read from the start');
+  } finally {
+    await fh.close();
+  }
   await write(again, payload.subarray(1234));
   await again.commit({ digest, size: payload.length });
   assert.deepEqual(await store.readBytes(digest), payload);

@@ -328,12 +328,6 @@ class IngestWriter implements ContentWriter, LiveIngest {
     if (this.done) throw failedPrecondition(`ingest ${this.ref} writer is closed`);
   }
 
-  readExisting(): Readable {
-    this.check();
-    if (this.offset === 0) return Readable.from([]);
-    return createReadStream(this.dataPath, { start: 0, end: this.offset - 1 });
-  }
-
   /** Each call returns a new sink on the same file (a retried download may
    * call it again); finish or destroy one before writing to the next, and
    * wait for it to finish before `commit`. */

@@ -17,13 +17,10 @@ export interface IngestInfo {
 
 /** An open ingest. Data written through `stream()` is appended to the partial
  * file and hashed; `commit` verifies and moves it into the store atomically. */
-export interface ContentWriter {
+export interface ContentWriter extends Omit<LiveIngest, 'outcome' | 'ended'> {
   readonly ref: string;
   /** Bytes already present when the writer was opened (a resumed ingest). */
   readonly offset: number;
-  /** Re-reads the bytes already present (from 0 to `offset`), to feed a
-   * consumer that must see the whole blob again after a resume. */
-  readExisting(): Readable;
   /** The sink for new bytes; they are appended after `offset`. */
   stream(): Writable;
   /** Verifies size and digest of everything written and makes the blob

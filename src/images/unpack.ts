@@ -1,9 +1,9 @@
 // Turning layer blobs into content and committed snapshots: download and
 // unpack at once, stream-verified, resumable, one flight per layer chain.
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ApplyLayer } from '../archive/types.ts';
-import type { ContentStore } from '../content/types.ts';
+import type { ContentStore, ContentWriter } from '../content/types.ts';
 import { dataLoss, is, kindOf, wrap } from '../errdefs/index.ts';
 import type { Descriptor } from '../remotes/types.ts';
 import type { Snapshotter } from '../snapshots/types.ts';
@@ -171,16 +171,18 @@ export class Unpacker {
   }
 
   private async fetchBlob(job: LayerJob): Promise<void> {
-    const sink = async (input: Readable) => {
-      for await (const _ of input) void _;
-    };
-    await this.download(job, sink);
+    await this.download(job);
   }
 
-  /** Streams the blob from the registry into the content store and, at the
-   * same time, into `consume`. A resumed ingest replays its local part to
-   * `consume` first. Commits the blob only when both sides succeed. */
-  private async download<T>(job: LayerJob, consume: (input: Readable) => Promise<T>): Promise<T> {
+  /** Streams the blob from the registry into the content store and, when
+   * there is a `consume`r, to it as well: from the ingest file as it grows,
+   * so that the download runs at the network's pace however slowly the
+   * consumer unpacks (peers reading this download get it as fast, and the
+   * connection is done sooner). A resumed ingest is given to the consumer
+   * from its first byte. Commits the blob only when both sides succeed. */
+  private async download(job: LayerJob): Promise<undefined>;
+  private async download<T>(job: LayerJob, consume: (input: Readable) => Promise<T>): Promise<T>;
+  private async download<T>(job: LayerJob, consume?: (input: Readable) => Promise<T>): Promise<T | undefined> {
     const { content } = this.deps;
     if (!job.open) throw dataLoss(`layer ${job.blob.digest} is not in the content store`);
     const id = shortId(job.blob.digest);
@@ -191,7 +193,7 @@ export class Unpacker {
       const offset = writer.offset > total ? 0 : writer.offset;
       if (writer.offset > total) {
         await writer.abort();
-        return this.download(job, consume);
+        return consume ? this.download(job, consume) : this.download(job);
       }
       const net = await job.open(offset, job.signal);
       // The pipeline below reports the first error; a socket can still emit
@@ -214,36 +216,21 @@ export class Unpacker {
           cb(null, chunk);
         },
       });
-      const toConsumer = new PassThrough({ highWaterMark: 1 << 20 });
-      toConsumer.on('error', () => undefined); // the consumer's promise carries it
-      const replay = offset > 0 ? writer.readExisting() : undefined;
-      const feed = (async () => {
-        if (replay) {
-          for await (const c of replay) if (!toConsumer.write(c)) await new Promise((r) => toConsumer.once('drain', r));
+      const written = pipeline(net, counter, writer.stream());
+      let out: T | undefined;
+      if (consume) {
+        const input = Readable.from(followIngest(writer, written), { objectMode: false, highWaterMark: 1 << 20 });
+        input.on('error', () => undefined); // the consumer's promise carries it
+        const consumed = consume(input);
+        consumed.catch((e) => net.destroy(e as Error));
+        try {
+          [out] = await Promise.all([consumed, written]);
+        } finally {
+          input.destroy();
         }
-      })();
-      const sink = writer.stream();
-      // network -> counter -> (content file, consumer); the consumer is fed
-      // the local part first, then the network bytes as they come.
-      const fanout = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          const waitConsumer = !toConsumer.write(chunk);
-          if (waitConsumer) toConsumer.once('drain', () => cb(null, chunk));
-          else cb(null, chunk);
-        },
-        flush(cb) {
-          toConsumer.end();
-          cb();
-        },
-      });
-      const consumed = consume(toConsumer);
-      const written = (async () => {
-        await feed;
-        await pipeline(net, counter, fanout, sink);
-      })();
-      written.catch((e) => toConsumer.destroy(e as Error));
-      consumed.catch((e) => net.destroy(e as Error));
-      const [out] = await Promise.all([consumed, written]);
+      } else {
+        await written;
+      }
       if (received !== total) throw dataLoss(`layer ${job.blob.digest}: got ${received} bytes, the manifest declares ${total}`);
       job.onProgress?.({ kind: 'layer', id, phase: 'verifying' });
       await writer.commit({ digest: job.blob.digest, size: total });
@@ -258,5 +245,39 @@ export class Unpacker {
       }
       throw is(e, 'data-loss') || is(e, 'canceled') ? e : wrap(e, `downloading layer ${job.blob.digest}`);
     }
+  }
+}
+
+const FOLLOW_CHUNK = 256 << 10;
+
+/** The blob `writer` is receiving, from its first byte: what is on disk at
+ * once, then the rest as it is written, until `download` (the network side)
+ * settles; its error ends this too. Never reads past what was written. */
+async function* followIngest(writer: ContentWriter, download: Promise<void>): AsyncGenerator<Buffer> {
+  let settled = false;
+  let failure: unknown;
+  const done = download.then(
+    () => void (settled = true),
+    (e: unknown) => void ((failure = e), (settled = true)),
+  );
+  const file = await writer.openRead();
+  try {
+    let pos = 0;
+    for (;;) {
+      if (failure !== undefined) throw failure;
+      const avail = writer.written;
+      if (avail > pos) {
+        const n = Math.min(avail - pos, FOLLOW_CHUNK);
+        const { bytesRead, buffer } = await file.read(Buffer.allocUnsafe(n), 0, n, pos);
+        if (bytesRead === 0) throw dataLoss(`ingest ${writer.ref}: the file ends at ${pos}, before the ${avail} bytes written`);
+        pos += bytesRead;
+        yield buffer.subarray(0, bytesRead);
+        continue;
+      }
+      if (settled) return;
+      await Promise.race([writer.changed(), done]);
+    }
+  } finally {
+    await file.close();
   }
 }
