@@ -692,7 +692,13 @@ describe('containers with the docker CLI', () => {
         }, 5000).catch(async () => readdir(join(d.execRoot, 'containers', id, 'execs')));
         assert.deepEqual(dirs, []);
       }
+      // An exec still running when its container stops ends with it.
+      const long = watch(d, ['exec', n, 'sh', '-c', 'echo in; exec sleep 1000']);
+      await long.waitFor(/in/);
       await dkOk(d, ['stop', '-t', '0', n]);
+      const ended = await Promise.race([long.done, sleep(10_000).then(() => undefined)]);
+      long.stop();
+      assert.ok(ended, 'the exec is still attached after its container stopped');
       failed(d, await dk(d, ['exec', n, 'true']), /is not running/i, 'exec in a stopped container');
     });
 
@@ -1038,6 +1044,20 @@ describe('containers with the docker CLI', () => {
       assert.equal(pidNs, await namespaceOf(ppid, 'pid'));
       assert.equal(ipcNs, await namespaceOf(ppid, 'ipc'));
       assert.match(joined, /^sleep 1000$/m, 'the other container\'s process is visible');
+
+      // A container without a pid namespace of its own: its init's exit
+      // does not take its other processes along, yet an exec in it ends
+      // when it stops (runc kills what is left in its cgroup).
+      const guest = nm('ns-guest');
+      await runD(d, ['--name', guest, '--pid', `container:${p}`, image, 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done']);
+      const long = watch(d, ['exec', guest, 'sh', '-c', 'echo in; exec sleep 1001']);
+      await long.waitFor(/in/);
+      await dkOk(d, ['stop', '-t', '5', guest]);
+      const ended = await Promise.race([long.done, sleep(10_000).then(() => undefined)]);
+      long.stop();
+      assert.ok(ended, 'the exec is still attached after its container stopped');
+      assert.equal((await inspect(d, guest)).State.ExitCode, 0, 'stopped by its own trap, not killed');
+      assert.doesNotMatch((await dkOk(d, ['exec', p, 'ps', '-o', 'args'])).stdout, /sleep 1001/, 'the exec\'s process is gone');
     });
 
     it('--network none and host', async () => {

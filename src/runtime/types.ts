@@ -98,6 +98,9 @@ export interface ExecSession {
   /** Resolves with the exit code when the process ends. */
   exited: Promise<number>;
   resize(height: number, width: number): Promise<void>;
+  /** Kills the process and every process it started that is still its
+   * descendant (SIGKILL); nothing when it has already ended. */
+  kill(): Promise<void>;
 }
 
 export interface RuntimeStats {

@@ -60,6 +60,8 @@ export class Queue<T> implements AsyncIterable<T> {
 interface Program {
   stdin?(data: Buffer): void;
   stdinEnd?(): void;
+  /** Stops what it would still do (the caller records the exit). */
+  kill?(): void;
 }
 
 type Output = (stream: 1 | 2, text: string) => void;
@@ -70,6 +72,10 @@ function runProgram(cmd: string[], out: Output, exit: (code: number) => void): P
   const [prog, ...args] = cmd;
   if (prog === 'cat') {
     return { stdin: (d) => out(1, d.toString()), stdinEnd: () => exit(0) };
+  }
+  if (prog === 'sleep') {
+    const timer = setTimeout(() => exit(0), Number(args[0] ?? 0) * 1000);
+    return { kill: () => clearTimeout(timer) };
   }
   if (prog === 'echo' || (prog === 'sh' && args[0] === '-c')) {
     setImmediate(() => {
@@ -144,6 +150,7 @@ interface FakeExec {
   running: boolean;
   exitCode: number | null;
   program?: Program;
+  finish?: (code: number) => void;
 }
 
 export interface FakeContainers extends ContainerService {
@@ -386,7 +393,7 @@ export function createFakeContainers(hasImage: (ref: string) => boolean): FakeCo
       const c = find(id);
       return (async function* () {
         for (let n = 0; ; n++) {
-          yield { id: c.id, name: '/' + c.name, read: nanoTime(), cpu_stats: { cpu_usage: { total_usage: 1000 * (n + 1) }, system_cpu_usage: 1e9, online_cpus: 2 }, memory_stats: { usage: 1_048_576, limit: 2_147_483_648 } };
+          yield { id: c.id, name: '/' + c.name, read: nanoTime(), cpu_stats: { cpu_usage: { total_usage: 1000 * (n + 1) }, system_cpu_usage: 1e9, online_cpus: 2 }, memory_stats: { usage: 1_048_576, limit: 2_147_483_648 }, pids_stats: { current: 1 }, networks: { eth0: { rx_bytes: 700, rx_errors: 0, tx_bytes: 300, tx_errors: 1 } } };
           if (!opts.stream || opts.signal?.aborted) return;
           await new Promise((r) => setTimeout(r, 20));
           if (opts.signal?.aborted) return;
@@ -490,16 +497,21 @@ export function createFakeContainers(hasImage: (ref: string) => boolean): FakeCo
       const session = opts.Detach
         ? undefined
         : makeSession({ tty, stdout: e.cfg.AttachStdout !== false, stderr: e.cfg.AttachStderr !== false, stdin: e.cfg.AttachStdin ? () => e.program : undefined, onClose: () => {} });
-      e.program = runProgram(
-        e.cfg.Cmd,
-        (stream, text) => session?.push(stream, Buffer.from(text)),
-        (code) => {
-          e.running = false;
-          e.exitCode = code;
-          session?.end();
-        },
-      );
+      e.finish = (code) => {
+        if (!e.running) return;
+        e.running = false;
+        e.exitCode = code;
+        session?.end();
+      };
+      e.program = runProgram(e.cfg.Cmd, (stream, text) => session?.push(stream, Buffer.from(text)), e.finish);
       return session;
+    },
+    async execKill(execId) {
+      const e = execs.get(execId);
+      if (!e) throw notFound(`No such exec instance: ${execId}`);
+      if (!e.running) return;
+      e.program?.kill?.();
+      e.finish?.(137);
     },
     async execInspect(execId): Promise<ExecInspect> {
       const e = execs.get(execId);

@@ -50,6 +50,10 @@ export interface ExecRecord {
   exitCode: number | null;
   pid: number;
   resize?: (h: number, w: number) => Promise<void>;
+  /** While it runs: kills its process tree (the runtime's ExecSession.kill). */
+  kill?: () => Promise<void>;
+  /** Resolves once the exit is recorded (set when it starts). */
+  ended?: Promise<void>;
 }
 
 export class ContainerContext {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { conflict, invalid, messageOf, notFound } from '../../errdefs/index.ts';
+import { conflict, invalid, messageOf, notFound, unavailable } from '../../errdefs/index.ts';
 import { DEFAULT_PATH, capabilitySets, detectHost, resolveCapabilities, resolveUser } from '../../runtime/spec/index.ts';
 import type { OciProcess } from '../../runtime/types.ts';
 import { log } from '../../util/log.ts';
@@ -87,6 +87,7 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
   }
   ex.pid = session.pid;
   ex.resize = session.resize;
+  ex.kill = session.kill;
   cx.deps.events.publish({ Type: 'container', Action: `exec_start: ${cfg.Cmd.join(' ')}`, Actor: { ID: c.id, Attributes: { name: c.name, execID: execId } }, status: `exec_start: ${cfg.Cmd.join(' ')}`, id: c.id });
   const finished = session.exited.then(
     (code) => code,
@@ -99,12 +100,14 @@ export async function execStart(cx: ContainerContext, execId: string, opts: { De
     ex.running = false;
     ex.exitCode = code;
     ex.pid = 0;
+    ex.kill = undefined;
     cx.deps.events.publish({ Type: 'container', Action: 'exec_die', Actor: { ID: c.id, Attributes: { name: c.name, execID: execId, exitCode: String(code) } }, status: 'exec_die', id: c.id });
     // conmon is gone: its directory can go now; the record stays for inspect
     // a while, as dockerd keeps finished execs, then goes too.
     void rm(execDir, { recursive: true, force: true }).catch(() => undefined);
     setTimeout(() => cx.execs.delete(execId), FINISHED_EXEC_TTL_MS).unref();
   });
+  ex.ended = settled;
   if (!pipe) return undefined;
   // The output ends when the process does; the exit code is recorded before
   // the stream ends, so that the client's inspect right after sees it.
@@ -141,4 +144,23 @@ export async function execResize(cx: ContainerContext, execId: string, height: n
   const ex = execRecord(cx, execId);
   if (!ex.running) throw conflict(`Exec ${execId} is not running`);
   await ex.resize?.(height, width);
+}
+
+/** How long a killed exec may take to be reported gone. */
+const KILLED_EXEC_GRACE_MS = 10_000;
+
+/** Kills a running exec: its process and what that started (SIGKILL), found
+ * by the pid the runtime recorded. Resolves once its exit is recorded;
+ * nothing to do for one that has ended. */
+export async function execKill(cx: ContainerContext, execId: string): Promise<void> {
+  const ex = execRecord(cx, execId);
+  if (!ex.running || !ex.kill) return;
+  const ended = ex.ended;
+  await ex.kill();
+  if (!ended) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), KILLED_EXEC_GRACE_MS)));
+  const tooLate = await Promise.race([ended.then(() => false), late]);
+  clearTimeout(timer);
+  if (tooLate) throw unavailable(`exec ${execId} was killed but has not ended after ${KILLED_EXEC_GRACE_MS / 1000}s`);
 }

@@ -2,7 +2,7 @@
 // exec_create / exec_start / exec_die events appear, as with dockerd), its
 // output collected up to Docker's limit, then forgotten like dockerd forgets
 // its probe execs.
-import { signalProcess } from '../../sys/proc.ts';
+import { log } from '../../util/log.ts';
 import type { ContainerContext } from './context.ts';
 import { execCreate, execStart } from './exec.ts';
 import { LimitedOutput } from './health.ts';
@@ -12,9 +12,10 @@ export function execProbe(cx: ContainerContext): RunProbe {
   return async (c, argv, signal) => {
     const { Id } = await execCreate(cx, c.id, { Cmd: argv, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false });
     const out = new LimitedOutput();
+    // At the timeout: the probe's process and whatever it started.
     const kill = () => {
       const ex = cx.execs.get(Id);
-      if (ex?.running && ex.pid > 0) signalProcess(ex.pid, 'SIGKILL');
+      if (ex?.running) void ex.kill?.().catch((e) => log.warn('killing a health probe failed', { container: c.id, err: e }));
     };
     try {
       const session = await execStart(cx, Id, { Detach: false, Tty: false });

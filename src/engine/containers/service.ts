@@ -9,7 +9,7 @@ import { cleanupViews } from './fs-view.ts';
 import { commitContainer, type CommitOptions } from './commit.ts';
 import type { ContainerContext } from './context.ts';
 import { createContainer } from './create.ts';
-import { execCreate, execInspect, execResize, execStart } from './exec.ts';
+import { execCreate, execInspect, execKill, execResize, execStart } from './exec.ts';
 import { containerLogs } from './logs.ts';
 import { reopenContainerLog, startLogRotation } from './logrotate.ts';
 import { pauseContainer, renameContainer, resizeContainer, topContainer, unpauseContainer, updateContainer } from './manage.ts';
@@ -190,6 +190,9 @@ export class Containers implements ContainerService {
   }
   execResize(execId: string, height: number, width: number) {
     return execResize(this.cx, execId, height, width);
+  }
+  execKill(execId: string) {
+    return execKill(this.cx, execId);
   }
   reopenLog(idOrName: string) {
     return reopenContainerLog(this.cx, idOrName);

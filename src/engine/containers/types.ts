@@ -323,6 +323,10 @@ export interface ContainerService {
   execStart(execId: string, opts: { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }): Promise<AttachSession | undefined>;
   execInspect(execId: string): Promise<ExecInspect>;
   execResize(execId: string, height: number, width: number): Promise<void>;
+  /** Kills a running exec's process and its descendants (SIGKILL) and
+   * resolves once its exit is recorded; nothing for one that has ended.
+   * joey's own (the Docker API has no such call): CRI ExecSync's timeout. */
+  execKill(execId: string): Promise<void>;
   /** conmon reopens the container's log file (after a rotator renamed it). */
   reopenLog(idOrName: string): Promise<void>;
 }

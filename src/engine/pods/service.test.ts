@@ -81,3 +81,74 @@ test('images: status of a missing image is null, removing it is fine, pull retur
   const img = await engine.pods.imageStatus({ image: 'busybox' });
   assert.ok(img && img.repo_tags.includes('busybox:latest'));
 });
+
+test('ExecSync: output and code; at the timeout the command is killed before the call fails', async () => {
+  const engine = createFakeEngine();
+  const pods = engine.pods;
+  const sb = await pods.runPodSandbox(pod('x'));
+  const c = await pods.createContainer(sb, { metadata: { name: 'app' }, image: { image: 'busybox' }, command: ['sleep', '60'] });
+  await pods.startContainer(c);
+  const ok = await pods.execSync(c, ['sh', '-c', 'echo out; echo err >&2; exit 3'], '5');
+  assert.deepEqual([ok.stdout.toString(), ok.stderr.toString(), ok.exit_code], ['out\n', 'err\n', 3]);
+  // Nothing killed for a command that ended in time.
+  assert.equal(engine.calls.filter((x) => x.method === 'containers.execKill').length, 0);
+
+  const t0 = Date.now();
+  await assert.rejects(pods.execSync(c, ['sleep', '30'], '1'), (e: unknown) => is(e, 'deadline-exceeded') && /timed out after 1s and was killed/.test((e as Error).message));
+  assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+  const kills = engine.calls.filter((x) => x.method === 'containers.execKill');
+  assert.equal(kills.length, 1);
+  // Killed by the time the call failed.
+  const ex = await engine.containers.execInspect(kills[0]!.args[0] as string);
+  assert.deepEqual([ex.Running, ex.ExitCode], [false, 137]);
+});
+
+test('stats: each container record read once; a pod\'s usage is its sandbox\'s and containers\' together', async () => {
+  const engine = createFakeEngine();
+  const pods = engine.pods;
+  const sb = await pods.runPodSandbox(pod('s', { app: 'stats' }));
+  const other = await pods.runPodSandbox(pod('o'));
+  const ids: string[] = [];
+  for (const name of ['one', 'two']) {
+    const c = await pods.createContainer(sb, { metadata: { name }, image: { image: 'busybox' } });
+    await pods.startContainer(c);
+    ids.push(c);
+  }
+  const created = await pods.createContainer(sb, { metadata: { name: 'idle' }, image: { image: 'busybox' } });
+  await pods.createContainer(other, { metadata: { name: 'elsewhere' }, image: { image: 'busybox' } });
+
+  const inspects = () => engine.calls.filter((x) => x.method === 'containers.inspect').length;
+  const before = inspects();
+  const listed = await pods.listContainerStats({ pod_sandbox_id: sb });
+  assert.equal(inspects() - before, 3, 'one inspect per container');
+  assert.deepEqual(listed.map((x) => x.attributes.id).sort(), [...ids, created].sort());
+  const one = listed.find((x) => x.attributes.id === ids[0])!;
+  assert.equal(one.attributes.metadata.name, 'one');
+  assert.equal(Number(one.cpu.usage_core_nano_seconds.value), 1000);
+  assert.equal(Number(one.memory.usage_bytes.value), 1_048_576);
+  // A container that has not started uses nothing.
+  assert.equal(Number(listed.find((x) => x.attributes.id === created)!.cpu.usage_core_nano_seconds.value), 0);
+  const single = await pods.containerStats(ids[1]!);
+  const inList = listed.find((x) => x.attributes.id === ids[1])!;
+  assert.deepEqual([single.attributes, single.cpu.usage_core_nano_seconds, single.memory.working_set_bytes], [inList.attributes, inList.cpu.usage_core_nano_seconds, inList.memory.working_set_bytes]);
+
+  const ps = await pods.podSandboxStats(sb);
+  assert.equal(ps.attributes.id, sb);
+  assert.deepEqual(ps.attributes.labels, { app: 'stats' });
+  assert.equal(ps.attributes.metadata.name, 's');
+  // pause and the two running containers.
+  assert.equal(Number(ps.linux.cpu.usage_core_nano_seconds.value), 3000);
+  assert.equal(Number(ps.linux.memory.usage_bytes.value), 3 * 1_048_576);
+  assert.equal(Number(ps.linux.process.process_count.value), 3);
+  assert.equal(ps.linux.network.default_interface?.name, 'eth0');
+  assert.equal(Number(ps.linux.network.default_interface?.rx_bytes.value), 700);
+  assert.deepEqual(ps.linux.network.interfaces, []);
+  assert.deepEqual(ps.linux.containers.map((x) => x.attributes.id).sort(), [...ids, created].sort());
+
+  const all = async (f: object) => (await pods.listPodSandboxStats(f)).map((x) => x.attributes.id).sort();
+  assert.deepEqual(await all({}), [sb, other].sort());
+  assert.deepEqual(await all({ label_selector: { app: 'stats' } }), [sb]);
+  assert.deepEqual(await all({ id: other.slice(0, 8) }), [other]);
+  await assert.rejects(pods.podSandboxStats(ids[0]!), (e: unknown) => is(e, 'not-found'));
+  await assert.rejects(pods.podSandboxStats('f'.repeat(64)), (e: unknown) => is(e, 'not-found'));
+});

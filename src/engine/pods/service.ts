@@ -2,7 +2,7 @@
 // process, a pod's container is a container joining the sandbox's
 // namespaces. Everything lives in the containers' records and labels; this
 // service keeps no state of its own beyond the sandbox image's maker.
-import { alreadyExists, deadlineExceeded, failedPrecondition, invalid, is, notFound } from '../../errdefs/index.ts';
+import { alreadyExists, deadlineExceeded, failedPrecondition, invalid, is, messageOf, notFound } from '../../errdefs/index.ts';
 import type { ImageService } from '../../images/types.ts';
 import type { ContainerInspect, ContainerService, ContainerSummary } from '../containers/types.ts';
 import type { NetworkService } from '../networks/types.ts';
@@ -14,9 +14,21 @@ import { PauseImage } from './pause-image.ts';
 import { imageStatus, inspectImage, listImages, pullImage, removeImage } from './images.ts';
 import type {
   AuthConfig, Container, ContainerConfig, ContainerFilter, ContainerState, ContainerStats, ContainerStatus, FilesystemUsage, Image, ImageSpec,
-  Int64, LinuxContainerResources, NamespaceMode, Maybe, PodSandbox, PodSandboxConfig, PodSandboxFilter, PodSandboxStatus, PodService, PodsConfig,
+  Int64, LinuxContainerResources, NamespaceMode, Maybe, PodSandbox, PodSandboxConfig, PodSandboxFilter, PodSandboxStats, PodSandboxStatus, PodService, PodsConfig,
   RuntimeCondition, StringMap,
 } from './types.ts';
+
+/** One reading of a container's usage, from the engine's stats. */
+interface Sample {
+  cpu: number;
+  usage: number;
+  workingSet: number;
+  processes: number;
+  networks: Record<string, { rx_bytes?: number; rx_errors?: number; tx_bytes?: number; tx_errors?: number }>;
+}
+
+/** The interface a pod's network is plugged in by (the CNI convention). */
+const DEFAULT_INTERFACE = 'eth0';
 
 export interface PodDeps {
   containers: ContainerService;
@@ -277,18 +289,26 @@ export class Pods implements PodService {
     };
   }
 
-  async listContainers(filter?: Maybe<ContainerFilter>): Promise<Container[]> {
-    const labels = [`${LABEL.kind}=container`];
-    const all = await this.deps.containers.list({ all: true, filters: { label: labels } });
-    const out: Container[] = [];
+  /** The pod containers the filter selects, decided from the listing alone. */
+  private async matchingContainers(filter?: Maybe<ContainerFilter>): Promise<Array<{ c: ContainerSummary; meta: ContainerMeta }>> {
+    const all = await this.deps.containers.list({ all: true, filters: { label: [`${LABEL.kind}=container`] } });
+    const out: Array<{ c: ContainerSummary; meta: ContainerMeta }> = [];
     for (const c of all) {
       const meta = metaOf<ContainerMeta>(c.Labels);
       if (!meta || !isKind(c.Labels, 'container')) continue;
       if (filter?.id && !c.Id.startsWith(filter.id)) continue;
-      // The filters first, from the listing; the full record only for what is returned.
       if (filter?.pod_sandbox_id && !(c.Labels?.[LABEL.sandboxId] ?? '').startsWith(filter.pod_sandbox_id)) continue;
       if (filter?.state && containerStateOf(c.State) !== (filter.state.state ?? 'CONTAINER_CREATED')) continue;
       if (!matchesSelector(meta.labels, filter?.label_selector)) continue;
+      out.push({ c, meta });
+    }
+    return out;
+  }
+
+  async listContainers(filter?: Maybe<ContainerFilter>): Promise<Container[]> {
+    const out: Container[] = [];
+    // The full record (for the creation time in nanoseconds) only for what is returned.
+    for (const { c, meta } of await this.matchingContainers(filter)) {
       const created = await this.createdAt(c.Id);
       if (created === undefined) continue; // removed meanwhile
       out.push(this.containerOf({ ...c, Created: created }, meta));
@@ -356,8 +376,12 @@ export class Pods implements PodService {
       const res = await Promise.race([read.then(() => 'done' as const), timedOut]);
       clearTimeout(timer);
       if (res === 'timeout') {
+        // As containerd: the command is killed, with what it started, before the call fails.
+        let unkilled = '';
+        await this.deps.containers.execKill(execId).catch((e: unknown) => (unkilled = ` (and killing it failed: ${messageOf(e)})`));
         session.close();
-        throw deadlineExceeded(`command ${JSON.stringify(cmd.join(' '))} timed out after ${secs}s`);
+        read.catch(() => undefined);
+        throw deadlineExceeded(`command ${JSON.stringify(cmd.join(' '))} timed out after ${secs}s${unkilled || ' and was killed'}`);
       }
     } else {
       await read;
@@ -372,46 +396,115 @@ export class Pods implements PodService {
   }
 
   async containerStats(id: string): Promise<ContainerStats> {
-    return this.statsOf(await this.container(id, { size: true }));
+    const c = await this.container(id, { size: true });
+    return this.statsOf(c, await this.sample(c));
   }
 
-  /** Of a record read with its size (the writable layer's use). */
-  private async statsOf(c: ContainerInspect): Promise<ContainerStats> {
-    const meta = metaOf<ContainerMeta>(c.Config.Labels);
-    const now = nowNanos();
-    let cpu = 0;
-    let usage = 0;
-    let workingSet = 0;
-    if (c.State.Running) {
+  /** One reading of a container's cgroup (zeros when it is not running). */
+  private async sample(c: { Id: string; State: { Running: boolean } }): Promise<Sample> {
+    const zero: Sample = { cpu: 0, usage: 0, workingSet: 0, processes: 0, networks: {} };
+    if (!c.State.Running) return zero;
+    try {
       for await (const s of this.deps.containers.stats(c.Id, { stream: false, oneShot: true })) {
         const cs = s['cpu_stats'] as { cpu_usage?: { total_usage?: number } } | undefined;
         const ms = s['memory_stats'] as { usage?: number; stats?: Record<string, number> } | undefined;
-        cpu = cs?.cpu_usage?.total_usage ?? 0;
-        usage = ms?.usage ?? 0;
+        const usage = ms?.usage ?? 0;
         const inactive = ms?.stats?.['total_inactive_file'] ?? ms?.stats?.['inactive_file'] ?? 0;
-        workingSet = Math.max(0, usage - inactive);
-        break;
+        return {
+          cpu: cs?.cpu_usage?.total_usage ?? 0,
+          usage,
+          workingSet: Math.max(0, usage - inactive),
+          processes: (s['pids_stats'] as { current?: number } | undefined)?.current ?? 0,
+          networks: (s['networks'] as Sample['networks'] | undefined) ?? {},
+        };
       }
+    } catch (e) {
+      // It stopped (or went) since it was read as running.
+      if (!is(e, 'not-found') && !is(e, 'conflict')) throw e;
     }
+    return zero;
+  }
+
+  /** Of a record read with its size (the writable layer's use). */
+  private statsOf(c: ContainerInspect, s: Sample): ContainerStats {
+    const meta = metaOf<ContainerMeta>(c.Config.Labels);
+    const now = nowNanos();
     return {
       attributes: { id: c.Id, metadata: meta?.metadata ?? { name: '', attempt: 0 }, labels: meta?.labels ?? {}, annotations: meta?.annotations ?? {} },
-      cpu: { timestamp: now, usage_core_nano_seconds: { value: cpu } },
-      memory: { timestamp: now, working_set_bytes: { value: workingSet }, usage_bytes: { value: usage } },
+      cpu: { timestamp: now, usage_core_nano_seconds: { value: s.cpu } },
+      memory: { timestamp: now, working_set_bytes: { value: s.workingSet }, usage_bytes: { value: s.usage } },
       writable_layer: { timestamp: now, fs_id: { mountpoint: this.deps.config.imageFsPath }, used_bytes: { value: c.SizeRw ?? 0 } },
     };
   }
 
-  async listContainerStats(filter?: Maybe<{ id?: string; pod_sandbox_id?: string; label_selector?: StringMap }>): Promise<ContainerStats[]> {
-    const items = await this.listContainers({ ...(filter?.id ? { id: filter.id } : {}), ...(filter?.pod_sandbox_id ? { pod_sandbox_id: filter.pod_sandbox_id } : {}), label_selector: filter?.label_selector ?? {} });
-    const out: ContainerStats[] = [];
-    for (const item of items) {
+  /** Each selected container's record is read once, with its size. */
+  private async containerSamples(filter: Maybe<ContainerFilter>): Promise<Array<{ stats: ContainerStats; sample: Sample }>> {
+    const out: Array<{ stats: ContainerStats; sample: Sample }> = [];
+    for (const { c } of await this.matchingContainers(filter)) {
       try {
-        out.push(await this.statsOf(await this.deps.containers.inspect(item.id, { size: true })));
+        const full = await this.deps.containers.inspect(c.Id, { size: true });
+        const sample = await this.sample(full);
+        out.push({ stats: this.statsOf(full, sample), sample });
       } catch (e) {
         if (!is(e, 'not-found')) throw e; // removed meanwhile
       }
     }
     return out;
+  }
+
+  async listContainerStats(filter?: Maybe<{ id?: string; pod_sandbox_id?: string; label_selector?: StringMap }>): Promise<ContainerStats[]> {
+    const f = { ...(filter?.id ? { id: filter.id } : {}), ...(filter?.pod_sandbox_id ? { pod_sandbox_id: filter.pod_sandbox_id } : {}), label_selector: filter?.label_selector ?? {} };
+    return (await this.containerSamples(f)).map((x) => x.stats);
+  }
+
+  async podSandboxStats(id: string): Promise<PodSandboxStats> {
+    const sb = await this.sandbox(id);
+    const meta = metaOf<SandboxMeta>(sb.Config.Labels);
+    if (!meta) throw notFound(`pod sandbox ${id} has no CRI metadata`);
+    return this.podStatsOf(sb.Id, sb.State.Running, meta);
+  }
+
+  async listPodSandboxStats(filter?: Maybe<{ id?: string; label_selector?: StringMap }>): Promise<PodSandboxStats[]> {
+    const all = await this.deps.containers.list({ all: true, filters: { label: [`${LABEL.kind}=sandbox`] } });
+    const out: PodSandboxStats[] = [];
+    for (const c of all) {
+      const meta = metaOf<SandboxMeta>(c.Labels);
+      if (!meta || !isKind(c.Labels, 'sandbox')) continue;
+      if (filter?.id && !c.Id.startsWith(filter.id)) continue;
+      if (!matchesSelector(meta.labels, filter?.label_selector)) continue;
+      out.push(await this.podStatsOf(c.Id, c.State === 'running', meta));
+    }
+    return out;
+  }
+
+  /** The sandbox's own process (pause) plus every container of the pod:
+   * kubelet gives each pod a cgroup parent of its own, but joey does not
+   * rely on it, so the sum is taken over the containers' cgroups. The
+   * network is the sandbox's namespace, which the containers share. */
+  private async podStatsOf(id: string, running: boolean, meta: SandboxMeta): Promise<PodSandboxStats> {
+    const own = await this.sample({ Id: id, State: { Running: running } });
+    const containers = await this.containerSamples({ pod_sandbox_id: id });
+    const all = [own, ...containers.map((x) => x.sample)];
+    const sum = (f: (s: Sample) => number) => all.reduce((n, s) => n + f(s), 0);
+    const now = nowNanos();
+    const ifaces = meta.namespaces.network === 'NODE' ? [] : Object.entries(own.networks).map(([name, n]) => ({
+      name,
+      rx_bytes: { value: n.rx_bytes ?? 0 },
+      rx_errors: { value: n.rx_errors ?? 0 },
+      tx_bytes: { value: n.tx_bytes ?? 0 },
+      tx_errors: { value: n.tx_errors ?? 0 },
+    }));
+    const def = ifaces.find((i) => i.name === DEFAULT_INTERFACE) ?? ifaces[0] ?? null;
+    return {
+      attributes: { id, metadata: meta.metadata, labels: meta.labels, annotations: meta.annotations },
+      linux: {
+        cpu: { timestamp: now, usage_core_nano_seconds: { value: sum((s) => s.cpu) } },
+        memory: { timestamp: now, working_set_bytes: { value: sum((s) => s.workingSet) }, usage_bytes: { value: sum((s) => s.usage) } },
+        network: { timestamp: now, default_interface: def, interfaces: ifaces.filter((i) => i !== def) },
+        process: { timestamp: now, process_count: { value: sum((s) => s.processes) } },
+        containers: containers.map((x) => x.stats),
+      },
+    };
   }
 
   // ---- images (images.ts) ----

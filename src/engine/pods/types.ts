@@ -205,6 +205,26 @@ export interface ContainerStats {
   writable_layer: FilesystemUsage;
 }
 
+export interface NetworkInterfaceUsage {
+  name: string;
+  rx_bytes: UInt64Value;
+  rx_errors: UInt64Value;
+  tx_bytes: UInt64Value;
+  tx_errors: UInt64Value;
+}
+
+/** A pod's usage: its sandbox and containers together. */
+export interface PodSandboxStats {
+  attributes: { id: string; metadata: PodSandboxMetadata; labels: StringMap; annotations: StringMap };
+  linux: {
+    cpu: ContainerStats['cpu'];
+    memory: ContainerStats['memory'];
+    network: { timestamp: Int64; default_interface: NetworkInterfaceUsage | null; interfaces: NetworkInterfaceUsage[] };
+    process: { timestamp: Int64; process_count: UInt64Value };
+    containers: ContainerStats[];
+  };
+}
+
 export interface Image {
   id: string;
   repo_tags: string[];
@@ -256,6 +276,8 @@ export interface PodService {
   execSync(id: string, cmd: string[], timeout?: Int64): Promise<ExecSyncResult>;
   containerStats(id: string): Promise<ContainerStats>;
   listContainerStats(filter?: Maybe<{ id?: string; pod_sandbox_id?: string; label_selector?: StringMap }>): Promise<ContainerStats[]>;
+  podSandboxStats(id: string): Promise<PodSandboxStats>;
+  listPodSandboxStats(filter?: Maybe<{ id?: string; label_selector?: StringMap }>): Promise<PodSandboxStats[]>;
 
   pullImage(image: Maybe<ImageSpec>, auth?: Maybe<AuthConfig>): Promise<string>;
   imageStatus(image: Maybe<ImageSpec>): Promise<Image | null>;

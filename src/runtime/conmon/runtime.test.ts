@@ -297,6 +297,29 @@ describe('ConmonRuntime (conmon + runc)', { skip }, () => {
     await sb.runtime.delete(id);
   });
 
+  test('exec kill: the exec\'s process and the children it waits for go; the container stays', async () => {
+    const { id, paths } = await create('execkill', ['sleep', '1000']);
+    await sb.runtime.start(id);
+    const init = (await sb.runtime.state(id)).pid;
+    const process0 = { user: { uid: 0, gid: 0 }, env: ['PATH=/bin'], cwd: '/' };
+    const dir = join(paths.bundle, 'execs', 'k');
+    const ex = await sb.runtime.exec(id, { process: { ...process0, args: ['sh', '-c', 'sleep 1000 & sleep 1000; echo never'] }, tty: false, stdin: false, dir, detach: true });
+    sb.track(ex.monitorPid);
+    await waitFor(async () => ((await sb.runtime.pids(id)).length === 4 ? true : undefined), 'the exec and its two children');
+    await ex.kill();
+    assert.equal(await ex.exited, 137);
+    assert.deepEqual(await waitFor(async () => {
+      const left = await sb.runtime.pids(id);
+      return left.length === 1 ? left : undefined;
+    }, 'only the init left'), [init]);
+    // Once it has ended, a kill does nothing (its pid may be another process's by then).
+    await ex.kill();
+    assert.equal((await sb.runtime.state(id)).status, 'running');
+    await sb.runtime.kill(id, 9);
+    assert.equal(await exitOf(id, paths), 137);
+    await sb.runtime.delete(id);
+  });
+
   test('pause/resume, update, pids and stats act on the cgroup', async () => {
     const { id, paths } = await create('res', ['sh', '-c', 'sleep 1000 & sleep 1000 & wait'], { memoryLimit: 64 * MiB });
     await sb.runtime.start(id);

@@ -12,6 +12,7 @@ import { toOciJson } from '../spec/json.ts';
 import { type CgroupPaths, cgroupPaths, cgroupPathsOfPid, cgroupProcs, readCgroupStats } from '../../sys/cgroups.ts';
 import { conmonCreate, conmonExec } from '../../sys/conmon.ts';
 import { isAlive, processStartTime, readProcStat } from '../../sys/proc.ts';
+import { killProcessTree } from '../../sys/proc-tree.ts';
 import { Runc, type RuncStats } from '../../sys/runc.ts';
 import type {
   ContainerPaths,
@@ -216,6 +217,11 @@ export class ConmonRuntime implements OciRuntime {
       return code;
     });
     exited.catch(() => {});
+    let ended = false;
+    void exited.finally(() => (ended = true)).catch(() => {});
+    // runc wrote the pid (-p) before conmon reported it; with its start
+    // time it names this process only, even once the pid is reused.
+    const startTime = await processStartTime(started.pid);
     const ctl = join(dir, 'ctl');
     return {
       pid: started.pid,
@@ -223,6 +229,10 @@ export class ConmonRuntime implements OciRuntime {
       attachSocket: attached ? attachSocket : undefined,
       exited,
       resize: (h, w) => (withChannels ? resizeTerminal(ctl, h, w) : Promise.resolve()),
+      kill: async () => {
+        if (ended || startTime === null) return;
+        await killProcessTree(started.pid, startTime);
+      },
     };
   }
 
