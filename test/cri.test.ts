@@ -201,7 +201,7 @@ test('containers of a pod share its network and IPC namespaces; output lands in 
   const server = await waitExited(serverId);
   assert.equal(server.exit_code, 0);
   // (containerd may copy the last line a moment after the exit.)
-  await waitFor('the server\'s last line', async () => (await readFile(serverLog, 'utf8')).includes('hello-from-client'), 5_000, 50);
+  await waitFor('the server\'s last line', async () => (await readFile(serverLog, 'utf8')).includes('hello-from-client'), 15_000, 50);
   assert.deepEqual(await criLog(serverLog), [{ stream: 'stdout', text: 'ready' }, { stream: 'stdout', text: 'hello-from-client' }]);
   assert.equal(server.log_path, serverLog);
 });
