@@ -74,7 +74,8 @@ export async function readProcStatus(pid: number): Promise<Record<string, string
   return out;
 }
 
-function isGone(e: unknown): boolean {
+/** ENOENT or ESRCH: the process went while it was read. */
+export function isGone(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ESRCH';
 }

@@ -152,3 +152,26 @@ test('stats: each container record read once; a pod\'s usage is its sandbox\'s a
   await assert.rejects(pods.podSandboxStats(ids[0]!), (e: unknown) => is(e, 'not-found'));
   await assert.rejects(pods.podSandboxStats('f'.repeat(64)), (e: unknown) => is(e, 'not-found'));
 });
+
+test('pod stats as containerd: a sandbox that is not ready has none; the containers are listed once for all pods', async () => {
+  const engine = createFakeEngine();
+  const pods = engine.pods;
+  const ready: string[] = [];
+  for (const name of ['p1', 'p2', 'p3']) {
+    const sb = await pods.runPodSandbox(pod(name));
+    const c = await pods.createContainer(sb, { metadata: { name: 'app' }, image: { image: 'busybox' } });
+    await pods.startContainer(c);
+    ready.push(sb);
+  }
+  const stopped = await pods.runPodSandbox(pod('gone'));
+  await pods.stopPodSandbox(stopped);
+  await assert.rejects(pods.podSandboxStats(stopped), (e: unknown) => is(e, 'unavailable'));
+
+  const lists = () => engine.calls.filter((x) => x.method === 'containers.list').length;
+  const before = lists();
+  const listed = await pods.listPodSandboxStats({});
+  assert.deepEqual(listed.map((x) => x.attributes.id).sort(), [...ready].sort());
+  for (const p of listed) assert.equal(p.linux.containers.length, 1);
+  // The sandboxes, then the containers: not once more per pod.
+  assert.equal(lists() - before, 2);
+});

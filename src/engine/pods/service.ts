@@ -2,7 +2,7 @@
 // process, a pod's container is a container joining the sandbox's
 // namespaces. Everything lives in the containers' records and labels; this
 // service keeps no state of its own beyond the sandbox image's maker.
-import { alreadyExists, deadlineExceeded, failedPrecondition, invalid, is, messageOf, notFound } from '../../errdefs/index.ts';
+import { alreadyExists, deadlineExceeded, failedPrecondition, invalid, is, messageOf, notFound, unavailable } from '../../errdefs/index.ts';
 import type { ImageService } from '../../images/types.ts';
 import type { ContainerInspect, ContainerService, ContainerSummary } from '../containers/types.ts';
 import type { NetworkService } from '../networks/types.ts';
@@ -437,10 +437,10 @@ export class Pods implements PodService {
     };
   }
 
-  /** Each selected container's record is read once, with its size. */
-  private async containerSamples(filter: Maybe<ContainerFilter>): Promise<Array<{ stats: ContainerStats; sample: Sample }>> {
+  /** Each listed container's record is read once, with its size. */
+  private async containerSamples(items: Array<{ c: ContainerSummary }>): Promise<Array<{ stats: ContainerStats; sample: Sample }>> {
     const out: Array<{ stats: ContainerStats; sample: Sample }> = [];
-    for (const { c } of await this.matchingContainers(filter)) {
+    for (const { c } of items) {
       try {
         const full = await this.deps.containers.inspect(c.Id, { size: true });
         const sample = await this.sample(full);
@@ -454,25 +454,35 @@ export class Pods implements PodService {
 
   async listContainerStats(filter?: Maybe<{ id?: string; pod_sandbox_id?: string; label_selector?: StringMap }>): Promise<ContainerStats[]> {
     const f = { ...(filter?.id ? { id: filter.id } : {}), ...(filter?.pod_sandbox_id ? { pod_sandbox_id: filter.pod_sandbox_id } : {}), label_selector: filter?.label_selector ?? {} };
-    return (await this.containerSamples(f)).map((x) => x.stats);
+    return (await this.containerSamples(await this.matchingContainers(f))).map((x) => x.stats);
   }
 
+  /** As containerd: a sandbox that is not ready has no stats (UNAVAILABLE). */
   async podSandboxStats(id: string): Promise<PodSandboxStats> {
     const sb = await this.sandbox(id);
     const meta = metaOf<SandboxMeta>(sb.Config.Labels);
     if (!meta) throw notFound(`pod sandbox ${id} has no CRI metadata`);
-    return this.podStatsOf(sb.Id, sb.State.Running, meta);
+    if (!sb.State.Running) throw unavailable(`pod sandbox ${sb.Id} is not ready`);
+    return this.podStatsOf(sb.Id, meta, await this.matchingContainers({ pod_sandbox_id: sb.Id }));
   }
 
+  /** The ready sandboxes' (as containerd); the pods' containers are listed once for all. */
   async listPodSandboxStats(filter?: Maybe<{ id?: string; label_selector?: StringMap }>): Promise<PodSandboxStats[]> {
     const all = await this.deps.containers.list({ all: true, filters: { label: [`${LABEL.kind}=sandbox`] } });
+    const members = new Map<string, Array<{ c: ContainerSummary }>>();
+    for (const m of await this.matchingContainers()) {
+      const sb = m.c.Labels?.[LABEL.sandboxId] ?? '';
+      const list = members.get(sb);
+      if (list) list.push(m);
+      else members.set(sb, [m]);
+    }
     const out: PodSandboxStats[] = [];
     for (const c of all) {
       const meta = metaOf<SandboxMeta>(c.Labels);
-      if (!meta || !isKind(c.Labels, 'sandbox')) continue;
+      if (!meta || !isKind(c.Labels, 'sandbox') || c.State !== 'running') continue;
       if (filter?.id && !c.Id.startsWith(filter.id)) continue;
       if (!matchesSelector(meta.labels, filter?.label_selector)) continue;
-      out.push(await this.podStatsOf(c.Id, c.State === 'running', meta));
+      out.push(await this.podStatsOf(c.Id, meta, members.get(c.Id) ?? []));
     }
     return out;
   }
@@ -481,9 +491,9 @@ export class Pods implements PodService {
    * kubelet gives each pod a cgroup parent of its own, but joey does not
    * rely on it, so the sum is taken over the containers' cgroups. The
    * network is the sandbox's namespace, which the containers share. */
-  private async podStatsOf(id: string, running: boolean, meta: SandboxMeta): Promise<PodSandboxStats> {
-    const own = await this.sample({ Id: id, State: { Running: running } });
-    const containers = await this.containerSamples({ pod_sandbox_id: id });
+  private async podStatsOf(id: string, meta: SandboxMeta, members: Array<{ c: ContainerSummary }>): Promise<PodSandboxStats> {
+    const own = await this.sample({ Id: id, State: { Running: true } });
+    const containers = await this.containerSamples(members);
     const all = [own, ...containers.map((x) => x.sample)];
     const sum = (f: (s: Sample) => number) => all.reduce((n, s) => n + f(s), 0);
     const now = nowNanos();
