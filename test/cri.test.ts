@@ -182,7 +182,11 @@ let serverId = '';
 let clientId = '';
 
 test('containers of a pod share its network and IPC namespaces; output lands in CRI log files', async () => {
-  serverId = (await rt('CreateContainer', { pod_sandbox_id: podId, config: containerConfig('server', ['echo ready; nc -l -p 7777; sleep 0.5']), sandbox_config: podConfig('web') })).container_id;
+  // The server's nc reads a FIFO that stays open: with stdin at EOF it would
+  // half-close the connection at once, and a client whose `echo` had not
+  // written yet would take that FIN for the end and leave (exit 0) without
+  // sending anything.
+  serverId = (await rt('CreateContainer', { pod_sandbox_id: podId, config: containerConfig('server', ['echo ready; mkfifo /tmp/in; exec 3<>/tmp/in; nc -l -p 7777 < /tmp/in; sleep 0.5']), sandbox_config: podConfig('web') })).container_id;
   assert.equal((await rt('ContainerStatus', { container_id: serverId })).status.state, 'CONTAINER_CREATED');
   await rt('StartContainer', { container_id: serverId });
   const serverLog = join(logDir, 'web', 'server/0.log');
@@ -201,7 +205,10 @@ test('containers of a pod share its network and IPC namespaces; output lands in 
   const server = await waitExited(serverId);
   assert.equal(server.exit_code, 0);
   // (containerd may copy the last line a moment after the exit.)
-  await waitFor('the server\'s last line', async () => (await readFile(serverLog, 'utf8')).includes('hello-from-client'), 15_000, 50);
+  await waitFor('the server\'s last line', async () => (await readFile(serverLog, 'utf8')).includes('hello-from-client'), 15_000, 50).catch(async (e: unknown) => {
+    const read = (f: string) => readFile(f, 'utf8').catch((err: Error) => err.message);
+    throw new Error(`${String(e)}\nserver log:\n${await read(serverLog)}\nclient log:\n${await read(join(logDir, 'web', 'client/0.log'))}\ntarget log (tail):\n${target.log().split('\n').slice(-40).join('\n')}`);
+  });
   assert.deepEqual(await criLog(serverLog), [{ stream: 'stdout', text: 'ready' }, { stream: 'stdout', text: 'hello-from-client' }]);
   assert.equal(server.log_path, serverLog);
 });
