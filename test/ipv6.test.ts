@@ -305,6 +305,9 @@ describe('IPv6 subnets that nobody picked', () => {
     const full = await create('pool3', 52);
     assert.notEqual(full.code, 0);
     assert.match(full.stderr, /could not find an available, non-overlapping IPv6 address pool/);
+    // dockerd's IPAM says it with NotFound: a 404.
+    const fullApi = await d.api('POST', '/networks/create', { Name: 'pool3', EnableIPv6: true, IPAM: { Config: [{ Subnet: `10.${octet}.52.0/24` }] } });
+    assert.equal(fullApi.status, 404, fullApi.text);
     assert.notEqual((await dk(['network', 'inspect', 'pool3'])).code, 0);
     // A removed network's /64 is free again.
     await dkOk(['rm', '-f', 'p1']);
@@ -385,7 +388,7 @@ describe('IPv6-only networks (API 1.47 EnableIPv4: false)', () => {
     await dkOk(['network', 'rm', 'cli6only']);
   });
 
-  test('containers get only IPv6: names over the DNS on the IPv6 gateway, a published port over IPv6; nothing left after rm', { timeout: 120_000 }, async () => {
+  test('containers get only IPv6: names over the DNS on the IPv6 gateway, a published port over IPv6 (one bound to an IPv4 address refused), all back after a daemon restart; nothing left after rm', { timeout: 120_000 }, async () => {
     const sub6 = `${P}:20::/64`;
     const gw6 = `${P}:20::1`;
     const created = await d.api('POST', '/v1.47/networks/create', { Name: 'only6', EnableIPv4: false, EnableIPv6: true, IPAM: { Config: [{ Subnet: sub6 }] } });
@@ -445,6 +448,14 @@ describe('IPv6-only networks (API 1.47 EnableIPv4: false)', () => {
     // Published over IPv6 (ip6tables DNAT): from the host, through the network's gateway address.
     const get = await run('curl', ['-s', '-g', '-m', '3', '--retry', '10', '--retry-connrefused', '--retry-delay', '0', `http://[${gw6}]:${port}/`]);
     assert.equal(get.stdout.trim(), 'only6', d.diagnose(get));
+    // Shown as bound on IPv6 alone: there is no IPv4 side to reach it on.
+    assert.deepEqual((await inspect('srv6')).NetworkSettings.Ports['80/tcp'], [{ HostIp: '::', HostPort: String(port) }]);
+    // An IPv4 host address would publish nothing there: the start is refused, naming it.
+    const v4bound = await dk(['run', '-d', '--name', 'v4bound', '--network', 'only6', '-p', `127.0.0.1:${port + 1}:80`, image, 'sleep', '300']);
+    assert.notEqual(v4bound.code, 0);
+    assert.match(v4bound.stderr, /cannot publish port 80\/tcp on 127\.0\.0\.1: network only6 is IPv6-only/, v4bound.stderr);
+    assert.equal((await inspect('v4bound')).State.Running, false);
+    await dkOk(['rm', '-f', 'v4bound']);
     const nat6 = (await run('ip6tables-save', ['-t', 'nat'])).stdout;
     assert.match(nat6, new RegExp(`--dport ${port}\\b`), 'portmap\'s DNAT is in ip6tables');
     assert.doesNotMatch((await run('iptables-save', ['-t', 'nat'])).stdout, new RegExp(`--dport ${port}\\b`), 'and not in iptables');
@@ -453,11 +464,21 @@ describe('IPv6-only networks (API 1.47 EnableIPv4: false)', () => {
     assert.ok(rules.some((l) => l.startsWith('ip6tables-save') && l.includes(`joey ${br} ${sub6}`)), rules.join('\n'));
     assert.ok(!rules.some((l) => l.startsWith('iptables-save') && l.includes(`joey ${br} `)), rules.join('\n'));
 
+    // Across a daemon restart (the containers live on): the bridge with its IPv6 gateway alone, the DNS on it, the port.
+    await d.restart();
+    const brAfter = (JSON.parse((await run('ip', ['-j', 'addr', 'show', 'dev', br])).stdout) as Array<{ addr_info: Array<{ family: string; local: string }> }>)[0]!.addr_info;
+    assert.deepEqual(brAfter.filter((x) => x.family === 'inet'), []);
+    assert.ok(brAfter.some((x) => x.family === 'inet6' && x.local === gw6), JSON.stringify(brAfter));
+    const aaaa2 = await execOut('cli6', 'nslookup -type=AAAA srv6');
+    assert.match(aaaa2.stdout, new RegExp(`Address: ${srv.GlobalIPv6Address}\\b`), `${aaaa2.stdout}${aaaa2.stderr}`);
+    const get2 = await run('curl', ['-s', '-g', '-m', '3', '--retry', '10', '--retry-connrefused', '--retry-delay', '0', `http://[${gw6}]:${port}/`]);
+    assert.equal(get2.stdout.trim(), 'only6', d.diagnose(get2));
+
     await dkOk(['rm', '-f', 'srv6', 'cli6']);
     await dkOk(['network', 'rm', 'only6']);
     const links = (JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as Array<{ ifname: string }>).map((l) => l.ifname);
     assert.ok(!links.includes(br), 'the bridge went with the network');
-    assert.deepEqual((await ruleLines()).filter((l) => l.includes(`joey ${br} `) || l.includes(`${P}:20:`) || new RegExp(`--dport ${port}\\b`).test(l)), []);
+    assert.deepEqual((await ruleLines()).filter((l) => l.includes(`joey ${br} `) || l.includes(`${P}:20:`) || new RegExp(`--dport (${port}|${port + 1})\\b`).test(l)), []);
     assert.doesNotMatch((await run('ip6tables-save', ['-t', 'nat'])).stdout, new RegExp(`--dport ${port}\\b`), 'no DNAT left');
   });
 });

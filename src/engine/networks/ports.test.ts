@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allocatePorts, parsePortKey, portsView, wantedPorts } from './ports.ts';
+import { allocatePorts, checkIpv6OnlyBindings, parsePortKey, portsView, wantedPorts } from './ports.ts';
 
 test('port keys', () => {
   assert.deepEqual(parsePortKey('80'), { port: 80, protocol: 'tcp' });
@@ -18,6 +18,16 @@ test('bindings and -P become wanted ports', () => {
     { containerPort: 443, protocol: 'tcp', hostRange: [0, 0] },
   ]);
   assert.throws(() => wantedPorts({ '80/tcp': [{ HostPort: '9-1' }] }, {}, false), /invalid host port/);
+});
+
+test('an IPv6-only network refuses a port bound to one host address, which would publish nothing', () => {
+  assert.throws(
+    () => checkIpv6OnlyBindings({ '80/tcp': [{ HostPort: '8080' }, { HostIp: '127.0.0.1', HostPort: '8081' }] }, 'only6'),
+    /cannot publish port 80\/tcp on 127\.0\.0\.1: network only6 is IPv6-only .*no IPv4 address/,
+  );
+  assert.throws(() => checkIpv6OnlyBindings({ '53/udp': [{ HostIp: 'fd00::5', HostPort: '53' }] }, 'only6'), /cannot publish port 53\/udp on fd00::5: network only6 is IPv6-only .*all the host's IPv6 addresses/);
+  // Every host address (0.0.0.0 and :: alike) is the host's IPv6 addresses there.
+  checkIpv6OnlyBindings({ '80/tcp': [{ HostPort: '8080' }, { HostIp: '0.0.0.0', HostPort: '8081' }, { HostIp: '::', HostPort: '8082' }], '81/tcp': null }, 'only6');
 });
 
 test('allocation skips ports in use and refuses a taken fixed port', async () => {

@@ -21,9 +21,9 @@ import type { EventBus } from '../types.ts';
 import { cniName, dualStack, hasIpv4, loopbackConfig, pluginChain, readResult, rulesSpec } from './conflist.ts';
 import { DnsServer } from './dns-server.ts';
 import { checkFixedCidrV6Overlap } from './fixed-cidr-v6.ts';
-import { contains, contains6, formatCidr, formatCidr6, formatIp, formatIp6, isIpv4, isIpv6, overlaps6, parseCidr, parseCidr6, parseIp, parseIp6, type Cidr, type Cidr6 } from './ipnet.ts';
+import { contains, contains6, formatCidr, formatCidr6, formatIp, formatIp6, isIpv4, isIpv6, overlaps, overlaps6, parseCidr, parseCidr6, parseIp, parseIp6, type Cidr, type Cidr6 } from './ipnet.ts';
 import { allocateSubnet, defaultIpv4Pools, parsePoolSpec, parsePrefix, randomUlaGlobalId, ulaPool, type AddressPool, type Family, type Prefix } from './pools.ts';
-import { allocatePorts, EPHEMERAL, portsView, wantedPorts } from './ports.ts';
+import { allocatePorts, checkIpv6OnlyBindings, EPHEMERAL, portsView, wantedPorts } from './ports.ts';
 import { NetworkStore } from './store.ts';
 import type { CreateNetworkRequest, EndpointConfig, EndpointRecord, EndpointSettingsRequest, EndpointState, NetworkRecord, NetworkService, PortMapping } from './types.ts';
 import { createHash } from 'node:crypto';
@@ -261,11 +261,12 @@ export class Networks implements NetworkService {
   }
 
   /** A subnet that overlaps no host route and no network of this daemon,
-   * from default-address-pools' IPv4 entries or Docker's built-in pools. */
+   * from default-address-pools' IPv4 entries or Docker's built-in pools.
+   * None left is a NotFound (404), as dockerd's IPAM says it. */
   private async freeSubnet(): Promise<Cidr> {
     const pools = this.configuredPools(4);
     const s = allocateSubnet(pools.length ? pools : defaultIpv4Pools(), await this.takenPrefixes(4));
-    if (!s) throw conflict(`could not find an available, non-overlapping IPv4 address pool among the ${pools.length ? 'default-address-pools' : 'defaults'} to assign to the network`);
+    if (!s) throw notFound(`could not find an available, non-overlapping IPv4 address pool among the ${pools.length ? 'default-address-pools' : 'defaults'} to assign to the network`);
     return { base: Number(s.base), prefix: s.prefix };
   }
 
@@ -276,7 +277,7 @@ export class Networks implements NetworkService {
     const configured = this.configuredPools(6);
     const pools = configured.length ? configured : [ulaPool(this.store.settingOnce('ula_global_id', randomUlaGlobalId()))];
     const s = allocateSubnet(pools, await this.takenPrefixes(6));
-    if (!s) throw conflict(`could not find an available, non-overlapping IPv6 address pool among the ${configured.length ? 'default-address-pools' : 'defaults'} to assign to the network`);
+    if (!s) throw notFound(`could not find an available, non-overlapping IPv6 address pool among the ${configured.length ? 'default-address-pools' : 'defaults'} to assign to the network`);
     return { base: s.base, prefix: s.prefix };
   }
 
@@ -501,6 +502,7 @@ export class Networks implements NetworkService {
         const used = new Set<string>();
         for (const e of this.store.endpoints()) for (const p of e.state?.ports ?? []) used.add(`${p.protocol}/${p.hostPort}`);
         const prefer = new Map((kept?.ports ?? []).map((p) => [`${p.protocol}/${p.containerPort}`, p.hostPort]));
+        if (!hasIpv4(n)) checkIpv6OnlyBindings(c.hostConfig.PortBindings, n.name);
         ports = await allocatePorts(wantedPorts(c.hostConfig.PortBindings, c.config.ExposedPorts, !!c.hostConfig.PublishAllPorts), used, this.deps.sys.portFree, this.nextPort, prefer);
         for (const p of ports) if (p.hostPort >= this.nextPort && p.hostPort < EPHEMERAL[1]) this.nextPort = p.hostPort + 1;
       }
@@ -571,7 +573,12 @@ export class Networks implements NetworkService {
 
   /** NetworkSettings.Ports of a container. */
   portsOf(c: ContainerRecord): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
-    const mappings = this.store.endpointsOf(c.id).flatMap((e) => e.state?.ports ?? []);
+    // A mapping for every host address is 0.0.0.0, as dockerd shows it; on an
+    // IPv6-only network it is only the IPv6 one, ::.
+    const mappings = this.store.endpointsOf(c.id).flatMap((e) => {
+      const n = this.store.get(e.networkId);
+      return (e.state?.ports ?? []).map((p) => (p.hostIP || !n || hasIpv4(n) ? p : { ...p, hostIP: '::' }));
+    });
     return portsView(mappings, c.config.ExposedPorts, c.hostConfig.PortBindings);
   }
 
@@ -705,7 +712,7 @@ export class Networks implements NetworkService {
       subnet = parseCidr(ipam.Subnet, { strict: true });
       if (subnet.prefix > 30) throw invalid(`subnet ${ipam.Subnet} is too small`);
       for (const other of this.store.all()) {
-        if (other.subnet && overlapsCidr(parseCidr(other.subnet), subnet)) throw forbidden(`Pool overlaps with other one on this address space`);
+        if (other.subnet && overlaps(parseCidr(other.subnet), subnet)) throw forbidden(`Pool overlaps with other one on this address space`);
       }
     } else {
       subnet = await this.freeSubnet();
@@ -831,10 +838,6 @@ export class Networks implements NetworkService {
     });
     this.deps.events.publish({ Type: 'network', Action: 'disconnect', Actor: { ID: n.id, Attributes: { container: cid, name: n.name, type: n.driver } } });
   }
-}
-
-function overlapsCidr(a: Cidr, b: Cidr): boolean {
-  return contains(a, b.base) || contains(b, a.base);
 }
 
 /**
