@@ -247,7 +247,12 @@ describe('published ports', () => {
   });
 });
 
-const userBridges = async (): Promise<string[]> => (JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as Array<{ ifname: string }>).map((l) => l.ifname).filter((n) => n.startsWith('jbr-'));
+/** User network bridges holding an address in this run's 10.<octet>/16 (a
+ * test running beside this one, in another session, has bridges of its own). */
+const userBridges = async (): Promise<string[]> =>
+  (JSON.parse((await run('ip', ['-j', 'addr', 'show'])).stdout) as Array<{ ifname: string; addr_info?: Array<{ local?: string }> }>)
+    .filter((l) => l.ifname.startsWith('jbr-') && (l.addr_info ?? []).some((a) => a.local?.startsWith(`10.${octet}.`)))
+    .map((l) => l.ifname);
 
 describe('user-defined networks', () => {
   let bridgesBefore: string[] = [];
