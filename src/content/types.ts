@@ -17,7 +17,7 @@ export interface IngestInfo {
 
 /** An open ingest. Data written through `stream()` is appended to the partial
  * file and hashed; `commit` verifies and moves it into the store atomically. */
-export interface ContentWriter extends Omit<LiveIngest, 'outcome' | 'ended'> {
+export interface ContentWriter extends LiveIngest {
   readonly ref: string;
   /** Bytes already present when the writer was opened (a resumed ingest). */
   readonly offset: number;

@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import tar from 'tar-stream';
-import { applyLayer } from '../archive/index.ts';
+import { applyLayer, type ApplyLayer } from '../archive/index.ts';
 import { openContentStore } from '../content/store.ts';
 import { Events } from '../engine/events.ts';
 import { openDatabase } from '../metadata/db.ts';
@@ -54,7 +54,7 @@ async function addImage(reg: FakeRegistry, path: string, tag: string, layerFiles
   return { tag, manifest, layers: gz, configDigest: cfgDesc.digest };
 }
 
-async function openImages(root: string, reg?: FakeRegistry): Promise<{ images: Images; ctx: ImageContext; close(): Promise<void> }> {
+async function openImages(root: string, reg?: FakeRegistry, apply: ApplyLayer = applyLayer): Promise<{ images: Images; ctx: ImageContext; close(): Promise<void> }> {
   await mkdir(root, { recursive: true });
   const db = openDatabase(join(root, 'joey.db'));
   const content = await openContentStore(join(root, 'content'));
@@ -66,7 +66,7 @@ async function openImages(root: string, reg?: FakeRegistry): Promise<{ images: I
     snapshots,
     registry: createRegistry({ insecureRegistries: reg ? [reg.host] : [], mirrors: [] }),
     events: new Events(),
-    applyLayer,
+    applyLayer: apply,
     maxConcurrentDownloads: 4,
     maxConcurrentUploads: 4,
     snapshotRoot: join(root, 'snapshots'),
@@ -155,6 +155,32 @@ describe('image service', () => {
       assert.equal(gets.length, 2);
       assert.match(String(gets[1]!.headers.range), /^bytes=\d+-$/);
       assert.notEqual(gets[1]!.headers.range, 'bytes=0-');
+    } finally {
+      await close();
+    }
+  });
+
+  it('a dropped download: the unpack stops before its directory is removed, then the layer resumes', async () => {
+    const big = Buffer.alloc(400_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+    const built = await addImage(reg, 'dropunpack', 'v1', [{ big }]);
+    reg.dropAfter.set(sha(built.layers[0]!), Math.floor(built.layers[0]!.length / 2));
+    // An unpack that takes a while to stop after its input fails, as the
+    // archive worker does: is its directory still there when it has?
+    const dirThere: boolean[] = [];
+    const slowToStop: ApplyLayer = async (input, dir, opts) => {
+      try {
+        return await applyLayer(input, dir, opts);
+      } catch (e) {
+        await new Promise((r) => setTimeout(r, 300));
+        dirThere.push(await access(dir).then(() => true, () => false));
+        throw e;
+      }
+    };
+    const { images, close } = await openImages(join(root, 'dropunpack'), reg, slowToStop);
+    try {
+      await images.pull(`${reg.host}/dropunpack:v1`);
+      assert.deepEqual(dirThere, [true]);
     } finally {
       await close();
     }

@@ -4,7 +4,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ApplyLayer } from '../archive/types.ts';
 import type { ContentStore, ContentWriter } from '../content/types.ts';
-import { dataLoss, is, kindOf, wrap } from '../errdefs/index.ts';
+import { dataLoss, is, kindOf, unavailable, wrap } from '../errdefs/index.ts';
 import type { Descriptor } from '../remotes/types.ts';
 import type { Snapshotter } from '../snapshots/types.ts';
 import { SingleFlight } from '../util/concurrency.ts';
@@ -225,6 +225,12 @@ export class Unpacker {
         consumed.catch((e) => net.destroy(e as Error));
         try {
           [out] = await Promise.all([consumed, written]);
+        } catch (e) {
+          // The consumer may still be at work (an unpack writing into the
+          // directory the caller removes on failure): it stops first.
+          input.destroy(e as Error);
+          await consumed.catch(() => undefined);
+          throw e;
         } finally {
           input.destroy();
         }
@@ -252,13 +258,15 @@ const FOLLOW_CHUNK = 256 << 10;
 
 /** The blob `writer` is receiving, from its first byte: what is on disk at
  * once, then the rest as it is written, until `download` (the network side)
- * settles; its error ends this too. Never reads past what was written. */
+ * settles; its error ends this too, as does the writer's end before it.
+ * Never reads past what was written. */
 async function* followIngest(writer: ContentWriter, download: Promise<void>): AsyncGenerator<Buffer> {
   let settled = false;
   let failure: unknown;
-  const done = download.then(
-    () => void (settled = true),
-    (e: unknown) => void ((failure = e), (settled = true)),
+  let wake: (() => void) | undefined;
+  void download.then(
+    () => ((settled = true), wake?.()),
+    (e: unknown) => ((failure = e), (settled = true), wake?.()),
   );
   const file = await writer.openRead();
   try {
@@ -275,7 +283,16 @@ async function* followIngest(writer: ContentWriter, download: Promise<void>): As
         continue;
       }
       if (settled) return;
-      await Promise.race([writer.changed(), done]);
+      // Let go of while the network side is still stopping (the consumer
+      // failed): changed() no longer waits, and looping on it would starve
+      // the event loop that the network side needs to settle.
+      if (writer.outcome) throw unavailable(`ingest ${writer.ref} was closed (${writer.outcome}) at byte ${pos}, before its download ended`);
+      // Not a race with `download`: that would leave one reaction on it per
+      // wait for as long as the download runs.
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        void writer.changed().then(resolve);
+      });
     }
   } finally {
     await file.close();

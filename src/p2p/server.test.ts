@@ -189,6 +189,32 @@ test('a shared download that stops or stalls: the answer is cut where the writte
   await stalled.w.abort();
 });
 
+test('a reader that keeps up with a shared download leaves no timer or listener per write behind', async () => {
+  // A long partial wait, so that a timer left behind by a wait that a write ended would still be pending.
+  const own = await serve({ host: '127.0.0.1', port: 0 }, SECRET, [blobHandler(content, stats, { partials, partialWaitMs: 60_000 })], 'test');
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  try {
+    const data = randomBytes(40_000);
+    const { d, w, sink, write } = await sharedIngest(data);
+    const before = timers();
+    const r = collect(await client.blob(`http://127.0.0.1:${own.port}`, d, data.length, 0));
+    for (let i = 0; i < 39; i++) {
+      await write(data.subarray(i * 1000, (i + 1) * 1000));
+      await sleep(5); // the reader catches up and waits for the next write
+    }
+    // The answer is still open (a write is missing): one wait at most.
+    assert.equal(Buffer.concat(r.got).length, 39_000);
+    assert.ok(timers() <= before + 1, `${timers() - before} timers pending after 39 writes`);
+    await write(data.subarray(39_000));
+    sink.end();
+    await w.commit({ digest: d, size: data.length });
+    assert.equal(await r.done, undefined);
+    assert.ok(Buffer.concat(r.got).equals(data));
+  } finally {
+    await own.close();
+  }
+});
+
 test('an ingest that no pull shares is not served', async () => {
   const data = randomBytes(1000);
   const d = 'sha256:' + createHash('sha256').update(data).digest('hex');

@@ -171,16 +171,22 @@ async function sendGrowing(file: FileHandle, live: LiveIngest, res: ServerRespon
       continue;
     }
     if (live.outcome) throw new Error(`the download ended (${live.outcome}) at byte ${live.written}`);
-    const woke = await Promise.race([live.changed().then(() => 'written'), event(res, 'close', waitMs)]);
+    const woke = await event(res, 'close', waitMs, live.changed());
     if (woke !== 'written') throw new Error(woke === 'close' ? 'the reader went away' : `no new bytes for ${waitMs} ms`);
   }
   res.end();
 }
 
-/** Resolves with `name`, 'close' (the answer closed) or 'timeout' (after `ms`), whichever comes first. */
-function event(res: ServerResponse, name: string, ms: number): Promise<string> {
+/** Resolves with `name`, 'close' (the answer closed), 'written' (when
+ * `written` resolves) or 'timeout' (after `ms`), whichever comes first, and
+ * leaves no listener or timer behind: a reader that keeps up with the writer
+ * waits once per write. */
+function event(res: ServerResponse, name: string, ms: number, written?: Promise<void>): Promise<string> {
   return new Promise((resolve) => {
+    let over = false;
     const on = (what: string) => () => {
+      if (over) return;
+      over = true;
       clearTimeout(timer);
       res.off(name, onName);
       res.off('close', onClose);
@@ -191,6 +197,7 @@ function event(res: ServerResponse, name: string, ms: number): Promise<string> {
     const timer = setTimeout(on('timeout'), ms);
     res.once(name, onName);
     res.once('close', onClose);
+    void written?.then(on('written'));
   });
 }
 

@@ -174,3 +174,34 @@ test('partial holders: only the nearest few are followed; when they all stop, th
   assert.deepEqual(f.calls, ['http://p5 0-199999', 'http://p4 50000-199999']);
   assert.deepEqual(f.registryCalls, [50_000]);
 });
+
+test('a reader that stops (its unpack failed) ends the peer request at once; no other source is opened or blamed', async () => {
+  const f = fakes({ 'http://slow': { kind: 'ok' }, 'http://b': { kind: 'ok' } });
+  let aborted = false;
+  f.deps.client = {
+    blob: async (peer, _digest, size, start, end = size - 1, signal) => {
+      f.calls.push(`${peer} ${start}-${end}`);
+      // 1000 bytes, then the next 1000 after 300 ms: a peer whose own download is slow.
+      return Readable.from((async function* () {
+        yield data.subarray(start, start + 1000);
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, 300);
+          signal?.addEventListener('abort', () => ((aborted = true), clearTimeout(t), reject(signal.reason)), { once: true });
+        });
+        yield data.subarray(start + 1000, start + 2000);
+      })());
+    },
+  };
+  const s = new PullSources(f.deps);
+  const r = await s.open(desc, 0, f.registry);
+  r.on('error', () => undefined);
+  await new Promise((resolve) => r.once('data', resolve));
+  r.destroy(new Error('the unpack failed'));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.ok(aborted, 'the request of the peer read was aborted');
+  assert.deepEqual(f.calls, ['http://slow 0-199999']);
+  assert.deepEqual(f.registryCalls, []);
+  assert.equal(f.deps.stats.peerFailures, 0);
+  assert.equal(s.corrupt(desc), true);
+  assert.deepEqual([...s.bad], ['http://slow'], 'only the peer that gave bytes');
+});

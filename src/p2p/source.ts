@@ -84,7 +84,22 @@ export class PullSources {
       log.info('layer blob source', { digest: desc.digest, from: ['registry'], offset });
       return pipeline(body, counting((n) => (stats.registryBytes += n)), () => undefined);
     }
-    return Readable.from(this.#chain(desc, offset, whole, partial, registry, signal), { objectMode: false, highWaterMark: 1 << 20 });
+    // Destroying the stream (its reader failed or went away) aborts the
+    // chain's request at once. Without it the chain would go on waiting on
+    // the current peer, then take the end for that peer's failure and open
+    // the next source (blaming it if the bytes are then found bad).
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    const out = Readable.from(this.#chain(desc, offset, whole, partial, registry, stop.signal), { objectMode: false, highWaterMark: 1 << 20 });
+    const destroy = out._destroy.bind(out);
+    out._destroy = (err, cb) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (!out.readableEnded) stop.abort(err ?? unavailable('the reader went away'));
+      destroy(err, cb);
+    };
+    return out;
   }
 
   /** The bytes last given for `desc` did not verify: the peers that gave any
