@@ -269,8 +269,13 @@ describe('p2p', () => {
   test('the partial holder is killed mid-way: the others finish, from the registry and from each other', async (t) => {
     for (const d of [a, b, c]) await d.docker(['rmi', fleet.ref]);
     const digests = fleet.layers.map((l) => l.digest);
+    // Whole copies and downloads both: a node still listed as downloading
+    // a layer from before would go to the registry ahead of B.
     await waitFor('the tracker to forget the fleet image', async () => {
-      for (const dg of digests) if ((await trackerPeers(dg)).length > 0) return false;
+      for (const dg of digests) {
+        const h = await trackerHolders(dg);
+        if (h.peers.length + h.partial.length > 0) return false;
+      }
       return true;
     });
     const bUrl = peerUrl(ports.b);
@@ -300,11 +305,14 @@ describe('p2p', () => {
     const left = [a, c].flatMap((d) => d.logLines().filter((x) => x.msg === 'p2p: peer failed, trying the next source' && x.peer === bUrl));
     assert.ok(left.length >= 1, `nobody noticed B die\n${a.diagnose()}\n${c.diagnose()}`);
     // One node goes on from the registry where B stopped; the other follows
-    // it. B's own downloads never finished: count the bytes as they went out.
+    // it, or, when it lost B at the same moment and found nothing newer at
+    // A, takes the rest from the registry too: B's half and at most the other
+    // half twice (1.5x), against 3x without P2P. B's own downloads never
+    // finished: count the bytes as they went out.
     const configBytes = proxy.requests.filter((r) => r.method === 'GET' && /\/blobs\//.test(r.path) && !digests.some((d) => r.path.endsWith(d))).reduce((n, r) => n + r.bytes, 0);
     const sent = proxy.blobBytes() - configBytes;
     t.diagnostic(`the registry sent ${sent} layer bytes for ${fleetBytes()} (${(sent / fleetBytes()).toFixed(2)}x)`);
-    assert.ok(sent <= 1.25 * fleetBytes(), `the registry sent ${sent} bytes for ${fleetBytes()} of layers`);
+    assert.ok(sent <= 1.5 * fleetBytes() + (1 << 20), `the registry sent ${sent} bytes for ${fleetBytes()} of layers`);
     await checkFleetImage(a);
     await checkFleetImage(c);
     await b.restart();
