@@ -290,14 +290,19 @@ describe('p2p', () => {
     });
     const peerBytesBefore = [await metric(a, 'peer'), await metric(c, 'peer')];
     const others = [a, c].map((d) => d.dockerSpawn(['pull', fleet.ref]));
-    await waitFor('A and C to join behind B and take bytes from peers', async () => {
+    // A and C catch up with B, which holds what the registry sent before the
+    // stall (less what is still in its buffers): then whoever goes on from
+    // the registry needs only the other half.
+    const half = Math.floor(fleetBytes() / 2);
+    await waitFor('A and C to join behind B and take what B holds from peers', async () => {
       for (const dg of digests) if ((await trackerHolders(dg)).partial.length < 3) return false;
-      return (await metric(a, 'peer')) > peerBytesBefore[0]! && (await metric(c, 'peer')) > peerBytesBefore[1]!;
-    });
+      return (await metric(a, 'peer')) - peerBytesBefore[0]! >= half - (1 << 20) && (await metric(c, 'peer')) - peerBytesBefore[1]! >= half - (1 << 20);
+    }, 30_000);
     const pid = b.pid;
     process.kill(pid, 'SIGKILL');
     await waitFor('B to die', () => !b.running);
     proxy.release();
+    t.after(() => (b.running ? undefined : b.restart()));
     const [ra, rc] = await Promise.all(others.map((o) => o.done));
     assert.equal(ra!.code, 0, a.diagnose(ra));
     assert.equal(rc!.code, 0, c.diagnose(rc));
@@ -312,10 +317,9 @@ describe('p2p', () => {
     const configBytes = proxy.requests.filter((r) => r.method === 'GET' && /\/blobs\//.test(r.path) && !digests.some((d) => r.path.endsWith(d))).reduce((n, r) => n + r.bytes, 0);
     const sent = proxy.blobBytes() - configBytes;
     t.diagnostic(`the registry sent ${sent} layer bytes for ${fleetBytes()} (${(sent / fleetBytes()).toFixed(2)}x)`);
-    assert.ok(sent <= 1.5 * fleetBytes() + (1 << 20), `the registry sent ${sent} bytes for ${fleetBytes()} of layers`);
+    assert.ok(sent <= 1.5 * fleetBytes() + (2 << 20), `the registry sent ${sent} bytes for ${fleetBytes()} of layers`);
     await checkFleetImage(a);
     await checkFleetImage(c);
-    await b.restart();
   });
 
   test('a cancelled pull withdraws its partial layers from the tracker and leaves no partial file', async () => {
