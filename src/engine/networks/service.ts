@@ -295,6 +295,11 @@ export class Networks implements NetworkService {
     );
     try {
       await server.start();
+      // Removed (or started twice) while the sockets were binding: this one is not wanted.
+      if (!this.store.get(n.id) || this.dns.has(n.id)) {
+        server.close();
+        return;
+      }
       this.dns.set(n.id, server);
     } catch (e) {
       log.warn('the embedded DNS could not listen: names will not resolve on this network', { network: n.name, address, err: e });
