@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PeerTable } from './tracker.ts';
+import { PeerTable, REPLACE_GRACE_MS } from './tracker.ts';
 
 const D1 = 'sha256:' + '1'.repeat(64);
 const D2 = 'sha256:' + '2'.repeat(64);
@@ -58,7 +58,7 @@ test('joining: the first joiner is told of nobody, each later one of those befor
 
 test('partial entries: full announces keep or drop them, a finished download turns complete, withdraw and TTL remove them', () => {
   let now = 0;
-  const t = new PeerTable(1000, () => now);
+  const t = new PeerTable(100_000, () => now);
   t.join('http://a:1', D1);
   t.join('http://b:1', D1);
   t.announce({ peer: 'http://a:1', digests: [D2], partial: [D1], replace: true });
@@ -70,9 +70,35 @@ test('partial entries: full announces keep or drop them, a finished download tur
   assert.deepEqual(t.holders(D1), { peers: [], partial: ['http://b:1', 'http://a:1'] });
   t.announce({ peer: 'http://b:1', withdraw: [D1] });
   assert.deepEqual(t.holders(D1).partial, ['http://a:1']);
+  // A full list without it, past the time a join may overtake one.
+  now = REPLACE_GRACE_MS;
   t.announce({ peer: 'http://a:1', digests: [D2], replace: true });
   assert.deepEqual(t.holders(D1), { peers: [], partial: [] });
   t.join('http://c:1', D1);
-  now = 1000;
+  now = REPLACE_GRACE_MS + 100_000;
   assert.deepEqual(t.holders(D1), { peers: [], partial: [] }, 'a dead joiner ages out');
+});
+
+test('a full announce that a join or a withdrawal overtook: the join stays, the withdrawn download does not come back', () => {
+  let now = 0;
+  const t = new PeerTable(100_000, () => now);
+  // A's list as it set out names nothing partial; its join for D1 lands first.
+  t.join('http://a:1', D1);
+  now = 50;
+  t.announce({ peer: 'http://a:1', digests: [D2], partial: [], replace: true });
+  assert.deepEqual(t.holders(D1).partial, ['http://a:1'], 'the fresh join was dropped by an older list');
+  // Later full lists without it drop it, as before.
+  now = 50 + REPLACE_GRACE_MS;
+  t.announce({ peer: 'http://a:1', digests: [D2], partial: [], replace: true });
+  assert.deepEqual(t.holders(D1).partial, []);
+
+  // B withdraws a stopped download; its list from before still names it.
+  t.join('http://b:1', D1);
+  t.announce({ peer: 'http://b:1', withdraw: [D1] });
+  now += 20;
+  t.announce({ peer: 'http://b:1', digests: [], partial: [D1], replace: true });
+  assert.deepEqual(t.holders(D1).partial, [], 'a list from before the withdrawal brought the download back');
+  // A new pull of it joins again at once.
+  t.join('http://b:1', D1);
+  assert.deepEqual(t.holders(D1).partial, ['http://b:1']);
 });

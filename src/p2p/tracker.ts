@@ -9,6 +9,11 @@
 // holders that joined before it, so that "who follows whom" has no cycles
 // and, when nobody holds the blob yet, exactly one joiner (the first) is told
 // to go to the registry.
+//
+// A peer's full announce is its list as it was when it set out, which a join
+// or withdrawal of the same peer can overtake: a download that joined in
+// the last REPLACE_GRACE_MS is not dropped by a full list that lacks it, and
+// one withdrawn in that time is not brought back by a list that still has it.
 
 export interface Announce {
   peer: string;
@@ -31,6 +36,8 @@ export interface Holders {
 }
 
 export const DEFAULT_TTL_MS = 180_000;
+/** How far a full announce may lag behind the same peer's joins and withdrawals. */
+export const REPLACE_GRACE_MS = 10_000;
 /** Bounds what one peer can make the tracker remember. */
 export const MAX_BLOBS_PER_PEER = 100_000;
 
@@ -39,6 +46,8 @@ interface Entry {
   partial: boolean;
   /** Join order among partial holders. */
   seq: number;
+  /** When the peer last joined for it (0: only announced). */
+  joinedAt: number;
 }
 
 export class PeerTable {
@@ -46,6 +55,8 @@ export class PeerTable {
   readonly #byDigest = new Map<string, Map<string, Entry>>();
   /** peer → its digests, for replace and counts. */
   readonly #byPeer = new Map<string, Set<string>>();
+  /** "peer digest" → when the peer withdrew it (kept REPLACE_GRACE_MS). */
+  readonly #withdrawn = new Map<string, number>();
   #seq = 0;
 
   constructor(
@@ -54,16 +65,25 @@ export class PeerTable {
   ) {}
 
   announce(a: Announce): void {
+    const now = this.now();
+    for (const [k, at] of this.#withdrawn) if (now - at >= REPLACE_GRACE_MS) this.#withdrawn.delete(k);
     const held = this.#byPeer.get(a.peer);
     if (a.replace && held) {
       const keep = new Set([...(a.digests ?? []), ...(a.partial ?? [])]);
-      for (const d of [...held]) if (!keep.has(d)) this.#drop(a.peer, d);
+      for (const d of [...held]) {
+        const e = this.#byDigest.get(d)?.get(a.peer);
+        if (!keep.has(d) && !(e?.partial && now - e.joinedAt < REPLACE_GRACE_MS)) this.#drop(a.peer, d);
+      }
     }
-    for (const d of a.withdraw ?? []) this.#drop(a.peer, d);
+    for (const d of a.withdraw ?? []) {
+      this.#drop(a.peer, d);
+      this.#withdrawn.set(`${a.peer} ${d}`, now);
+    }
     for (const d of a.digests ?? []) if (!this.#set(a.peer, d, false)) break;
     const complete = new Set(a.digests ?? []);
     for (const d of a.partial ?? []) {
       if (complete.has(d)) continue;
+      if (a.replace && this.#withdrawn.has(`${a.peer} ${d}`)) continue; // a list from before the withdrawal
       // A full list that names it partial: the peer no longer has it whole (removed, pulling again).
       if (a.replace && this.#byDigest.get(d)?.get(a.peer)?.partial === false) this.#drop(a.peer, d);
       if (!this.#set(a.peer, d, true)) break;
@@ -75,8 +95,10 @@ export class PeerTable {
    * the partial holders that joined before it. Joining again keeps the
    * first place. */
   join(peer: string, digest: string): Holders {
+    this.#withdrawn.delete(`${peer} ${digest}`);
     this.#set(peer, digest, true);
     const mine = this.#byDigest.get(digest)?.get(peer);
+    if (mine?.partial) mine.joinedAt = this.now();
     const all = this.holders(digest, peer);
     if (!mine?.partial) return all;
     const entries = this.#byDigest.get(digest)!;
@@ -138,7 +160,7 @@ export class PeerTable {
       old.until = until;
       if (!partial) old.partial = false;
     } else {
-      entries.set(peer, { until, partial, seq: ++this.#seq });
+      entries.set(peer, { until, partial, seq: ++this.#seq, joinedAt: 0 });
     }
     return true;
   }
