@@ -14,7 +14,7 @@ import { ensureImage } from './lib/images.ts';
 import { excerpt, installSignalCleanup, onCleanup, readLog, run, runCleanups, startDaemon, stopDaemon, waitUntil, type Daemon } from './lib/proc.ts';
 import { freePort, httpStatus, pushLayout, startRegistry } from './lib/registry.ts';
 import { describeMachine, formatTable, median, round2 } from './lib/stats.ts';
-import { startThrottleProxy } from './lib/throttle-proxy.ts';
+import { startProxy } from '../test/lib/proxy.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SECRET = 'joey-bench-p2p-secret-0123456789';
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const registry = await startRegistry(join(dir, 'registry'));
   onCleanup('registry', () => registry.stop());
   await pushLayout(image.dir, image.tag, `${registry.host}/bench/p2p:latest`, dir);
-  const proxy = await startThrottleProxy(registry.host, mbit);
+  const proxy = await startProxy(`http://${registry.host}`, { mbit });
   onCleanup('proxy', () => proxy.stop());
   const ref = `${proxy.host}/bench/p2p:latest`;
   log(`pushed ${ref}: ${image.layers.length} layers, ${(image.compressedBytes / 1e6).toFixed(1)} MB`);

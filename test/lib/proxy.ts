@@ -1,9 +1,12 @@
 // An HTTP proxy in front of a test registry: it counts what the registry
 // served, can hold blob downloads at a byte budget (to kill a pull half-way,
 // deterministically), and can replace chosen responses with hostile ones that
-// the real registry would refuse to store.
+// the real registry would refuse to store. It can also cap the bandwidth of
+// all blob responses together (bench/p2p: a registry whose uplink a fleet
+// shares).
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProxiedRequest {
   method: string;
@@ -50,8 +53,18 @@ export interface RegistryProxy {
 const BLOB_PATH = /^\/v2\/.+\/blobs\/(sha256:[0-9a-f]{64})$/;
 
 /** Starts a proxy on 127.0.0.1 forwarding to `target` (http://HOST:PORT). */
-export async function startProxy(target: string): Promise<RegistryProxy> {
+/** `mbit`: a cap in megabits per second over all blob responses (one token
+ * bucket shared by every response); none by default. */
+export async function startProxy(target: string, opts: { mbit?: number } = {}): Promise<RegistryProxy> {
   const upstream = new URL(target);
+  const bytesPerMs = ((opts.mbit ?? 0) * 1e6) / 8 / 1000;
+  let linkFree = 0; // when the capped link is free again (performance.now ms)
+  const throttle = async (n: number): Promise<void> => {
+    if (bytesPerMs <= 0) return;
+    const now = performance.now();
+    linkFree = Math.max(now, linkFree) + n / bytesPerMs;
+    if (linkFree - now > 1) await sleep(linkFree - now);
+  };
   const requests: ProxiedRequest[] = [];
   const overrides: { match: (m: string, p: string) => boolean; response: Override }[] = [];
   let blobBytes = 0;
@@ -113,7 +126,10 @@ export async function startProxy(target: string): Promise<RegistryProxy> {
               const n = gated ? await gate(chunk.length - off) : chunk.length - off;
               const part = chunk.subarray(off, off + n);
               off += n;
-              if (isBlobGet) blobBytes += n;
+              if (isBlobGet) {
+                await throttle(n);
+                blobBytes += n;
+              }
               if (gated) gatedBytes += n;
               record.bytes += n;
               if (!res.write(part)) await new Promise((r) => res.once('drain', r));
