@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import tar from 'tar-stream';
+import { makeTar } from '../archive/test-fixtures.ts';
 import { applyLayer } from '../archive/index.ts';
 import { openContentStore } from '../content/store.ts';
 import { Events } from '../engine/events.ts';
@@ -25,14 +25,7 @@ import { newStats } from './stats.ts';
 
 const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
-async function layer(files: Record<string, string>): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const [name, body] of Object.entries(files)) pack.entry({ name, mode: 0o644, mtime: new Date(1000) }, body);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
+const layer = (files: Record<string, string>): Promise<Buffer> => makeTar(Object.entries(files).map(([name, data]) => ({ name, data, mode: 0o644 })));
 
 type Peer = (data: Buffer) => Buffer;
 const honest: Peer = (d) => d;
