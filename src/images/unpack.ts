@@ -3,6 +3,7 @@
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ApplyLayer } from '../archive/types.ts';
+import { readGrowing } from '../content/growing.ts';
 import type { ContentStore, ContentWriter } from '../content/types.ts';
 import { dataLoss, is, kindOf, unavailable, wrap } from '../errdefs/index.ts';
 import type { Descriptor } from '../remotes/types.ts';
@@ -254,8 +255,6 @@ export class Unpacker {
   }
 }
 
-const FOLLOW_CHUNK = 256 << 10;
-
 /** The blob `writer` is receiving, from its first byte: what is on disk at
  * once, then the rest as it is written, until `download` (the network side)
  * settles; its error ends this too, as does the writer's end before it.
@@ -268,31 +267,26 @@ async function* followIngest(writer: ContentWriter, download: Promise<void>): As
     () => ((settled = true), wake?.()),
     (e: unknown) => ((failure = e), (settled = true), wake?.()),
   );
+  const caughtUp = async (): Promise<boolean> => {
+    if (failure !== undefined) throw failure;
+    if (settled) return false;
+    // Let go of while the network side is still stopping (the consumer
+    // failed): changed() no longer waits, and looping on it would starve
+    // the event loop that the network side needs to settle.
+    if (writer.outcome) throw unavailable(`ingest ${writer.ref} was closed (${writer.outcome}) at byte ${writer.written}, before its download ended`);
+    // Not a race with `download`: that would leave one reaction on it per
+    // wait for as long as the download runs.
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      void writer.changed().then(resolve);
+    });
+    return true;
+  };
   const file = await writer.openRead();
   try {
-    let pos = 0;
-    for (;;) {
+    for await (const chunk of readGrowing(writer, file, 0, Infinity, caughtUp)) {
       if (failure !== undefined) throw failure;
-      const avail = writer.written;
-      if (avail > pos) {
-        const n = Math.min(avail - pos, FOLLOW_CHUNK);
-        const { bytesRead, buffer } = await file.read(Buffer.allocUnsafe(n), 0, n, pos);
-        if (bytesRead === 0) throw dataLoss(`ingest ${writer.ref}: the file ends at ${pos}, before the ${avail} bytes written`);
-        pos += bytesRead;
-        yield buffer.subarray(0, bytesRead);
-        continue;
-      }
-      if (settled) return;
-      // Let go of while the network side is still stopping (the consumer
-      // failed): changed() no longer waits, and looping on it would starve
-      // the event loop that the network side needs to settle.
-      if (writer.outcome) throw unavailable(`ingest ${writer.ref} was closed (${writer.outcome}) at byte ${pos}, before its download ended`);
-      // Not a race with `download`: that would leave one reaction on it per
-      // wait for as long as the download runs.
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        void writer.changed().then(resolve);
-      });
+      yield chunk;
     }
   } finally {
     await file.close();

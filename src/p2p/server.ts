@@ -5,6 +5,7 @@
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readGrowing } from '../content/growing.ts';
 import type { ContentStore, LiveIngest } from '../content/types.ts';
 import { DIGEST_RE } from '../images/oci.ts';
 import { messageOf, unavailable } from '../errdefs/index.ts';
@@ -24,7 +25,6 @@ const MAX_ANNOUNCE_BYTES = 16 << 20;
  * answer is cut (the reader then goes elsewhere). Above the client's idle
  * timeout, so that normally the reader gives up first. */
 export const PARTIAL_WAIT_MS = 15_000;
-const READ_CHUNK = 256 << 10;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
 
@@ -157,22 +157,18 @@ async function sendGrowing(file: FileHandle, live: LiveIngest, res: ServerRespon
   res.writeHead(res.hasHeader('content-range') ? 206 : 200);
   // The reader learns at once that the bytes will come, even before there are any.
   res.flushHeaders();
-  let pos = start;
-  while (pos <= end) {
-    if (res.destroyed) throw new Error('the reader went away');
-    const avail = Math.min(live.written, end + 1);
-    if (avail > pos) {
-      const n = Math.min(avail - pos, READ_CHUNK);
-      const { bytesRead, buffer } = await file.read(Buffer.allocUnsafe(n), 0, n, pos);
-      if (bytesRead === 0) throw new Error(`the file ends at ${pos}, before the ${live.written} bytes written`);
-      pos += bytesRead;
-      sent(bytesRead);
-      if (!res.write(buffer.subarray(0, bytesRead)) && (await event(res, 'drain', waitMs)) !== 'drain') throw new Error(`the reader took nothing for ${waitMs} ms`);
-      continue;
-    }
+  const gone = () => new Error('the reader went away');
+  const caughtUp = async (): Promise<boolean> => {
+    if (res.destroyed) throw gone();
     if (live.outcome) throw new Error(`the download ended (${live.outcome}) at byte ${live.written}`);
     const woke = await event(res, 'close', waitMs, live.changed());
-    if (woke !== 'written') throw new Error(woke === 'close' ? 'the reader went away' : `no new bytes for ${waitMs} ms`);
+    if (woke !== 'written') throw woke === 'close' ? gone() : new Error(`no new bytes for ${waitMs} ms`);
+    return true;
+  };
+  for await (const chunk of readGrowing(live, file, start, end + 1, caughtUp)) {
+    if (res.destroyed) throw gone();
+    sent(chunk.length);
+    if (!res.write(chunk) && (await event(res, 'drain', waitMs)) !== 'drain') throw new Error(`the reader took nothing for ${waitMs} ms`);
   }
   res.end();
 }
