@@ -9,10 +9,10 @@ test('peers holding a blob, without the asker', () => {
   const t = new PeerTable(1000, () => 0);
   t.announce({ peer: 'http://a:1', digests: [D1, D2] });
   t.announce({ peer: 'http://b:1', digests: [D1] });
-  assert.deepEqual(t.peers(D1).sort(), ['http://a:1', 'http://b:1']);
-  assert.deepEqual(t.peers(D1, 'http://a:1'), ['http://b:1']);
-  assert.deepEqual(t.peers(D2, 'http://a:1'), []);
-  assert.deepEqual(t.peers('sha256:' + '3'.repeat(64)), []);
+  assert.deepEqual(t.holders(D1).peers.sort(), ['http://a:1', 'http://b:1']);
+  assert.deepEqual(t.holders(D1, 'http://a:1').peers, ['http://b:1']);
+  assert.deepEqual(t.holders(D2, 'http://a:1').peers, []);
+  assert.deepEqual(t.holders('sha256:' + '3'.repeat(64)).peers, []);
 });
 
 test('a peer that stops announcing ages out; a re-announce renews', () => {
@@ -23,7 +23,7 @@ test('a peer that stops announcing ages out; a re-announce renews', () => {
   now = 900;
   t.announce({ peer: 'http://b:1', digests: [D1], replace: true });
   now = 1500;
-  assert.deepEqual(t.peers(D1), ['http://b:1']);
+  assert.deepEqual(t.holders(D1).peers, ['http://b:1']);
   assert.equal(t.sweep(), 0, 'the lookup already dropped a');
   now = 2000;
   assert.equal(t.sweep(), 1);
@@ -34,10 +34,10 @@ test('a full announce withdraws what it no longer lists; withdraw removes single
   const t = new PeerTable(1000, () => 0);
   t.announce({ peer: 'http://a:1', digests: [D1, D2], replace: true });
   t.announce({ peer: 'http://a:1', digests: [D2], replace: true });
-  assert.deepEqual(t.peers(D1), []);
-  assert.deepEqual(t.peers(D2), ['http://a:1']);
+  assert.deepEqual(t.holders(D1).peers, []);
+  assert.deepEqual(t.holders(D2).peers, ['http://a:1']);
   t.announce({ peer: 'http://a:1', withdraw: [D2] });
-  assert.deepEqual(t.peers(D2), []);
+  assert.deepEqual(t.holders(D2).peers, []);
   assert.deepEqual(t.stats(), { peers: 0, blobs: 0 });
 });
 
@@ -53,7 +53,7 @@ test('joining: the first joiner is told of nobody, each later one of those befor
   t.announce({ peer: 'http://z:1', digests: [D1] });
   assert.deepEqual(t.join('http://d:1', D1), { peers: ['http://z:1'], partial: ['http://a:1', 'http://b:1', 'http://c:1'] });
   assert.deepEqual(t.join('http://z:1', D1).partial, ['http://a:1', 'http://b:1', 'http://c:1', 'http://d:1']);
-  assert.deepEqual(t.peers(D1), ['http://z:1']);
+  assert.deepEqual(t.holders(D1).peers, ['http://z:1']);
 });
 
 test('partial entries: full announces keep or drop them, a finished download turns complete, withdraw and TTL remove them', () => {

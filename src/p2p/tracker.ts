@@ -121,11 +121,6 @@ export class PeerTable {
     return { peers, partial: partial.sort((x, y) => x[1] - y[1]).map(([p]) => p) };
   }
 
-  /** Live complete holders of `digest`, except `exclude`. */
-  peers(digest: string, exclude?: string): string[] {
-    return this.holders(digest, exclude).peers;
-  }
-
   /** Drops every expired entry (run now and then; lookups also drop lazily). */
   sweep(): number {
     const now = this.now();
