@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectCri, type CriClient } from '../src/api/cri/client.ts';
-import { startCriTarget, type CriTarget, type CriTargetName } from '../test/lib/cri.ts';
+import { pauseArchive, startCriTarget, type CriTarget, type CriTargetName } from '../test/lib/cri.ts';
 import { cgroupDirsUnder, removeCgroupTree } from '../test/lib/cgroups.ts';
 import { removeBridgeRules } from '../test/lib/containers.ts';
 import { parseOptions } from './lib/args.ts';
@@ -36,8 +36,6 @@ removed at once (--batch-rounds, default 3). One untimed warm-up of each first.`
 const IMAGE = 'joey.local/bench/busybox:latest';
 /** containerd 1.6's warnings on every shim exit (the shim's own info line passed on; its disconnect after a delete): not reported. */
 const CONTAINERD_ROUTINE = /msg="cleanup warnings time=\S+ level=info msg=\\"starting signal loop\\"|msg="cleaning up after shim disconnected"/;
-/** containerd's sandbox image (test/lib/cri.ts's config names it): joey-pause, as joeyd's own. */
-const PAUSE = 'joey.local/pause:it';
 
 type Phase = 'run' | 'start' | 'exec' | 'remove' | 'stopOnly' | 'removeOnly' | 'cycle' | 'batchStart' | 'batchRemove';
 const CYCLE_PHASES: Phase[] = ['run', 'start', 'exec', 'remove', 'stopOnly', 'removeOnly', 'cycle'];
@@ -565,22 +563,6 @@ async function skopeoToArchive(src: string, tar: string, ref: string, workDir: s
     timeoutSeconds: 120,
     env: { ...process.env, TMPDIR: workDir },
   });
-}
-
-/** joey-pause (dist/native, as joeyd's own sandboxes run it) as containerd's sandbox image. */
-async function pauseArchive(dir: string): Promise<string> {
-  const layout = join(dir, 'pause-layout');
-  const bundle = join(dir, 'pause-bundle');
-  await runOk(['umoci', 'init', '--layout', layout]);
-  await runOk(['umoci', 'new', '--image', `${layout}:it`]);
-  await runOk(['umoci', 'unpack', '--image', `${layout}:it`, bundle]);
-  await runOk(['install', '-m', '0755', join(repoRoot, 'dist/native/joey-pause'), join(bundle, 'rootfs/pause')]);
-  await runOk(['umoci', 'repack', '--image', `${layout}:it`, bundle]);
-  await runOk(['umoci', 'config', '--image', `${layout}:it`, '--config.entrypoint', '/pause']);
-  const tar = join(dir, 'pause.tar');
-  await skopeoToArchive(`oci:${layout}:it`, tar, PAUSE, dir);
-  await removeTree(bundle);
-  return tar;
 }
 
 main().catch(async (e: unknown) => {

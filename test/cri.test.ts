@@ -13,15 +13,14 @@
 // server's log there.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectCri, type CriClient } from '../src/api/cri/client.ts';
 import { GRPC } from '../src/api/cri/errors.ts';
-import { CRI_TARGET, removeCgroupTree, startCriTarget, type CriTarget } from './lib/cri.ts';
-import { REPO_ROOT } from './lib/daemon.ts';
+import { CRI_TARGET, pauseArchive, removeCgroupTree, startCriTarget, type CriTarget } from './lib/cri.ts';
 import { pushImage } from './lib/images.ts';
-import { freePort, makeTempDir, removeDir, run, runOk, waitFor } from './lib/proc.ts';
+import { freePort, makeTempDir, removeDir, run, waitFor } from './lib/proc.ts';
 import { startRegistry, type Registry } from './lib/registry.ts';
 
 const tag = (process.pid % 100000).toString(36);
@@ -46,22 +45,6 @@ async function failure(p: Promise<unknown>): Promise<{ code: number; details: st
   throw new Error('the call did not fail');
 }
 
-/** joey-pause in an image of its own, as a docker-archive (for containerd, which cannot make one). */
-async function pauseArchive(): Promise<string> {
-  const layout = join(dir, 'pause-layout');
-  const bundle = join(dir, 'pause-bundle');
-  await runOk('umoci', ['init', '--layout', layout]);
-  await runOk('umoci', ['new', '--image', `${layout}:it`]);
-  await runOk('umoci', ['unpack', '--image', `${layout}:it`, bundle]);
-  await copyFile(join(REPO_ROOT, 'dist/native/joey-pause'), join(bundle, 'rootfs/pause'));
-  await runOk('chmod', ['0755', join(bundle, 'rootfs/pause')]);
-  await runOk('umoci', ['repack', '--image', `${layout}:it`, bundle]);
-  await runOk('umoci', ['config', '--image', `${layout}:it`, '--config.entrypoint', '/pause']);
-  const tar = join(dir, 'pause.tar');
-  await runOk('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${layout}:it`, `docker-archive:${tar}:joey.local/pause:it`]);
-  return tar;
-}
-
 before(async () => {
   dir = await makeTempDir('joey-it-cri-');
   logDir = join(dir, 'pods');
@@ -71,7 +54,7 @@ before(async () => {
   let octet = 200 + (process.pid % 40);
   while (routes.includes(`10.${octet}.`)) octet++;
   target = await startCriTarget({ tag, octet, insecureRegistries: [reg.host] });
-  if (target.name === 'containerd') await target.loadImage(await pauseArchive());
+  if (target.name === 'containerd') await target.loadImage(await pauseArchive(dir));
   cri = await connectCri(target.socket);
 });
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startContainerDaemon, teardownContainerDaemon, type ContainerDaemon } from './containers.ts';
 import { LogBuffer, makeTempDir, removeDir, run, runOk, terminate, waitFor } from './proc.ts';
-import { mountsUnder } from './daemon.ts';
+import { REPO_ROOT, mountsUnder } from './daemon.ts';
 import { orphansMentioning, pidAlive } from './host.ts';
 import { removeCgroupTree } from './cgroups.ts';
 import { removeBridgeRules } from './containers.ts';
@@ -108,7 +108,7 @@ disabled_plugins = ["io.containerd.internal.v1.tracing", "io.containerd.tracing.
 [plugins."io.containerd.internal.v1.opt"]
   path = "${dir}/opt"
 [plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "joey.local/pause:it"
+  sandbox_image = "${PAUSE_IMAGE}"
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   netns_mounts_under_state_dir = true
@@ -166,3 +166,26 @@ ${mirrors}`;
 }
 
 export { removeCgroupTree };
+
+/** The sandbox image containerd is configured with. */
+export const PAUSE_IMAGE = 'joey.local/pause:it';
+
+/** joey-pause (dist/native, what joeyd's own sandboxes run) as PAUSE_IMAGE in
+ * a docker-archive under `dir`, for containerd, which cannot make one.
+ * skopeo runs in a private mount namespace with a tmpfs over /var/lib, so
+ * that its blob-info cache stays off the host. */
+export async function pauseArchive(dir: string): Promise<string> {
+  const layout = join(dir, 'pause-layout');
+  const bundle = join(dir, 'pause-bundle');
+  await runOk('umoci', ['init', '--layout', layout]);
+  await runOk('umoci', ['new', '--image', `${layout}:it`]);
+  await runOk('umoci', ['unpack', '--image', `${layout}:it`, bundle]);
+  await runOk('install', ['-m', '0755', join(REPO_ROOT, 'dist/native/joey-pause'), join(bundle, 'rootfs/pause')]);
+  await runOk('umoci', ['repack', '--image', `${layout}:it`, bundle]);
+  await runOk('umoci', ['config', '--image', `${layout}:it`, '--config.entrypoint', '/pause']);
+  const tar = join(dir, 'pause.tar');
+  await runOk('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o mode=755,size=256m joey-test /var/lib && exec "$@"', 'sh',
+    'skopeo', '--insecure-policy', 'copy', '--quiet', `oci:${layout}:it`, `docker-archive:${tar}:${PAUSE_IMAGE}`], { env: { ...process.env, TMPDIR: dir } });
+  await removeDir(bundle);
+  return tar;
+}
