@@ -150,20 +150,14 @@ async function main(): Promise<void> {
         // What the sweep could not remove (the server died: a Ctrl-C on the
         // terminal reaches it too) is killed first, so that its mounts are
         // not busy when the teardown unmounts them.
-        const iso = e.name === 'joeyd' ? await isolationChains(target.bridge) : [];
         const stuck = await removeCgroupTree(e.cgroupParent);
         if (stuck.length) e.leaks.push(...stuck.map((c) => `cgroup ${c}`));
         e.leaks.push(...(await target.teardown().catch((err: unknown) => [`teardown: ${excerpt((err as Error).message, 300)}`])));
         // The teardown stops at its first error (joeyd's: mounts it had to
         // force off), before the bridge and joeyd's iptables chains: again
-        // here (no-ops when done). removeBridgeRules cannot drop joeyd's
-        // isolation chain while the forward chain still jumps to it, and then
-        // no longer finds it (its one rule is gone): it goes here, if empty.
+        // here (no-ops when done).
         if (readdirSafe('/sys/class/net').includes(target.bridge)) await run(['ip', 'link', 'del', target.bridge]);
-        if (e.name === 'joeyd') {
-          await removeBridgeRules(target.bridge);
-          await dropEmptyChains(iso);
-        }
+        if (e.name === 'joeyd') await removeBridgeRules(target.bridge);
         if (e.name === 'containerd') e.leaks.push(...(await removeShimSockets(target.socket, e.allPods)));
         if (stopping && e.leaks.length) log(`warning: ${e.name} left: ${e.leaks.join(', ')}`);
       });
@@ -509,28 +503,6 @@ async function removeShimSockets(address: string, podIds: string[]): Promise<str
   }
   for (const d of ['/run/containerd/s', '/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd']) await rmdir(d).catch(() => undefined);
   return left;
-}
-
-/** joeyd's isolation chains (filter table) that hold a rule for bridge: [binary, chain]. */
-async function isolationChains(bridge: string): Promise<Array<[string, string]>> {
-  const out: Array<[string, string]> = [];
-  for (const bin of ['iptables', 'ip6tables']) {
-    for (const l of (await run([bin, '-w', '-t', 'filter', '-S'])).stdout.split('\n')) {
-      const m = /^-A (JOEY-[0-9a-f]{10}-ISO) .*--comment "?joey (\S+) /.exec(l);
-      if (m?.[1] && m[2] === bridge && !out.some(([b, c]) => b === bin && c === m[1])) out.push([bin, m[1]]);
-    }
-  }
-  return out;
-}
-
-/** Deletes each chain that is there, empty and not jumped to (another network of the same joeyd would still use it). */
-async function dropEmptyChains(chains: Array<[string, string]>): Promise<void> {
-  for (const [bin, chain] of chains) {
-    const rules = (await run([bin, '-w', '-t', 'filter', '-S'])).stdout.split('\n');
-    if (!rules.includes(`-N ${chain}`)) continue;
-    if (rules.some((l) => l.startsWith(`-A ${chain} `) || l.endsWith(`-j ${chain}`))) continue;
-    await run([bin, '-w', '-t', 'filter', '-X', chain]);
-  }
 }
 
 function readdirSafe(d: string): string[] {

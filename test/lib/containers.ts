@@ -77,11 +77,16 @@ export async function removeBridgeRules(bridge: string): Promise<void> {
       const m = /^-A (JOEY-[0-9a-f]{10}-[A-Z]+) .*--comment "?joey (\S+) /.exec(l);
       if (m && m[2] === bridge) chains.add(m[1]!);
     }
-    for (const chain of chains) {
+    // The network's own chains first: the isolation chain is jumped to from
+    // them, and cannot go while they do.
+    for (const chain of [...chains].sort((a, b) => Number(a.endsWith('-ISO')) - Number(b.endsWith('-ISO')))) {
       if (chain.endsWith('-ISO')) {
-        // The daemon's isolation chain, shared by its networks: only this bridge's rule goes.
+        // The daemon's isolation chain, shared by its networks: only this
+        // bridge's rule goes, and the chain with its jumps when it is empty.
         for (const l of lines) if (l.startsWith(`-A ${chain} `) && l.includes(`--comment "joey ${bridge} `)) await run('sh', ['-c', `${bin} -w -t ${table} ${l.replace(/^-A/, '-D')}`]);
-        if (!lines.some((l) => l.startsWith(`-A ${chain} `) && !l.includes(`--comment "joey ${bridge} `))) await run(bin, ['-w', '-t', table, '-X', chain]);
+        if (lines.some((l) => l.startsWith(`-A ${chain} `) && !l.includes(`--comment "joey ${bridge} `))) continue;
+        for (const l of (await run(bin, ['-w', '-t', table, '-S'])).stdout.split('\n')) if (l.startsWith('-A ') && l.endsWith(`-j ${chain}`)) await run('sh', ['-c', `${bin} -w -t ${table} ${l.replace(/^-A/, '-D')}`]);
+        await run(bin, ['-w', '-t', table, '-X', chain]);
         continue;
       }
       for (const l of lines) if (l.startsWith(`-A ${parent} `) && l.endsWith(`-j ${chain}`)) await run('sh', ['-c', `${bin} -w -t ${table} ${l.replace(/^-A/, '-D')}`]);
